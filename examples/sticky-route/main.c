@@ -1,0 +1,46 @@
+/*
+ * examples/sticky-route/main.c - entry point of the sticky-route CLI:
+ * dispatches to a subcommand. Uses only the public libsticky API.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sticky/sticky.h>
+
+#include "commands.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sticky-route <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  config      print the effective configuration (defaults + environment) as JSON\n"
+            "\n"
+            "options:\n"
+            "  --version   print the library and tool version\n"
+            "  --help      print this help\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("sticky-route (libsticky %s, header %s)\n",
+               sticky_version_string(), STICKY_VERSION_STRING);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "config") == 0)
+        return cmd_config(argc - 1, argv + 1);
+    fprintf(stderr, "sticky-route: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

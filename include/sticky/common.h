@@ -1,0 +1,37 @@
+/*
+ * sticky/common.h - export macro, C++ guards and basic includes shared by
+ * every public libsticky header. Include <sticky/sticky.h> instead of this
+ * file directly.
+ */
+#ifndef STICKY_COMMON_H
+#define STICKY_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * STICKY_API marks a function that is part of the public, versioned ABI.
+ * The library is built with -fvisibility=hidden, so only functions carrying
+ * this macro (and listed in lib/libsticky.map) are exported.
+ */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(STICKY_BUILDING)
+#    define STICKY_API __declspec(dllexport)
+#  else
+#    define STICKY_API
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define STICKY_API __attribute__((visibility("default")))
+#else
+#  define STICKY_API
+#endif
+
+#ifdef __cplusplus
+#  define STICKY_BEGIN_DECLS extern "C" {
+#  define STICKY_END_DECLS }
+#else
+#  define STICKY_BEGIN_DECLS
+#  define STICKY_END_DECLS
+#endif
+
+#endif /* STICKY_COMMON_H */

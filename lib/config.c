@@ -1,0 +1,93 @@
+/*
+ * lib/config.c - sticky_config defaults, size-aware initialisation and
+ * validation of ranges and consistency.
+ */
+#include <string.h>
+
+#include "config_internal.h"
+#include "struct_size.h"
+#include "sticky/error.h"
+
+void sticky_config_defaults(sticky_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
+    cfg->log_level = STICKY_LOG_INFO;
+    cfg->ttl_seconds = STICKY_DEFAULT_TTL_SECONDS;
+    cfg->renew_threshold_seconds = STICKY_DEFAULT_RENEW_THRESHOLD_SECONDS;
+    cfg->max_sessions = STICKY_DEFAULT_MAX_SESSIONS;
+    cfg->message_count = STICKY_DEFAULT_MESSAGE_COUNT;
+    cfg->include_system_prompt = 0;
+}
+
+STICKY_API int sticky_config_init_sized(sticky_config *cfg, size_t size)
+{
+    if (cfg == NULL)
+        return STICKY_EINVAL;
+    if (size < sizeof(size_t))
+        return STICKY_EABI;
+    sticky_config defaults;
+    sticky_config_defaults(&defaults);
+    /* A caller newer than us: zero what we do not know (zero = its default). */
+    memset(cfg, 0, size);
+    cfg->size = size;
+    return sticky_struct_copy_out(cfg, size, &defaults, sizeof(defaults));
+}
+
+const char *sticky_config_field_name(enum sticky_config_field field)
+{
+    switch (field) {
+    case STICKY_FIELD_ALLOCATOR: return "allocator";
+    case STICKY_FIELD_LOG_LEVEL: return "log_level";
+    case STICKY_FIELD_TTL: return "ttl_seconds";
+    case STICKY_FIELD_RENEW_THRESHOLD: return "renew_threshold_seconds";
+    case STICKY_FIELD_MAX_SESSIONS: return "max_sessions";
+    case STICKY_FIELD_MESSAGE_COUNT: return "message_count";
+    case STICKY_FIELD_INCLUDE_SYSTEM: return "include_system_prompt";
+    case STICKY_FIELD_NONE: break;
+    }
+    return "none";
+}
+
+int sticky_config_validate(const sticky_config *cfg,
+                           enum sticky_config_field *bad_field)
+{
+    enum sticky_config_field bad = STICKY_FIELD_NONE;
+    int rc = STICKY_ECONFIG;
+    const sticky_allocator *a = &cfg->allocator;
+    int n_alloc = (a->malloc_fn != NULL) + (a->realloc_fn != NULL) +
+                  (a->free_fn != NULL);
+
+    if (n_alloc != 0 && n_alloc != 3) {
+        bad = STICKY_FIELD_ALLOCATOR;
+        rc = STICKY_EINVAL;
+    } else if (cfg->log_level < STICKY_LOG_ERROR ||
+               cfg->log_level > STICKY_LOG_DEBUG) {
+        bad = STICKY_FIELD_LOG_LEVEL;
+    } else if (cfg->ttl_seconds < 1 ||
+               cfg->ttl_seconds > STICKY_MAX_TTL_SECONDS) {
+        bad = STICKY_FIELD_TTL;
+    } else if (cfg->renew_threshold_seconds > cfg->ttl_seconds) {
+        bad = STICKY_FIELD_RENEW_THRESHOLD;
+    } else if (cfg->max_sessions < 1 ||
+               cfg->max_sessions > STICKY_MAX_SESSIONS_LIMIT) {
+        bad = STICKY_FIELD_MAX_SESSIONS;
+    } else if (cfg->message_count < 1 ||
+               cfg->message_count > STICKY_MAX_MESSAGE_COUNT) {
+        bad = STICKY_FIELD_MESSAGE_COUNT;
+    } else if (cfg->include_system_prompt != 0 &&
+               cfg->include_system_prompt != 1) {
+        bad = STICKY_FIELD_INCLUDE_SYSTEM;
+    }
+    if (bad_field != NULL)
+        *bad_field = bad;
+    return bad == STICKY_FIELD_NONE ? STICKY_OK : rc;
+}
+
+int sticky_config_read(sticky_config *full, const sticky_config *caller)
+{
+    sticky_config_defaults(full);
+    if (caller == NULL)
+        return STICKY_OK;
+    return sticky_struct_copy_in(full, sizeof(*full), caller, caller->size);
+}

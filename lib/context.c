@@ -1,0 +1,75 @@
+/*
+ * lib/context.c - sticky_ctx_new / sticky_ctx_free / sticky_ctx_config:
+ * validating and copying the config, fetching SHA-256 once.
+ */
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "config_internal.h"
+#include "context_internal.h"
+#include "struct_size.h"
+#include "sticky/error.h"
+
+STICKY_API int sticky_ctx_new(const sticky_config *cfg, sticky_ctx **out)
+{
+    if (out == NULL)
+        return STICKY_EINVAL;
+    *out = NULL;
+
+    sticky_config full;
+    int rc = sticky_config_read(&full, cfg);
+    if (rc != STICKY_OK)
+        return rc;
+    enum sticky_config_field bad;
+    rc = sticky_config_validate(&full, &bad);
+    if (rc != STICKY_OK) {
+        sticky_log_cfg(&full, STICKY_LOG_ERROR,
+                       "config: %s is invalid (ttl_seconds=%u "
+                       "renew_threshold_seconds=%u max_sessions=%u "
+                       "message_count=%u include_system_prompt=%d log_level=%d)",
+                       sticky_config_field_name(bad), (unsigned)full.ttl_seconds,
+                       (unsigned)full.renew_threshold_seconds,
+                       (unsigned)full.max_sessions,
+                       (unsigned)full.message_count, full.include_system_prompt,
+                       full.log_level);
+        return rc;
+    }
+    sticky_ctx *ctx = sticky_alloc_malloc(&full.allocator, sizeof(*ctx));
+    if (ctx == NULL)
+        return STICKY_ENOMEM;
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->cfg = full;
+    ctx->clock_fn = full.clock_fn != NULL ? full.clock_fn : sticky_clock_realtime_ms;
+    ctx->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (ctx->sha256 == NULL) {
+        sticky_log(ctx, STICKY_LOG_ERROR, "libcrypto: cannot fetch SHA256");
+        sticky_ctx_free(ctx);
+        return STICKY_ECRYPTO;
+    }
+    sticky_log(ctx, STICKY_LOG_DEBUG,
+               "context created: ttl=%us renew_threshold=%us max_sessions=%u "
+               "message_count=%u include_system_prompt=%d",
+               (unsigned)full.ttl_seconds,
+               (unsigned)full.renew_threshold_seconds,
+               (unsigned)full.max_sessions, (unsigned)full.message_count,
+               full.include_system_prompt);
+    *out = ctx;
+    return STICKY_OK;
+}
+
+STICKY_API void sticky_ctx_free(sticky_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    EVP_MD_free(ctx->sha256);
+    sticky_allocator a = ctx->cfg.allocator;
+    sticky_alloc_free(&a, ctx);
+}
+
+STICKY_API int sticky_ctx_config(const sticky_ctx *ctx, sticky_config *out)
+{
+    if (ctx == NULL || out == NULL)
+        return STICKY_EINVAL;
+    return sticky_struct_copy_out(out, out->size, &ctx->cfg, sizeof(ctx->cfg));
+}

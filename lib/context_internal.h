@@ -1,0 +1,34 @@
+/*
+ * lib/context_internal.h - the layout of struct sticky_ctx and the helpers
+ * every library file uses through it: allocation, logging and the clock.
+ */
+#ifndef STICKY_CONTEXT_INTERNAL_H
+#define STICKY_CONTEXT_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "sticky/context.h"
+#include "log.h"
+
+struct sticky_ctx {
+    sticky_config cfg; /* validated, full-size copy; immutable after new() */
+    EVP_MD *sha256;    /* fetched once in sticky_ctx_new() */
+    sticky_clock_fn clock_fn; /* cfg.clock_fn or the real clock */
+};
+
+/* Allocation through the context's allocator (libc when none was given). */
+void *sticky_malloc(const sticky_ctx *ctx, size_t size);
+void *sticky_calloc(const sticky_ctx *ctx, size_t n, size_t size);
+void *sticky_realloc(const sticky_ctx *ctx, void *ptr, size_t size);
+void sticky_free(const sticky_ctx *ctx, void *ptr);
+
+/* Allocation through a bare allocator, for use before a context exists. */
+void *sticky_alloc_malloc(const sticky_allocator *a, size_t size);
+void sticky_alloc_free(const sticky_allocator *a, void *ptr);
+
+/* Default clock: CLOCK_REALTIME in milliseconds since the Unix epoch. */
+int64_t sticky_clock_realtime_ms(void *unused);
+
+#define sticky_log(ctx, level, ...) sticky_log_cfg(&(ctx)->cfg, level, __VA_ARGS__)
+
+#endif /* STICKY_CONTEXT_INTERNAL_H */

@@ -1,0 +1,36 @@
+/* lib/struct_size.c - size-prefixed struct copy-in / copy-out (see struct_size.h). */
+#include "struct_size.h"
+
+#include <string.h>
+
+#include "sticky/error.h"
+
+int sticky_struct_copy_in(void *dst, size_t dst_size, const void *src,
+                          size_t src_size)
+{
+    if (src_size < sizeof(size_t))
+        return STICKY_EABI;
+    if (src_size > dst_size) {
+        const unsigned char *tail = (const unsigned char *)src + dst_size;
+        for (size_t i = 0; i < src_size - dst_size; i++) {
+            if (tail[i] != 0)
+                return STICKY_EABI;
+        }
+    }
+    size_t n = src_size < dst_size ? src_size : dst_size;
+    memcpy(dst, src, n);
+    memcpy(dst, &dst_size, sizeof(size_t));
+    return STICKY_OK;
+}
+
+int sticky_struct_copy_out(void *dst, size_t dst_size, const void *src,
+                           size_t src_size)
+{
+    if (dst_size < sizeof(size_t))
+        return STICKY_EABI;
+    size_t n = src_size < dst_size ? src_size : dst_size;
+    /* Skip the size field: the caller's value stays. */
+    memcpy((unsigned char *)dst + sizeof(size_t),
+           (const unsigned char *)src + sizeof(size_t), n - sizeof(size_t));
+    return STICKY_OK;
+}

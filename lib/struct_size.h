@@ -1,0 +1,29 @@
+/*
+ * lib/struct_size.h - the one place that implements the size-prefixed struct
+ * rule (DESIGN.md section 4): read only as much of a caller's struct as its
+ * size field covers, default the rest, reject unknown non-zero tails.
+ */
+#ifndef STICKY_STRUCT_SIZE_H
+#define STICKY_STRUCT_SIZE_H
+
+#include <stddef.h>
+
+/*
+ * Copy a caller struct of @src_size bytes into @dst (our full struct of
+ * @dst_size bytes, already holding defaults). Bytes beyond @src_size keep
+ * their defaults. If @src_size > @dst_size, every byte past @dst_size must
+ * be zero. The size field itself is rewritten to @dst_size.
+ * Returns 0 or STICKY_EABI.
+ */
+int sticky_struct_copy_in(void *dst, size_t dst_size, const void *src,
+                          size_t src_size);
+
+/*
+ * Copy our full struct @src (@src_size bytes) out into a caller struct
+ * whose size field says @dst_size bytes; writes min(@src_size, @dst_size)
+ * bytes and keeps the caller's size field. Returns 0 or STICKY_EABI.
+ */
+int sticky_struct_copy_out(void *dst, size_t dst_size, const void *src,
+                           size_t src_size);
+
+#endif /* STICKY_STRUCT_SIZE_H */
