@@ -1,0 +1,29 @@
+#!/bin/bash
+# tests/abi/check_abidiff.sh - compare the built library's ABI with the
+# committed baseline (abidw XML). Fails on any incompatible change; a
+# compatible addition is reported and allowed until the baseline is updated.
+# usage: check_abidiff.sh BASELINE.abi LIB HEADERS_DIR
+set -euo pipefail
+baseline=$1 lib=$2 headers=$3
+
+if ! command -v abidiff >/dev/null; then
+    echo "abidiff not installed (Debian: abigail-tools)"
+    [ "${CI:-}" = true ] && exit 1
+    exit 77
+fi
+set +e
+abidiff --headers-dir1 "$headers" --headers-dir2 "$headers" \
+    "$baseline" "$lib"
+rc=$?
+set -e
+# abidiff exit status bits: 1 error, 2 usage, 4 ABI change, 8 incompatible.
+if (( rc & 3 )); then
+    echo "abidiff failed to run (status $rc)"; exit 1
+fi
+if (( rc & 8 )); then
+    echo "FAIL: incompatible ABI change against $baseline (see docs/ABI.md)"; exit 1
+fi
+if (( rc & 4 )); then
+    echo "note: compatible ABI change; update the baseline (docs/ABI.md)"
+fi
+echo "abidiff: no incompatible change"

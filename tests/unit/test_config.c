@@ -1,0 +1,267 @@
+/*
+ * tests/unit/test_config.c - sticky_config defaults, size-prefixed struct
+ * handling (old / new callers), validation and sticky_ctx_new / _config.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_helpers.h"
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    sticky_config cfg;
+    memset(&cfg, 0xAB, sizeof(cfg));
+    assert_int_equal(sticky_config_init(&cfg), STICKY_OK);
+    assert_int_equal(cfg.size, sizeof(sticky_config));
+    assert_int_equal(cfg.ttl_seconds, 3600);
+    assert_int_equal(cfg.renew_threshold_seconds, 300);
+    assert_int_equal(cfg.max_sessions, 10000);
+    assert_int_equal(cfg.message_count, 3);
+    assert_int_equal(cfg.include_system_prompt, 0);
+    assert_int_equal(cfg.log_level, STICKY_LOG_INFO);
+    assert_null(cfg.log_fn);
+    assert_null(cfg.clock_fn);
+    assert_null(cfg.allocator.malloc_fn);
+    assert_null(cfg.allocator.realloc_fn);
+    assert_null(cfg.allocator.free_fn);
+}
+
+static void test_init_bad_args(void **state)
+{
+    (void)state;
+    sticky_config cfg;
+    assert_int_equal(sticky_config_init_sized(NULL, sizeof(cfg)), STICKY_EINVAL);
+    assert_int_equal(sticky_config_init_sized(&cfg, 0), STICKY_EABI);
+    assert_int_equal(sticky_config_init_sized(&cfg, sizeof(size_t) - 1), STICKY_EABI);
+}
+
+/* An "old" caller whose struct ends before ttl_seconds: init must not write
+ * past its size. */
+static void test_init_old_caller_writes_only_its_size(void **state)
+{
+    (void)state;
+    unsigned char buf[sizeof(sticky_config) + 16];
+    memset(buf, 0x5A, sizeof(buf));
+    size_t old = offsetof(sticky_config, ttl_seconds);
+    assert_int_equal(sticky_config_init_sized((sticky_config *)(void *)buf, old),
+                     STICKY_OK);
+    sticky_config *cfg = (sticky_config *)(void *)buf;
+    assert_int_equal(cfg->size, old);
+    assert_int_equal(cfg->log_level, STICKY_LOG_INFO);
+    for (size_t i = old; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0x5A);
+}
+
+/* A "newer" caller with a bigger struct: its unknown tail is zeroed. */
+static void test_init_new_caller_zeroes_tail(void **state)
+{
+    (void)state;
+    unsigned char buf[sizeof(sticky_config) + 32];
+    memset(buf, 0x5A, sizeof(buf));
+    assert_int_equal(sticky_config_init_sized((sticky_config *)(void *)buf, sizeof(buf)),
+                     STICKY_OK);
+    sticky_config *cfg = (sticky_config *)(void *)buf;
+    assert_int_equal(cfg->size, sizeof(buf));
+    assert_int_equal(cfg->ttl_seconds, 3600);
+    for (size_t i = sizeof(sticky_config); i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0);
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(cfg, &ctx), STICKY_OK); /* zero tail ok */
+    sticky_ctx_free(ctx);
+}
+
+static void test_ctx_new_null_config_gives_defaults(void **state)
+{
+    (void)state;
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(NULL, &ctx), STICKY_OK);
+    assert_non_null(ctx);
+    sticky_config eff;
+    sticky_config_init(&eff);
+    eff.ttl_seconds = 1;
+    assert_int_equal(sticky_ctx_config(ctx, &eff), STICKY_OK);
+    assert_int_equal(eff.ttl_seconds, 3600);
+    assert_int_equal(eff.message_count, 3);
+    sticky_ctx_free(ctx);
+    assert_int_equal(sticky_ctx_new(NULL, NULL), STICKY_EINVAL);
+    sticky_ctx_free(NULL); /* no-op */
+}
+
+/* Caller's size covers fields up to max_sessions: everything later (message
+ * count, system prompt) must take defaults even though the bytes hold junk. */
+static void test_ctx_new_old_caller_reads_defaults(void **state)
+{
+    (void)state;
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.ttl_seconds = 100;
+    cfg.renew_threshold_seconds = 10;
+    cfg.max_sessions = 7;
+    cfg.message_count = 999;        /* invalid, but beyond the caller's size */
+    cfg.include_system_prompt = 77; /* likewise */
+    cfg.size = offsetof(sticky_config, message_count);
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
+    sticky_config eff;
+    sticky_config_init(&eff);
+    assert_int_equal(sticky_ctx_config(ctx, &eff), STICKY_OK);
+    assert_int_equal(eff.ttl_seconds, 100);
+    assert_int_equal(eff.renew_threshold_seconds, 10);
+    assert_int_equal(eff.max_sessions, 7);
+    assert_int_equal(eff.message_count, 3);
+    assert_int_equal(eff.include_system_prompt, 0);
+    sticky_ctx_free(ctx);
+}
+
+static void test_ctx_new_larger_struct_nonzero_tail_rejected(void **state)
+{
+    (void)state;
+    struct {
+        sticky_config cfg;
+        uint64_t future_field;
+    } big;
+    memset(&big, 0, sizeof(big));
+    sticky_config_init_sized(&big.cfg, sizeof(big));
+    big.future_field = 1;
+    sticky_ctx *ctx = (sticky_ctx *)&big; /* must be reset to NULL */
+    assert_int_equal(sticky_ctx_new(&big.cfg, &ctx), STICKY_EABI);
+    assert_null(ctx);
+    big.future_field = 0;
+    assert_int_equal(sticky_ctx_new(&big.cfg, &ctx), STICKY_OK);
+    sticky_ctx_free(ctx);
+}
+
+static void test_ctx_new_size_zero_rejected(void **state)
+{
+    (void)state;
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.size = 0;
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_EABI);
+    assert_null(ctx);
+}
+
+static void expect_config_error(sticky_config *cfg, int want_rc,
+                                const char *field_in_log)
+{
+    struct log_recorder rec;
+    memset(&rec, 0, sizeof(rec));
+    cfg->log_fn = log_recorder_cb;
+    cfg->log_user = &rec;
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(cfg, &ctx), want_rc);
+    assert_null(ctx);
+    assert_int_equal(rec.count[STICKY_LOG_ERROR], 1);
+    assert_non_null(strstr(rec.last, field_in_log));
+}
+
+static void test_ctx_new_validates(void **state)
+{
+    (void)state;
+    sticky_config cfg;
+
+    sticky_config_init(&cfg);
+    cfg.renew_threshold_seconds = cfg.ttl_seconds + 1;
+    expect_config_error(&cfg, STICKY_ECONFIG, "renew_threshold_seconds");
+
+    sticky_config_init(&cfg);
+    cfg.ttl_seconds = 0;
+    cfg.renew_threshold_seconds = 0;
+    expect_config_error(&cfg, STICKY_ECONFIG, "ttl_seconds");
+
+    sticky_config_init(&cfg);
+    cfg.ttl_seconds = STICKY_MAX_TTL_SECONDS + 1;
+    expect_config_error(&cfg, STICKY_ECONFIG, "ttl_seconds");
+
+    sticky_config_init(&cfg);
+    cfg.max_sessions = 0;
+    expect_config_error(&cfg, STICKY_ECONFIG, "max_sessions");
+
+    sticky_config_init(&cfg);
+    cfg.message_count = 0;
+    expect_config_error(&cfg, STICKY_ECONFIG, "message_count");
+
+    sticky_config_init(&cfg);
+    cfg.message_count = STICKY_MAX_MESSAGE_COUNT + 1;
+    expect_config_error(&cfg, STICKY_ECONFIG, "message_count");
+
+    sticky_config_init(&cfg);
+    cfg.include_system_prompt = 2;
+    expect_config_error(&cfg, STICKY_ECONFIG, "include_system_prompt");
+
+    sticky_config_init(&cfg);
+    cfg.log_level = STICKY_LOG_DEBUG + 1;
+    {
+        /* A bad log level filters nothing reliably; only the code matters. */
+        sticky_ctx *ctx = NULL;
+        assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_ECONFIG);
+    }
+
+    struct counting_alloc a = {0, 0, 0, -1};
+    sticky_config_init(&cfg);
+    cfg.allocator.malloc_fn = counting_malloc; /* the other two missing */
+    cfg.allocator.user = &a;
+    expect_config_error(&cfg, STICKY_EINVAL, "allocator");
+
+    /* Edges that are valid. */
+    sticky_config_init(&cfg);
+    cfg.ttl_seconds = 1;
+    cfg.renew_threshold_seconds = 1;
+    cfg.max_sessions = 1;
+    cfg.message_count = STICKY_MAX_MESSAGE_COUNT;
+    cfg.include_system_prompt = 1;
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
+    sticky_ctx_free(ctx);
+}
+
+/* sticky_ctx_config writes only out->size bytes. */
+static void test_ctx_config_copy_out_respects_size(void **state)
+{
+    (void)state;
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.ttl_seconds = 1234;
+    cfg.message_count = 5;
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
+
+    unsigned char buf[sizeof(sticky_config)];
+    memset(buf, 0x77, sizeof(buf));
+    sticky_config *out = (sticky_config *)(void *)buf;
+    size_t old = offsetof(sticky_config, message_count);
+    out->size = old;
+    assert_int_equal(sticky_ctx_config(ctx, out), STICKY_OK);
+    assert_int_equal(out->size, old);
+    assert_int_equal(out->ttl_seconds, 1234);
+    for (size_t i = old; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0x77);
+
+    out->size = 0;
+    assert_int_equal(sticky_ctx_config(ctx, out), STICKY_EABI);
+    assert_int_equal(sticky_ctx_config(NULL, out), STICKY_EINVAL);
+    assert_int_equal(sticky_ctx_config(ctx, NULL), STICKY_EINVAL);
+    sticky_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_init_bad_args),
+        cmocka_unit_test(test_init_old_caller_writes_only_its_size),
+        cmocka_unit_test(test_init_new_caller_zeroes_tail),
+        cmocka_unit_test(test_ctx_new_null_config_gives_defaults),
+        cmocka_unit_test(test_ctx_new_old_caller_reads_defaults),
+        cmocka_unit_test(test_ctx_new_larger_struct_nonzero_tail_rejected),
+        cmocka_unit_test(test_ctx_new_size_zero_rejected),
+        cmocka_unit_test(test_ctx_new_validates),
+        cmocka_unit_test(test_ctx_config_copy_out_respects_size),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
