@@ -18,6 +18,7 @@ void sticky_config_defaults(sticky_config *cfg)
     cfg->max_sessions = STICKY_DEFAULT_MAX_SESSIONS;
     cfg->message_count = STICKY_DEFAULT_MESSAGE_COUNT;
     cfg->include_system_prompt = 0;
+    cfg->explicit_sources = 0xffu; /* STICKY_EXPLICIT_ALL */
 }
 
 STICKY_API int sticky_config_init_sized(sticky_config *cfg, size_t size)
@@ -44,6 +45,7 @@ const char *sticky_config_field_name(enum sticky_config_field field)
     case STICKY_FIELD_MAX_SESSIONS: return "max_sessions";
     case STICKY_FIELD_MESSAGE_COUNT: return "message_count";
     case STICKY_FIELD_INCLUDE_SYSTEM: return "include_system_prompt";
+    case STICKY_FIELD_KEY_SECRET: return "key_secret";
     case STICKY_FIELD_NONE: break;
     }
     return "none";
@@ -78,6 +80,9 @@ int sticky_config_validate(const sticky_config *cfg,
     } else if (cfg->include_system_prompt != 0 &&
                cfg->include_system_prompt != 1) {
         bad = STICKY_FIELD_INCLUDE_SYSTEM;
+    } else if ((cfg->key_secret == NULL && cfg->key_secret_len != 0) ||
+               cfg->key_secret_len > STICKY_MAX_KEY_SECRET_BYTES) {
+        bad = STICKY_FIELD_KEY_SECRET;
     }
     if (bad_field != NULL)
         *bad_field = bad;

@@ -16,7 +16,8 @@ enum sticky_config_field {
     STICKY_FIELD_RENEW_THRESHOLD,
     STICKY_FIELD_MAX_SESSIONS,
     STICKY_FIELD_MESSAGE_COUNT,
-    STICKY_FIELD_INCLUDE_SYSTEM
+    STICKY_FIELD_INCLUDE_SYSTEM,
+    STICKY_FIELD_KEY_SECRET
 };
 
 /* Fill a full-size struct with the defaults (size = sizeof(sticky_config)). */

@@ -4,12 +4,46 @@
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "config_internal.h"
 #include "context_internal.h"
 #include "struct_size.h"
 #include "sticky/error.h"
+
+#define HMAC_BLOCK 64 /* SHA-256 block size */
+
+/* Precompute HMAC-SHA256 states for @secret (RFC 2104); none without one. */
+static int hmac_setup(sticky_ctx *ctx, const void *secret, size_t len)
+{
+    if (len == 0)
+        return STICKY_OK;
+    uint8_t k[HMAC_BLOCK] = {0};
+    if (len > HMAC_BLOCK) {
+        unsigned int n = 0;
+        if (EVP_Digest(secret, len, k, &n, ctx->sha256, NULL) != 1)
+            return STICKY_ECRYPTO;
+    } else {
+        memcpy(k, secret, len);
+    }
+    uint8_t ipad[HMAC_BLOCK], opad[HMAC_BLOCK];
+    for (int i = 0; i < HMAC_BLOCK; i++) {
+        ipad[i] = k[i] ^ 0x36;
+        opad[i] = k[i] ^ 0x5c;
+    }
+    ctx->hmac_inner = EVP_MD_CTX_new();
+    ctx->hmac_outer = EVP_MD_CTX_new();
+    int ok = ctx->hmac_inner != NULL && ctx->hmac_outer != NULL &&
+             EVP_DigestInit_ex2(ctx->hmac_inner, ctx->sha256, NULL) == 1 &&
+             EVP_DigestUpdate(ctx->hmac_inner, ipad, HMAC_BLOCK) == 1 &&
+             EVP_DigestInit_ex2(ctx->hmac_outer, ctx->sha256, NULL) == 1 &&
+             EVP_DigestUpdate(ctx->hmac_outer, opad, HMAC_BLOCK) == 1;
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    return ok ? STICKY_OK : STICKY_ECRYPTO;
+}
 
 STICKY_API int sticky_ctx_new(const sticky_config *cfg, sticky_ctx **out)
 {
@@ -47,6 +81,15 @@ STICKY_API int sticky_ctx_new(const sticky_config *cfg, sticky_ctx **out)
         sticky_ctx_free(ctx);
         return STICKY_ECRYPTO;
     }
+    rc = hmac_setup(ctx, full.key_secret, full.key_secret_len);
+    if (rc != STICKY_OK) {
+        sticky_log(ctx, STICKY_LOG_ERROR, "libcrypto: cannot set up HMAC");
+        sticky_ctx_free(ctx);
+        return rc;
+    }
+    /* The secret is not kept (only the HMAC states derived from it). */
+    ctx->cfg.key_secret = NULL;
+    ctx->cfg.key_secret_len = 0;
     sticky_log(ctx, STICKY_LOG_DEBUG,
                "context created: ttl=%us renew_threshold=%us max_sessions=%u "
                "message_count=%u include_system_prompt=%d",
@@ -62,6 +105,8 @@ STICKY_API void sticky_ctx_free(sticky_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    EVP_MD_CTX_free(ctx->hmac_inner);
+    EVP_MD_CTX_free(ctx->hmac_outer);
     EVP_MD_free(ctx->sha256);
     sticky_allocator a = ctx->cfg.allocator;
     sticky_alloc_free(&a, ctx);

@@ -14,6 +14,10 @@ struct sticky_ctx {
     sticky_config cfg; /* validated, full-size copy; immutable after new() */
     EVP_MD *sha256;    /* fetched once in sticky_ctx_new() */
     sticky_clock_fn clock_fn; /* cfg.clock_fn or the real clock */
+    /* With a key secret: SHA-256 states after absorbing the HMAC key
+     * blocks (K ^ ipad, K ^ opad); copied per key, never modified. */
+    EVP_MD_CTX *hmac_inner;
+    EVP_MD_CTX *hmac_outer;
 };
 
 /* Allocation through the context's allocator (libc when none was given). */

@@ -7,15 +7,8 @@
 
 #include <sticky/sticky.h>
 
+#include "cli_util.h"
 #include "commands.h"
-
-static void log_to_stderr(int level, const char *message, void *user)
-{
-    (void)user;
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    fprintf(stderr, "sticky-route: %s: %s\n",
-            level >= 0 && level <= 3 ? names[level] : "log", message);
-}
 
 int cmd_config(int argc, char **argv)
 {

@@ -5,8 +5,15 @@
 /* Exit codes shared by all subcommands. */
 #define EXIT_USAGE 2
 #define EXIT_CONFIG 1
+#define EXIT_BODY 3
 
 /* `sticky-route config`: print the effective config from the environment. */
 int cmd_config(int argc, char **argv);
+
+/* `sticky-route hash`: print the session key chain of a request body. */
+int cmd_hash(int argc, char **argv);
+
+/* `sticky-route bench-key FILE...`: key derivation speed per body file. */
+int cmd_bench_key(int argc, char **argv);
 
 #endif

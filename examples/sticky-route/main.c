@@ -16,6 +16,8 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  config      print the effective configuration (defaults + environment) as JSON\n"
+            "  hash        print the session key chain of a request body (see hash --help)\n"
+            "  bench-key   measure key derivation on captured bodies: bench-key FILE...\n"
             "\n"
             "options:\n"
             "  --version   print the library and tool version\n"
@@ -40,6 +42,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "config") == 0)
         return cmd_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "hash") == 0)
+        return cmd_hash(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench-key") == 0)
+        return cmd_bench_key(argc - 1, argv + 1);
     fprintf(stderr, "sticky-route: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -26,6 +26,7 @@ STICKY_BEGIN_DECLS
 #define STICKY_MAX_TTL_SECONDS 31536000u /* one year */
 #define STICKY_MAX_SESSIONS_LIMIT 1000000000u
 #define STICKY_MAX_MESSAGE_COUNT 32u
+#define STICKY_MAX_KEY_SECRET_BYTES 1024u
 
 /* Log levels, most severe first. A callback receives levels <= log_level. */
 enum sticky_log_level {
@@ -78,6 +79,11 @@ typedef struct sticky_config {
     uint32_t max_sessions;            /* SESSION_MAX_CACHE_SIZE, 1..1e9, 10000 */
     uint32_t message_count;           /* SESSION_MESSAGE_COUNT, 1..32, 3 */
     int include_system_prompt;        /* SESSION_INCLUDE_SYSTEM_PROMPT, 0/1, 0 */
+
+    /* Session keys (sticky/key.h). */
+    uint32_t explicit_sources; /* STICKY_EXPLICIT_* bits honoured; default all */
+    const void *key_secret;    /* deployment secret: keys become HMAC-SHA256; */
+    size_t key_secret_len;     /* absorbed by sticky_ctx_new(), not kept; none */
 } sticky_config;
 
 /**

@@ -10,5 +10,6 @@
 #include "error.h"
 #include "config.h"
 #include "context.h"
+#include "key.h"
 
 #endif /* STICKY_STICKY_H */

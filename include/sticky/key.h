@@ -1,0 +1,210 @@
+/*
+ * sticky/key.h - session keys: turning a request (raw JSON body or
+ * structured messages, headers, host session id, tenant) into the chain of
+ * 64-bit keys that keeps a conversation on one channel.
+ *
+ * A conversation's messages m1, m2, ... give the chain K1 = H(tenant, m1),
+ * K2 = H(tenant, m1, m2), ... up to message_count keys. Turn 1 ([u1]) and
+ * turn 2 ([u1, a1, u2]) share K1, which is how they meet. An explicit
+ * session id (header, metadata.user_id, prompt_cache_key, ...) wins over
+ * content and gives a one-key chain. H is SHA-256 (HMAC-SHA256 with a
+ * deployment secret) over a canonical encoding of the content, truncated to
+ * 64 bits; docs/session-key.md specifies it with test vectors.
+ */
+#ifndef STICKY_KEY_H
+#define STICKY_KEY_H
+
+#include "common.h"
+#include "context.h"
+
+STICKY_BEGIN_DECLS
+
+/* The longest chain (equals STICKY_MAX_MESSAGE_COUNT). */
+#define STICKY_KEY_CHAIN_MAX 32
+/* Hex form: 16 lowercase hex chars + NUL. */
+#define STICKY_KEY_HEX_SIZE 17
+/* Largest raw body accepted (64 MiB); larger is STICKY_ELIMIT. */
+#define STICKY_MAX_BODY_BYTES (64u * 1024u * 1024u)
+/* Deepest JSON nesting accepted; deeper is STICKY_ELIMIT. */
+#define STICKY_MAX_JSON_DEPTH 64
+/* Longest explicit session id honoured; longer ones fall through. */
+#define STICKY_MAX_SESSION_ID_BYTES 256
+
+/* Body formats. */
+enum sticky_body_format {
+    STICKY_FORMAT_AUTO = 0,             /* detect (see docs/session-key.md) */
+    STICKY_FORMAT_ANTHROPIC = 1,        /* Anthropic Messages API */
+    STICKY_FORMAT_OPENAI_CHAT = 2,      /* OpenAI Chat Completions */
+    STICKY_FORMAT_OPENAI_RESPONSES = 3, /* OpenAI Responses */
+    STICKY_FORMAT_STRUCTURED = 4        /* caller-built messages, no body */
+};
+
+/* Where the key came from. */
+enum sticky_key_source {
+    STICKY_KEY_SOURCE_NONE = 0,     /* nothing to key on (no messages) */
+    STICKY_KEY_SOURCE_CONTENT = 1,  /* the conversation's messages */
+    STICKY_KEY_SOURCE_EXPLICIT = 2  /* an explicit session id */
+};
+
+/* Explicit session id sources, in precedence order (highest first). Also
+ * bits for sticky_config.explicit_sources. */
+enum sticky_explicit_source {
+    STICKY_EXPLICIT_HOST = 1u << 0,               /* sticky_key_request.session_id */
+    STICKY_EXPLICIT_CLAUDE_CODE_HEADER = 1u << 1, /* X-Claude-Code-Session-Id */
+    STICKY_EXPLICIT_METADATA_USER_ID = 1u << 2,   /* metadata.user_id (both forms) */
+    STICKY_EXPLICIT_PROMPT_CACHE_KEY = 1u << 3,   /* body prompt_cache_key */
+    STICKY_EXPLICIT_BODY_SESSION_ID = 1u << 4,    /* body session_id */
+    STICKY_EXPLICIT_BODY_CONVERSATION_ID = 1u << 5, /* body conversation_id */
+    STICKY_EXPLICIT_SESSION_ID_HEADER = 1u << 6,  /* header session_id */
+    STICKY_EXPLICIT_X_SESSION_ID_HEADER = 1u << 7 /* header x-session-id */
+};
+#define STICKY_EXPLICIT_ALL 0xffu
+
+/* Structured input: part types. */
+enum sticky_part_type {
+    STICKY_PART_TEXT = 1,        /* text */
+    STICKY_PART_IMAGE = 2,       /* source_kind + media_type + data */
+    STICKY_PART_DOCUMENT = 3,    /* source_kind + media_type + data */
+    STICKY_PART_TOOL_USE = 4,    /* name + input_json */
+    STICKY_PART_TOOL_RESULT = 5, /* parts (or text) + is_error */
+    STICKY_PART_THINKING = 6     /* ignored by the key, like in bodies */
+};
+
+/*
+ * One content part. Frozen layout (arrays of it are passed, so it never
+ * grows); strings are (pointer, length) and need not be NUL-terminated.
+ */
+typedef struct sticky_part {
+    int type;                 /* enum sticky_part_type */
+    const char *text;         /* TEXT; TOOL_RESULT when parts is NULL */
+    size_t text_len;
+    const char *source_kind;  /* IMAGE/DOCUMENT: "base64", "url", "file", "text" */
+    size_t source_kind_len;
+    const char *media_type;   /* IMAGE/DOCUMENT, may be NULL */
+    size_t media_type_len;
+    const char *data;         /* IMAGE/DOCUMENT: base64 data, url or file id */
+    size_t data_len;
+    const char *name;         /* TOOL_USE: tool name */
+    size_t name_len;
+    const char *input_json;   /* TOOL_USE: input as JSON (canonicalised) */
+    size_t input_json_len;
+    const struct sticky_part *parts; /* TOOL_RESULT content */
+    size_t n_parts;
+    int is_error;             /* TOOL_RESULT */
+} sticky_part;
+
+/* One message: a role and its parts. Frozen layout. */
+typedef struct sticky_message {
+    const char *role;
+    size_t role_len;
+    const sticky_part *parts;
+    size_t n_parts;
+} sticky_message;
+
+/* One request header. Names match case-insensitively. Frozen layout. */
+typedef struct sticky_header {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} sticky_header;
+
+/* What to derive a key from. Caller-filled, size-prefixed. */
+typedef struct sticky_key_request {
+    size_t size;              /* set by sticky_key_request_init() */
+    const char *tenant;       /* the host's API-key / group id; may be empty */
+    size_t tenant_len;
+    const char *body;         /* raw JSON body, or NULL to use messages */
+    size_t body_len;
+    int format;               /* enum sticky_body_format, default AUTO */
+    const sticky_message *messages; /* structured input when body is NULL */
+    size_t n_messages;
+    const sticky_part *system; /* structured system prompt parts */
+    size_t n_system;
+    const sticky_header *headers;
+    size_t n_headers;
+    const char *session_id;   /* host-given session id, or NULL */
+    size_t session_id_len;
+} sticky_key_request;
+
+/* The derived chain. Caller-provided, size-prefixed (written up to size). */
+typedef struct sticky_key_chain {
+    size_t size;              /* set by sticky_key_chain_init() */
+    int source;               /* enum sticky_key_source */
+    unsigned explicit_source; /* one STICKY_EXPLICIT_* bit, 0 for content */
+    int format;               /* the body format used (after detection) */
+    uint32_t n_keys;          /* 0 .. STICKY_KEY_CHAIN_MAX; 1 when explicit */
+    uint64_t keys[STICKY_KEY_CHAIN_MAX]; /* keys[0] = K1 ... deepest last */
+} sticky_key_chain;
+
+/**
+ * sticky_key_request_init_sized - zero @req and set req->size.
+ * Prefer the sticky_key_request_init() wrapper.
+ * Returns: 0; STICKY_EINVAL if @req is NULL; STICKY_EABI if @size is too small.
+ * Thread-safety: touches only @req. Since: 0.1.0
+ */
+STICKY_API int sticky_key_request_init_sized(sticky_key_request *req, size_t size);
+
+static inline int sticky_key_request_init(sticky_key_request *req)
+{
+    return sticky_key_request_init_sized(req, sizeof(*req));
+}
+
+/**
+ * sticky_key_chain_init_sized - zero @chain and set chain->size.
+ * Prefer the sticky_key_chain_init() wrapper.
+ * Returns: 0; STICKY_EINVAL if @chain is NULL; STICKY_EABI if @size is too small.
+ * Thread-safety: touches only @chain. Since: 0.1.0
+ */
+STICKY_API int sticky_key_chain_init_sized(sticky_key_chain *chain, size_t size);
+
+static inline int sticky_key_chain_init(sticky_key_chain *chain)
+{
+    return sticky_key_chain_init_sized(chain, sizeof(*chain));
+}
+
+/**
+ * sticky_key_derive - derive the key chain of a request.
+ *
+ * Explicit ids are tried first, in the order of enum sticky_explicit_source,
+ * limited to the sources enabled in the context's config; a malformed id
+ * falls through to the next source and then to content. Content keys use
+ * the first message_count messages and, if enabled, the system prompt.
+ *
+ * @ctx: the context (config: message_count, include_system_prompt,
+ *       explicit_sources, key_secret).
+ * @req: the request; body takes precedence over messages.
+ * @out: receives the chain (only out->size bytes are written). On error it
+ *       holds no keys (n_keys = 0, source NONE): never a partial key.
+ * Returns: 0 (also when there is nothing to key on: n_keys = 0);
+ *          STICKY_EINVAL (NULL argument, unknown format, NULL pointer with a
+ *          non-zero length); STICKY_EABI (struct size); STICKY_EPARSE
+ *          (malformed JSON or invalid UTF-8 in what is read); STICKY_ELIMIT
+ *          (body over STICKY_MAX_BODY_BYTES or nesting over
+ *          STICKY_MAX_JSON_DEPTH); STICKY_ENOMEM; STICKY_ECRYPTO.
+ * Thread-safety: safe from any number of threads on one context.
+ * Since: 0.1.0
+ */
+STICKY_API int sticky_key_derive(const sticky_ctx *ctx,
+                                 const sticky_key_request *req,
+                                 sticky_key_chain *out);
+
+/**
+ * sticky_key_to_hex - format a key as 16 lowercase hex chars + NUL.
+ * @key: the key. @out: at least STICKY_KEY_HEX_SIZE bytes.
+ * Returns: 0; STICKY_EINVAL if @out is NULL.
+ * Thread-safety: safe. Since: 0.1.0
+ */
+STICKY_API int sticky_key_to_hex(uint64_t key, char *out);
+
+/**
+ * sticky_key_from_hex - parse 16 hex chars (either case) into a key.
+ * @hex: the text (exactly 16 hex chars, NUL-terminated). @out: the key.
+ * Returns: 0; STICKY_EINVAL on NULL; STICKY_EPARSE on anything else.
+ * Thread-safety: safe. Since: 0.1.0
+ */
+STICKY_API int sticky_key_from_hex(const char *hex, uint64_t *out);
+
+STICKY_END_DECLS
+
+#endif /* STICKY_KEY_H */
