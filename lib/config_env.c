@@ -111,15 +111,16 @@ static void store_field(sticky_config *cfg, enum sticky_config_field f,
     }
 }
 
-/* Which variable (if any) set @field, for naming it in an error. */
+/* The variable that set @field, or the field's name when the bad value
+ * came from the caller's struct rather than the environment. */
 static const char *var_for_field(const char *const *used,
                                  enum sticky_config_field f)
 {
     for (size_t i = 0; i < N_SETTINGS; i++) {
-        if (env_settings[i].field == f)
-            return used[i] != NULL ? used[i] : env_settings[i].name;
+        if (env_settings[i].field == f && used[i] != NULL)
+            return used[i];
     }
-    return "environment";
+    return sticky_config_field_name(f);
 }
 
 static int fail(const sticky_config *cfg, const char **bad_var,
@@ -179,7 +180,7 @@ STICKY_API int sticky_config_from_env(sticky_config *cfg, const char **bad_var)
             /* Blame the variable that was set: the threshold, else the TTL. */
             const char *var = used[1] != NULL   ? used[1]
                               : used[0] != NULL ? used[0]
-                                                : env_settings[1].name;
+                                                : sticky_config_field_name(bad);
             return fail(&work, bad_var, var,
                         "renew threshold is larger than the TTL");
         }

@@ -124,8 +124,9 @@ static inline int sticky_config_init(sticky_config *cfg)
  * cfg->log_fn at STICKY_LOG_ERROR.
  *
  * @cfg: an initialised config (cfg->size set).
- * @bad_var: optional; receives a static string naming the bad variable, or
- *           NULL on success.
+ * @bad_var: optional; receives a static string naming the bad variable
+ *           (or the sticky_config field name, e.g. "max_sessions", when the
+ *           bad value was already in @cfg), or NULL on success.
  * Returns: 0; STICKY_ECONFIG if a value is empty, malformed or out of range,
  *          or the result is inconsistent (threshold above TTL);
  *          STICKY_EINVAL if @cfg is NULL; STICKY_EABI if cfg->size is not

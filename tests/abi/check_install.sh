@@ -2,10 +2,13 @@
 # tests/abi/check_install.sh - `meson install --destdir` into a temp tree,
 # then build tests/abi/install_smoke.c with `pkg-config --cflags --libs
 # sticky` from that tree and run it.
-# usage: check_install.sh MESON BUILD_DIR SMOKE_C CC [extra cflags...]
+# usage: check_install.sh MESON BUILD_DIR SMOKE_C CC... [-- extra cflags...]
 set -euo pipefail
-meson=$1 build=$2 smoke=$3 cc=$4
-shift 4
+meson=$1 build=$2 smoke=$3
+shift 3
+cc=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do cc+=("$1"); shift; done
+[ $# -gt 0 ] && shift
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 
@@ -20,6 +23,6 @@ for h in sticky.h common.h version.h error.h config.h context.h key.h; do
         { echo "FAIL: header $h not installed"; exit 1; }
 done
 # shellcheck disable=SC2086
-"$cc" "$@" -o "$dest/smoke" "$smoke" $flags
+"${cc[@]}" "$@" -o "$dest/smoke" "$smoke" $flags
 libdir=$(dirname "$(find "$dest" -name 'libsticky.so*' | head -n1)")
 LD_LIBRARY_PATH=$libdir "$dest/smoke"

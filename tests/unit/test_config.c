@@ -220,6 +220,26 @@ static void test_ctx_new_validates(void **state)
     sticky_ctx_free(ctx);
 }
 
+/* The context keeps its own copy: changing the caller's struct afterwards
+ * changes nothing. */
+static void test_ctx_new_copies_config(void **state)
+{
+    (void)state;
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.ttl_seconds = 900;
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
+    cfg.ttl_seconds = 5;
+    cfg.message_count = 9;
+    sticky_config eff;
+    sticky_config_init(&eff);
+    assert_int_equal(sticky_ctx_config(ctx, &eff), STICKY_OK);
+    assert_int_equal(eff.ttl_seconds, 900);
+    assert_int_equal(eff.message_count, 3);
+    sticky_ctx_free(ctx);
+}
+
 /* sticky_ctx_config writes only out->size bytes. */
 static void test_ctx_config_copy_out_respects_size(void **state)
 {
@@ -261,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_ctx_new_larger_struct_nonzero_tail_rejected),
         cmocka_unit_test(test_ctx_new_size_zero_rejected),
         cmocka_unit_test(test_ctx_new_validates),
+        cmocka_unit_test(test_ctx_new_copies_config),
         cmocka_unit_test(test_ctx_config_copy_out_respects_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

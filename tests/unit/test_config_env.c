@@ -229,6 +229,24 @@ static void test_old_caller_struct(void **state)
         assert_int_equal(buf[i], 0x33);
 }
 
+/* A bad value that did not come from the environment is named by its
+ * field, never by a variable that is not set. */
+static void test_bad_value_from_struct_named_by_field(void **state)
+{
+    (void)state;
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.max_sessions = 0;
+    const char *bad = NULL;
+    assert_int_equal(sticky_config_from_env(&cfg, &bad), STICKY_ECONFIG);
+    assert_string_equal(bad, "max_sessions");
+
+    sticky_config_init(&cfg);
+    cfg.renew_threshold_seconds = cfg.ttl_seconds + 1;
+    assert_int_equal(sticky_config_from_env(&cfg, &bad), STICKY_ECONFIG);
+    assert_string_equal(bad, "renew_threshold_seconds");
+}
+
 static void test_bad_args(void **state)
 {
     (void)state;
@@ -252,6 +270,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_values_are_errors, clear_env),
         cmocka_unit_test_setup(test_threshold_above_env_ttl, clear_env),
         cmocka_unit_test_setup(test_old_caller_struct, clear_env),
+        cmocka_unit_test_setup(test_bad_value_from_struct_named_by_field, clear_env),
         cmocka_unit_test_setup(test_bad_args, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

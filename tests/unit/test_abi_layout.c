@@ -1,0 +1,79 @@
+/*
+ * tests/unit/test_abi_layout.c - compile-time pins of what abidiff cannot
+ * see: enum values (functions take them as int) and the rule that public
+ * size-prefixed structs end without tail padding (so a field appended later
+ * always grows sizeof and an unknown non-zero tail is always detected).
+ * Changing any of these is an ABI change: see docs/ABI.md.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sticky/sticky.h>
+
+#define END_OF(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+
+_Static_assert(STICKY_OK == 0, "enum sticky_err");
+_Static_assert(STICKY_EINVAL == -1, "enum sticky_err");
+_Static_assert(STICKY_ENOMEM == -2, "enum sticky_err");
+_Static_assert(STICKY_EPARSE == -3, "enum sticky_err");
+_Static_assert(STICKY_ENOTFOUND == -4, "enum sticky_err");
+_Static_assert(STICKY_EEXIST == -5, "enum sticky_err");
+_Static_assert(STICKY_ESTORE == -6, "enum sticky_err");
+_Static_assert(STICKY_ENOCHANNEL == -7, "enum sticky_err");
+_Static_assert(STICKY_EABI == -8, "enum sticky_err");
+_Static_assert(STICKY_EBUSY == -9, "enum sticky_err");
+_Static_assert(STICKY_ECONFIG == -10, "enum sticky_err");
+_Static_assert(STICKY_ECRYPTO == -11, "enum sticky_err");
+_Static_assert(STICKY_ELIMIT == -12, "enum sticky_err");
+
+_Static_assert(STICKY_LOG_ERROR == 0 && STICKY_LOG_WARN == 1 &&
+               STICKY_LOG_INFO == 2 && STICKY_LOG_DEBUG == 3, "log levels");
+
+_Static_assert(STICKY_FORMAT_AUTO == 0 && STICKY_FORMAT_ANTHROPIC == 1 &&
+               STICKY_FORMAT_OPENAI_CHAT == 2 &&
+               STICKY_FORMAT_OPENAI_RESPONSES == 3 &&
+               STICKY_FORMAT_STRUCTURED == 4, "body formats");
+_Static_assert(STICKY_KEY_SOURCE_NONE == 0 && STICKY_KEY_SOURCE_CONTENT == 1 &&
+               STICKY_KEY_SOURCE_EXPLICIT == 2, "key sources");
+_Static_assert(STICKY_EXPLICIT_HOST == 1 && STICKY_EXPLICIT_CLAUDE_CODE_HEADER == 2 &&
+               STICKY_EXPLICIT_METADATA_USER_ID == 4 &&
+               STICKY_EXPLICIT_PROMPT_CACHE_KEY == 8 &&
+               STICKY_EXPLICIT_BODY_SESSION_ID == 16 &&
+               STICKY_EXPLICIT_BODY_CONVERSATION_ID == 32 &&
+               STICKY_EXPLICIT_SESSION_ID_HEADER == 64 &&
+               STICKY_EXPLICIT_X_SESSION_ID_HEADER == 128 &&
+               STICKY_EXPLICIT_ALL == 0xff, "explicit sources");
+_Static_assert(STICKY_PART_TEXT == 1 && STICKY_PART_IMAGE == 2 &&
+               STICKY_PART_DOCUMENT == 3 && STICKY_PART_TOOL_USE == 4 &&
+               STICKY_PART_TOOL_RESULT == 5 && STICKY_PART_THINKING == 6,
+               "part types");
+_Static_assert(STICKY_KEY_CHAIN_MAX == STICKY_MAX_MESSAGE_COUNT, "chain bound");
+
+/* No tail padding in size-prefixed structs. */
+_Static_assert(sizeof(sticky_config) == END_OF(sticky_config, key_secret_len),
+               "sticky_config has tail padding");
+_Static_assert(sizeof(sticky_key_request) == END_OF(sticky_key_request, session_id_len),
+               "sticky_key_request has tail padding");
+_Static_assert(sizeof(sticky_key_chain) == END_OF(sticky_key_chain, keys),
+               "sticky_key_chain has tail padding");
+
+static void test_layout_pins_compile(void **state)
+{
+    (void)state;
+    /* The checks above are compile-time; this records the sizes in the log. */
+    print_message("sizeof config=%zu key_request=%zu key_chain=%zu part=%zu\n",
+                  sizeof(sticky_config), sizeof(sticky_key_request),
+                  sizeof(sticky_key_chain), sizeof(sticky_part));
+    assert_true(sizeof(sticky_config) % sizeof(void *) == 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout_pins_compile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
