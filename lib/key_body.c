@@ -182,66 +182,86 @@ static int type_is(const struct part_fields *pf, const char *t)
 
 static void encode_parts_value(canon *k, const json_span *content, int depth);
 
-/* An image / document source object -> kind, media type, data. */
+static const char *const source_skip[] = {"type", "media_type", NULL};
+
+/* An image / document: tag, str(source.type), str(source.media_type), then
+ * the canonical value of the source without those two members (so base64
+ * data, url, file_id and nested content all count). */
 static void encode_source(canon *k, uint8_t tag, const json_span *src, int depth)
 {
-    json_span kind = {0}, media = {0}, data = {0};
+    json_span kind = {0}, media = {0};
     canon_tag(k, tag);
-    if (src->start != NULL && *src->start == '{') {
-        json_cur c;
-        cur_of(&c, src, depth);
-        int rc, done;
-        json_str key;
-        if ((rc = json_object_begin(&c)) != STICKY_OK) {
+    if (src->start == NULL || *src->start != '{') {
+        canon_str(k, "", 0);
+        canon_str(k, "", 0);
+        canon_tag(k, VAL_NULL);
+        return;
+    }
+    json_cur c;
+    cur_of(&c, src, depth);
+    int rc, done;
+    json_str key;
+    if ((rc = json_object_begin(&c)) != STICKY_OK) {
+        canon_fail(k, rc);
+        return;
+    }
+    for (;;) {
+        if ((rc = json_object_next(&c, &key, &done)) != STICKY_OK) {
             canon_fail(k, rc);
             return;
         }
-        for (;;) {
-            if ((rc = json_object_next(&c, &key, &done)) != STICKY_OK) {
-                canon_fail(k, rc);
-                return;
-            }
-            if (done)
-                break;
-            json_span *dst = NULL, sink;
-            if (json_key_is(&key, "type"))
-                dst = &kind;
-            else if (json_key_is(&key, "media_type"))
-                dst = &media;
-            else if (json_key_is(&key, "data") || json_key_is(&key, "url") ||
-                     json_key_is(&key, "file_id"))
-                dst = &data;
-            if ((rc = json_span_value(&c, dst ? dst : &sink)) != STICKY_OK) {
-                canon_fail(k, rc);
-                return;
-            }
+        if (done)
+            break;
+        json_span *dst = NULL, sink;
+        if (json_key_is(&key, "type"))
+            dst = &kind;
+        else if (json_key_is(&key, "media_type"))
+            dst = &media;
+        if ((rc = json_span_value(&c, dst ? dst : &sink)) != STICKY_OK) {
+            canon_fail(k, rc);
+            return;
         }
     }
     str_member(k, &kind, depth);
     str_member(k, &media, depth);
-    if (data.start != NULL && *data.start != '"') {
-        /* e.g. a "content" document source: its canonical value */
-        json_cur c;
-        cur_of(&c, &data, depth);
-        canon_str(k, "", 0);
-        canon_json_value(k, &c);
-        return;
-    }
-    str_member(k, &data, depth);
+    growbuf buf;
+    growbuf_init(&buf, k->ctx);
+    cur_of(&c, src, depth);
+    rc = canon_value_encode(&c, &buf, source_skip);
+    if (rc == STICKY_OK)
+        canon_bytes(k, buf.data, buf.len);
+    else
+        canon_fail(k, rc);
+    growbuf_free(&buf);
 }
 
-/* An image given as a URL (OpenAI image_url string or {url: ...}). */
+/* The canonical value {"<name>": "<value>"} without building JSON text. */
+static void single_member_object(canon *k, const char *name, const json_span *v, int depth)
+{
+    canon_tag(k, VAL_OBJECT);
+    if (v->start != NULL && *v->start == '"') {
+        canon_str(k, name, strlen(name));
+        canon_tag(k, VAL_STRING);
+        str_member(k, v, depth);
+    }
+    canon_tag(k, VAL_OBJECT_END);
+}
+
+/* An image given as a URL (OpenAI image_url string or {url: ...}): the same
+ * record as an Anthropic url image source. */
 static void encode_image_url(canon *k, const json_span *v, int depth)
 {
     canon_tag(k, TAG_IMAGE);
     canon_str(k, "url", 3);
     canon_str(k, "", 0);
+    json_span url = *v;
     if (v->start != NULL && *v->start == '{') {
         json_cur c;
         cur_of(&c, v, depth);
         int rc, done;
         json_str key;
-        json_span url = {0}, sink;
+        json_span sink;
+        memset(&url, 0, sizeof(url));
         if ((rc = json_object_begin(&c)) != STICKY_OK) {
             canon_fail(k, rc);
             return;
@@ -258,10 +278,8 @@ static void encode_image_url(canon *k, const json_span *v, int depth)
                 return;
             }
         }
-        str_member(k, &url, depth);
-        return;
     }
-    str_member(k, v, depth);
+    single_member_object(k, "url", &url, depth);
 }
 
 static const char *const generic_skip[] = {"type", "cache_control", NULL};
@@ -368,7 +386,7 @@ static void encode_part(canon *k, json_cur *c)
             canon_tag(k, TAG_IMAGE);
             canon_str(k, "file", 4);
             canon_str(k, "", 0);
-            str_member(k, &pf.file_id, depth);
+            single_member_object(k, "file_id", &pf.file_id, depth);
         }
     } else if (type_is(&pf, "tool_use")) {
         canon_tag(k, TAG_TOOL_USE);
@@ -635,7 +653,10 @@ static int encode_message_array(struct content_job *job, const json_span *arr,
         return rc;
     int openai = format != STICKY_FORMAT_ANTHROPIC;
     int leading = 1;
-    int system_done = 0;
+    /* The body's system prompt (Anthropic system, Responses instructions)
+     * comes first, then leading system/developer messages (OpenAI). */
+    if (job->include_system && top_system != NULL)
+        encode_system(k, top_system);
     for (;;) {
         if ((rc = json_array_next(&c, &done)) != STICKY_OK)
             return rc;
@@ -654,10 +675,7 @@ static int encode_message_array(struct content_job *job, const json_span *arr,
             }
             continue;
         }
-        if (leading && !system_done && job->include_system && top_system != NULL)
-            encode_system(k, top_system);
         leading = 0;
-        system_done = 1;
         if (encode_message(k, &c, format) && k->err == STICKY_OK &&
             (rc = push_key(job)) != STICKY_OK)
             return rc;

@@ -44,6 +44,25 @@ static void encode_input_json(canon *k, const char *json, size_t len)
     growbuf_free(&buf);
 }
 
+/* The source's payload as the body path encodes it: the canonical value of
+ * a source object holding one member named after the kind ("data" for
+ * base64 and text, "url", "file_id"). */
+static void encode_source_payload(canon *k, const sticky_part *p)
+{
+    const char *member = "data";
+    if (p->source_kind_len == 3 && memcmp(p->source_kind, "url", 3) == 0)
+        member = "url";
+    else if (p->source_kind_len == 4 && memcmp(p->source_kind, "file", 4) == 0)
+        member = "file_id";
+    canon_tag(k, VAL_OBJECT);
+    if (p->data != NULL) {
+        canon_str(k, member, strlen(member));
+        canon_tag(k, VAL_STRING);
+        sstr(k, p->data, p->data_len);
+    }
+    canon_tag(k, VAL_OBJECT_END);
+}
+
 static void encode_parts(canon *k, const sticky_part *parts, size_t n, int depth)
 {
     if (parts == NULL && n != 0) {
@@ -66,7 +85,7 @@ static void encode_parts(canon *k, const sticky_part *parts, size_t n, int depth
             canon_tag(k, p->type == STICKY_PART_IMAGE ? TAG_IMAGE : TAG_DOCUMENT);
             sstr(k, p->source_kind, p->source_kind_len);
             sstr(k, p->media_type, p->media_type_len);
-            sstr(k, p->data, p->data_len);
+            encode_source_payload(k, p);
             break;
         case STICKY_PART_TOOL_USE:
             canon_tag(k, TAG_TOOL_USE);

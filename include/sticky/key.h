@@ -82,7 +82,8 @@ typedef struct sticky_part {
     size_t source_kind_len;
     const char *media_type;   /* IMAGE/DOCUMENT, may be NULL */
     size_t media_type_len;
-    const char *data;         /* IMAGE/DOCUMENT: base64 data, url or file id */
+    const char *data;         /* IMAGE/DOCUMENT: base64 data ("base64"), text
+                               * ("text"), url ("url") or file id ("file") */
     size_t data_len;
     const char *name;         /* TOOL_USE: tool name */
     size_t name_len;
