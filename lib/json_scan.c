@@ -69,8 +69,10 @@ int json_read_string(json_cur *c, json_str *out)
     const uint8_t *start = ++c->p;
     const uint8_t *p = start;
     int has_escape = 0;
+    /* Find the closing quote once; only an escape that ends on it (\")
+     * makes us look further. Linear in the string's length. */
+    const uint8_t *q = memchr(p, '"', (size_t)(c->end - p));
     for (;;) {
-        const uint8_t *q = memchr(p, '"', (size_t)(c->end - p));
         if (q == NULL)
             return STICKY_EPARSE;
         const uint8_t *bs = memchr(p, '\\', (size_t)(q - p));
@@ -86,6 +88,8 @@ int json_read_string(json_cur *c, json_str *out)
             return STICKY_EPARSE;
         has_escape = 1;
         p = bs + n;
+        if (p > q)
+            q = memchr(p, '"', (size_t)(c->end - p));
     }
 }
 
@@ -148,11 +152,27 @@ static size_t utf8_seq_len(const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
+/* Some byte of @w is below 0x20 or at/above 0x80 (word-at-a-time test). */
+static inline int word_not_plain_ascii(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    return (((w - ones * 0x20) | w) & high) != 0;
+}
+
 /* Validate plain bytes: UTF-8 and no control characters. */
 static int check_plain(const uint8_t *p, const uint8_t *end)
 {
     while (p < end) {
-        /* Fast path over ASCII printable runs. */
+        /* Fast path: eight printable ASCII bytes at a time. */
+        while (end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if (word_not_plain_ascii(w))
+                break;
+            p += 8;
+        }
+        if (p >= end)
+            break;
         if (*p >= 0x20 && *p < 0x80) {
             p++;
             continue;
@@ -390,39 +410,98 @@ int json_key_is(const json_str *key, const char *lit)
     return p == end && o == n && memcmp(buf, lit, n) == 0;
 }
 
+/*
+ * Jump over a string that is only skipped: find the closing quote, i.e. the
+ * first quote preceded by an even number of backslashes. Escapes are not
+ * validated here (they are when a string is read). Cursor at the opening
+ * quote.
+ */
+static int skip_string(json_cur *c)
+{
+    const uint8_t *start = c->p + 1, *p = start, *end = c->end;
+    for (;;) {
+        const uint8_t *q = memchr(p, '"', (size_t)(end - p));
+        if (q == NULL)
+            return STICKY_EPARSE;
+        const uint8_t *b = q;
+        while (b > start && b[-1] == '\\')
+            b--;
+        if (((q - b) & 1) == 0) {
+            c->p = q + 1;
+            return STICKY_OK;
+        }
+        p = q + 1;
+    }
+}
+
+/* Bytes allowed between tokens in a skipped container: whitespace,
+ * separators and the characters of numbers and literals. */
+static const uint8_t skip_class[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [','] = 1, [':'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1,
+    ['E'] = 1, ['t'] = 1, ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1,
+    ['s'] = 1, ['n'] = 1,
+    ['"'] = 2, ['{'] = 3, ['['] = 3, ['}'] = 4, [']'] = 4,
+};
+
+/*
+ * Skip a container without parsing its members: strings are jumped with
+ * memchr (escapes checked), brackets must balance and match, nesting is
+ * bounded, and only number / literal / separator bytes may appear between
+ * tokens. The full grammar is checked only in what the key reads.
+ */
+static int skip_container(json_cur *c)
+{
+    uint8_t closers[STICKY_MAX_JSON_DEPTH + 1];
+    int depth = 0;
+    const uint8_t *p = c->p, *end = c->end;
+    while (p < end) {
+        switch (skip_class[*p]) {
+        case 1:
+            p++;
+            break;
+        case 2:
+            c->p = p;
+            if (skip_string(c) != STICKY_OK)
+                return STICKY_EPARSE;
+            p = c->p;
+            break;
+        case 3:
+            if (c->depth + depth + 1 > STICKY_MAX_JSON_DEPTH)
+                return STICKY_ELIMIT;
+            closers[depth++] = *p == '{' ? '}' : ']';
+            p++;
+            break;
+        case 4:
+            if (depth == 0 || closers[depth - 1] != *p)
+                return STICKY_EPARSE;
+            p++;
+            if (--depth == 0) {
+                c->p = p;
+                return STICKY_OK;
+            }
+            break;
+        default:
+            return STICKY_EPARSE;
+        }
+    }
+    return STICKY_EPARSE;
+}
+
 int json_skip_value(json_cur *c)
 {
     int ch = json_peek(c);
-    int rc, done;
-    json_str s;
+    int which;
     json_span sp;
     switch (ch) {
     case '"':
-        return json_read_string(c, &s);
+        return skip_string(c);
     case '{':
-        if ((rc = json_object_begin(c)) != STICKY_OK)
-            return rc;
-        for (;;) {
-            if ((rc = json_object_next(c, &s, &done)) != STICKY_OK)
-                return rc;
-            if (done)
-                return STICKY_OK;
-            if ((rc = json_skip_value(c)) != STICKY_OK)
-                return rc;
-        }
     case '[':
-        if ((rc = json_array_begin(c)) != STICKY_OK)
-            return rc;
-        for (;;) {
-            if ((rc = json_array_next(c, &done)) != STICKY_OK)
-                return rc;
-            if (done)
-                return STICKY_OK;
-            if ((rc = json_skip_value(c)) != STICKY_OK)
-                return rc;
-        }
+        return skip_container(c);
     case 't': case 'f': case 'n':
-        return json_read_literal(c, &done);
+        return json_read_literal(c, &which);
     case -1:
         return STICKY_EPARSE;
     default:
