@@ -59,8 +59,8 @@ static void flush(canon *k)
 
 void canon_bytes(canon *k, const void *data, size_t len)
 {
-    if (k->err != STICKY_OK)
-        return;
+    if (k->err != STICKY_OK || len == 0)
+        return; /* also: data may be NULL when len is 0 */
     if (k->n + len <= CANON_STAGE_BYTES) {
         memcpy(k->stage + k->n, data, len);
         k->n += len;

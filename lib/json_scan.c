@@ -213,7 +213,10 @@ int json_decode_string(const json_str *s, growbuf *out)
             return rc;
         if (bs == NULL)
             break;
-        /* The escape syntax was checked by json_read_string(). */
+        /* Normally checked by json_read_string(); checked again so that a
+         * string from a skipped region can never be misread. */
+        if (escape_len(bs, end) == 0)
+            return STICKY_EPARSE;
         uint8_t e = bs[1];
         p = bs + 2;
         uint8_t ch;
@@ -229,7 +232,7 @@ int json_decode_string(const json_str *s, growbuf *out)
             if (cp >= 0xDC00 && cp <= 0xDFFF)
                 return STICKY_EPARSE; /* lone low surrogate */
             if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+                if (end - p < 6 || p[0] != '\\' || escape_len(p, end) != 6)
                     return STICKY_EPARSE; /* lone high surrogate */
                 uint32_t lo = read_u4(p + 2);
                 if (lo < 0xDC00 || lo > 0xDFFF)
@@ -394,6 +397,9 @@ int json_key_is(const json_str *key, const char *lit)
             buf[o++] = *p++;
             continue;
         }
+        size_t n_esc = escape_len(p, end);
+        if (n_esc == 0)
+            return 0; /* malformed escape (e.g. in a skipped string) */
         if (p[1] == 'u') {
             uint32_t cp = read_u4(p + 2);
             if (cp >= 0x80)

@@ -35,6 +35,10 @@ typedef struct json_span {
 
 static inline void json_cur_init(json_cur *c, const void *data, size_t len)
 {
+    /* An empty buffer may be NULL; pointer arithmetic on NULL is undefined. */
+    static const uint8_t empty[1] = {0};
+    if (data == NULL)
+        data = empty, len = 0;
     c->p = (const uint8_t *)data;
     c->end = c->p + len;
     c->depth = 0;

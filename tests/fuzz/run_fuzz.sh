@@ -6,5 +6,8 @@
 set -euo pipefail
 target=$1 seeds=$2 work=$3 seconds=$4
 mkdir -p "$work"
+# Any sanitizer report is a failure, not a warning.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 exec "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 "$work" "$seeds"

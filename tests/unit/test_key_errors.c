@@ -79,6 +79,32 @@ static void test_malformed_json(void **state)
     sticky_ctx_free(ctx);
 }
 
+/* Found by the fuzzer: a malformed escape in a string that was only
+ * skipped (the role, read later by the OpenAI system-message check) must
+ * be an error, never a misread. */
+static void test_bad_escape_in_skipped_string(void **state)
+{
+    (void)state;
+    sticky_ctx *ctx = key_ctx(3, 0, NULL);
+    const char *body = "{\"messages\":[{\"role\":\"\xff\\u\xff\xff\xff" "0e\"}]}";
+    for (int fmt = STICKY_FORMAT_AUTO; fmt <= STICKY_FORMAT_OPENAI_RESPONSES; fmt++) {
+        sticky_key_request req;
+        sticky_key_request_init(&req);
+        req.body = body;
+        req.body_len = strlen(body);
+        req.format = fmt;
+        sticky_key_chain c;
+        sticky_key_chain_init(&c);
+        int rc = sticky_key_derive(ctx, &req, &c);
+        if (fmt == STICKY_FORMAT_OPENAI_RESPONSES)
+            assert_int_equal(rc, STICKY_OK); /* no input: nothing to key on */
+        else
+            assert_int_equal(rc, STICKY_EPARSE);
+        assert_int_equal(c.n_keys, 0);
+    }
+    sticky_ctx_free(ctx);
+}
+
 static char *nested(int depth, const char *wrap_open, const char *wrap_close)
 {
     size_t n = strlen(wrap_open) * (size_t)depth + strlen(wrap_close) * (size_t)depth + 64;
@@ -248,6 +274,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed_json),
+        cmocka_unit_test(test_bad_escape_in_skipped_string),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_huge_valid_body),
         cmocka_unit_test(test_bad_arguments),
