@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
 #include "sticky/error.h"
 
 int canon_begin(canon *k, const sticky_ctx *ctx, const void *tenant, size_t tenant_len)
@@ -16,19 +15,10 @@ int canon_begin(canon *k, const sticky_ctx *ctx, const void *tenant, size_t tena
     k->n = 0;
     k->err = STICKY_OK;
     growbuf_init(&k->scratch, ctx);
-    k->md = EVP_MD_CTX_new();
-    k->snap = EVP_MD_CTX_new();
-    if (k->md == NULL || k->snap == NULL) {
-        canon_end(k);
-        return STICKY_ENOMEM;
-    }
-    int ok = ctx->hmac_inner != NULL
-                 ? EVP_MD_CTX_copy_ex(k->md, ctx->hmac_inner)
-                 : EVP_DigestInit_ex2(k->md, ctx->sha256, NULL);
-    if (ok != 1) {
-        canon_end(k);
-        return STICKY_ECRYPTO;
-    }
+    if (ctx->has_secret)
+        k->sha = ctx->hmac_inner;
+    else
+        sticky_sha256_begin(&k->sha);
     canon_bytes(k, CANON_DOMAIN, sizeof(CANON_DOMAIN)); /* includes the NUL */
     canon_tag(k, TAG_TENANT);
     canon_str(k, tenant, tenant_len);
@@ -37,9 +27,6 @@ int canon_begin(canon *k, const sticky_ctx *ctx, const void *tenant, size_t tena
 
 void canon_end(canon *k)
 {
-    EVP_MD_CTX_free(k->md);
-    EVP_MD_CTX_free(k->snap);
-    k->md = k->snap = NULL;
     growbuf_free(&k->scratch);
 }
 
@@ -51,9 +38,8 @@ void canon_fail(canon *k, int err)
 
 static void flush(canon *k)
 {
-    if (k->n != 0 && k->err == STICKY_OK &&
-        EVP_DigestUpdate(k->md, k->stage, k->n) != 1)
-        canon_fail(k, STICKY_ECRYPTO);
+    if (k->n != 0 && k->err == STICKY_OK)
+        sticky_sha256_update(&k->sha, k->stage, k->n);
     k->n = 0;
 }
 
@@ -61,15 +47,14 @@ void canon_bytes(canon *k, const void *data, size_t len)
 {
     if (k->err != STICKY_OK || len == 0)
         return; /* also: data may be NULL when len is 0 */
-    if (k->n + len <= CANON_STAGE_BYTES) {
-        memcpy(k->stage + k->n, data, len);
+    if (k->n <= CANON_STAGE_BYTES && len <= CANON_STAGE_BYTES - k->n) {
+        memcpy(&k->stage[k->n], data, len);
         k->n += len;
         return;
     }
     flush(k);
     if (len >= CANON_STAGE_BYTES / 2) {
-        if (EVP_DigestUpdate(k->md, data, len) != 1)
-            canon_fail(k, STICKY_ECRYPTO);
+        sticky_sha256_update(&k->sha, data, len);
         return;
     }
     memcpy(k->stage, data, len);
@@ -138,16 +123,12 @@ int canon_key(canon *k, uint64_t *out)
     flush(k);
     if (k->err != STICKY_OK)
         return k->err;
-    uint8_t d[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (EVP_MD_CTX_copy_ex(k->snap, k->md) != 1 ||
-        EVP_DigestFinal_ex(k->snap, d, &n) != 1 || n != STICKY_SHA256_LEN)
-        return STICKY_ECRYPTO;
-    if (k->ctx->hmac_outer != NULL) {
-        if (EVP_MD_CTX_copy_ex(k->snap, k->ctx->hmac_outer) != 1 ||
-            EVP_DigestUpdate(k->snap, d, n) != 1 ||
-            EVP_DigestFinal_ex(k->snap, d, &n) != 1)
-            return STICKY_ECRYPTO;
+    uint8_t d[SHA256_DIGEST_LENGTH];
+    sticky_sha256_peek(&k->sha, d);
+    if (k->ctx->has_secret) {
+        sticky_sha256_state outer = k->ctx->hmac_outer;
+        sticky_sha256_update(&outer, d, sizeof(d));
+        sticky_sha256_peek(&outer, d);
     }
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)

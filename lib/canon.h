@@ -10,11 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
 #include "context_internal.h"
 #include "growbuf.h"
 #include "json_scan.h"
+#include "sha256_state.h"
 
 /* Record tags of the canonical encoding. */
 #define CANON_DOMAIN "sticky-key/1"  /* followed by a NUL byte */
@@ -44,8 +43,7 @@
 
 typedef struct canon {
     const sticky_ctx *ctx;
-    EVP_MD_CTX *md;   /* the running hash */
-    EVP_MD_CTX *snap; /* scratch for finalising a copy */
+    sticky_sha256_state sha; /* the running hash */
     size_t n;         /* bytes staged */
     int err;          /* first error; later calls do nothing */
     growbuf scratch;  /* decoded strings */

@@ -32,17 +32,15 @@ static int hmac_setup(sticky_ctx *ctx, const void *secret, size_t len)
         ipad[i] = k[i] ^ 0x36;
         opad[i] = k[i] ^ 0x5c;
     }
-    ctx->hmac_inner = EVP_MD_CTX_new();
-    ctx->hmac_outer = EVP_MD_CTX_new();
-    int ok = ctx->hmac_inner != NULL && ctx->hmac_outer != NULL &&
-             EVP_DigestInit_ex2(ctx->hmac_inner, ctx->sha256, NULL) == 1 &&
-             EVP_DigestUpdate(ctx->hmac_inner, ipad, HMAC_BLOCK) == 1 &&
-             EVP_DigestInit_ex2(ctx->hmac_outer, ctx->sha256, NULL) == 1 &&
-             EVP_DigestUpdate(ctx->hmac_outer, opad, HMAC_BLOCK) == 1;
+    sticky_sha256_begin(&ctx->hmac_inner);
+    sticky_sha256_update(&ctx->hmac_inner, ipad, HMAC_BLOCK);
+    sticky_sha256_begin(&ctx->hmac_outer);
+    sticky_sha256_update(&ctx->hmac_outer, opad, HMAC_BLOCK);
+    ctx->has_secret = 1;
     OPENSSL_cleanse(k, sizeof(k));
     OPENSSL_cleanse(ipad, sizeof(ipad));
     OPENSSL_cleanse(opad, sizeof(opad));
-    return ok ? STICKY_OK : STICKY_ECRYPTO;
+    return STICKY_OK;
 }
 
 STICKY_API int sticky_ctx_new(const sticky_config *cfg, sticky_ctx **out)
@@ -105,8 +103,8 @@ STICKY_API void sticky_ctx_free(sticky_ctx *ctx)
 {
     if (ctx == NULL)
         return;
-    EVP_MD_CTX_free(ctx->hmac_inner);
-    EVP_MD_CTX_free(ctx->hmac_outer);
+    OPENSSL_cleanse(&ctx->hmac_inner, sizeof(ctx->hmac_inner));
+    OPENSSL_cleanse(&ctx->hmac_outer, sizeof(ctx->hmac_outer));
     EVP_MD_free(ctx->sha256);
     sticky_allocator a = ctx->cfg.allocator;
     sticky_alloc_free(&a, ctx);

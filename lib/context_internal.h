@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "sha256_state.h"
 #include "sticky/context.h"
 #include "log.h"
 
@@ -16,8 +17,9 @@ struct sticky_ctx {
     sticky_clock_fn clock_fn; /* cfg.clock_fn or the real clock */
     /* With a key secret: SHA-256 states after absorbing the HMAC key
      * blocks (K ^ ipad, K ^ opad); copied per key, never modified. */
-    EVP_MD_CTX *hmac_inner;
-    EVP_MD_CTX *hmac_outer;
+    int has_secret;
+    sticky_sha256_state hmac_inner;
+    sticky_sha256_state hmac_outer;
 };
 
 /* Allocation through the context's allocator (libc when none was given). */
