@@ -10,5 +10,7 @@
 #include "error.h"
 #include "config.h"
 #include "context.h"
+#include "store.h"
+#include "memory_store.h"
 
 #endif /* STICKY_STICKY_H */
