@@ -37,6 +37,23 @@ STICKY_API int sticky_memory_store_options_init_sized(sticky_memory_store_option
     return sticky_struct_copy_out(o, size, &d, sizeof(d));
 }
 
+/*
+ * Times never move backwards: "now" is read before the shard lock, so a
+ * thread can apply an older now after another thread applied a newer one
+ * (and a wall clock can step back).
+ */
+static void mem_seen(struct mem_entry *e, int64_t now)
+{
+    if (now > e->last_access_ms)
+        e->last_access_ms = now;
+}
+
+static void mem_extend(struct mem_entry *e, int64_t expires)
+{
+    if (expires > e->expires_ms)
+        e->expires_ms = expires;
+}
+
 /* Remaining TTL below the threshold -> renew (threshold mode); always
  * (sliding mode). */
 static void renew_on_use(struct mem_shard *sh, struct mem_entry *e, int64_t now)
@@ -44,7 +61,7 @@ static void renew_on_use(struct mem_shard *sh, struct mem_entry *e, int64_t now)
     const struct mem_store *st = sh->store;
     if (st->renew_mode == STICKY_RENEW_SLIDING ||
         e->expires_ms - now < st->threshold_ms) {
-        e->expires_ms = now + st->ttl_ms;
+        mem_extend(e, now + st->ttl_ms);
         sh->c.renewals++;
     }
 }
@@ -79,7 +96,7 @@ static int mem_get(void *self, uint64_t key, int64_t now, unsigned flags,
     if (!peek) {
         sh->c.hits++;
         mem_set_count(e, mem_count(e) + 1);
-        e->last_access_ms = now;
+        mem_seen(e, now);
         renew_on_use(sh, e, now);
         mem_lru_touch(sh, e);
     }
@@ -146,8 +163,8 @@ static int mem_touch(void *self, uint64_t key, int64_t now, sticky_mapping *out)
     if (e != NULL && mem_expired(e, now)) {
         mem_reclaim(sh, e, 1);
     } else if (e != NULL) {
-        e->expires_ms = now + st->ttl_ms;
-        e->last_access_ms = now;
+        mem_extend(e, now + st->ttl_ms);
+        mem_seen(e, now);
         sh->c.renewals++;
         mem_lru_touch(sh, e);
         if (out != NULL)

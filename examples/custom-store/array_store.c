@@ -44,6 +44,20 @@ static void drop(struct array_store *a, struct slot *s, uint64_t *counter)
     (*counter)++;
 }
 
+/* Times never move backwards, even if calls arrive with an older now
+ * (several threads read the clock before libsticky serialises them). */
+static void seen(sticky_mapping *rec, int64_t now)
+{
+    if (now > rec->last_access_ms)
+        rec->last_access_ms = now;
+}
+
+static void extend(sticky_mapping *rec, int64_t expires)
+{
+    if (expires > rec->expires_ms)
+        rec->expires_ms = expires;
+}
+
 /* Copy out only when the caller's record is at least the one we know. */
 static int copy_out(sticky_mapping *out, const sticky_mapping *rec)
 {
@@ -74,12 +88,12 @@ static int a_get(void *self, uint64_t key, int64_t now, unsigned flags,
     if (!peek) {
         a->st.hits++;
         s->rec.request_count++;
-        s->rec.last_access_ms = now;
+        seen(&s->rec, now);
         int64_t ttl = (int64_t)a->cfg.ttl_seconds * 1000;
         int64_t thr = (int64_t)a->cfg.renew_threshold_seconds * 1000;
         if (a->cfg.renew_mode == STICKY_RENEW_SLIDING ||
             s->rec.expires_ms - now < thr) {
-            s->rec.expires_ms = now + ttl;
+            extend(&s->rec, now + ttl);
             a->st.renewals++;
         }
     }
@@ -147,8 +161,8 @@ static int a_touch(void *self, uint64_t key, int64_t now, sticky_mapping *out)
             drop(a, s, &a->st.expirations);
         return STICKY_ENOTFOUND;
     }
-    s->rec.expires_ms = now + (int64_t)a->cfg.ttl_seconds * 1000;
-    s->rec.last_access_ms = now;
+    extend(&s->rec, now + (int64_t)a->cfg.ttl_seconds * 1000);
+    seen(&s->rec, now);
     a->st.renewals++;
     return copy_out(out, &s->rec);
 }
