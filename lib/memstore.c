@@ -42,16 +42,17 @@ STICKY_API int sticky_memory_store_options_init_sized(sticky_memory_store_option
  * thread can apply an older now after another thread applied a newer one
  * (and a wall clock can step back).
  */
-static void mem_seen(struct mem_entry *e, int64_t now)
+static void mem_seen(const struct mem_store *st, struct mem_entry *e, int64_t now)
 {
-    if (now > e->last_access_ms)
-        e->last_access_ms = now;
+    if (now > mem_last_access(st, e))
+        mem_time_set(st, &e->w_access, now);
 }
 
-static void mem_extend(struct mem_entry *e, int64_t expires)
+static void mem_extend(const struct mem_store *st, struct mem_entry *e,
+                       int64_t expires)
 {
-    if (expires > e->expires_ms)
-        e->expires_ms = expires;
+    if (expires > mem_expires(st, e))
+        mem_time_set(st, &e->w_expires, expires);
 }
 
 /* Remaining TTL below the threshold -> renew (threshold mode); always
@@ -60,8 +61,8 @@ static void renew_on_use(struct mem_shard *sh, struct mem_entry *e, int64_t now)
 {
     const struct mem_store *st = sh->store;
     if (st->renew_mode == STICKY_RENEW_SLIDING ||
-        e->expires_ms - now < st->threshold_ms) {
-        mem_extend(e, now + st->ttl_ms);
+        mem_expires(st, e) - now < st->threshold_ms) {
+        mem_extend(st, e, now + st->ttl_ms);
         sh->c.renewals++;
     }
 }
@@ -84,7 +85,7 @@ static int mem_get(void *self, uint64_t key, int64_t now, unsigned flags,
     struct mem_shard *sh = lock_shard(st, key, &hashv);
     int peek = (flags & STICKY_STORE_PEEK) != 0;
     struct mem_entry *e = mem_find(sh, key, hashv);
-    if (e == NULL || mem_expired(e, now)) {
+    if (e == NULL || mem_expired(st, e, now)) {
         if (!peek) {
             sh->c.misses++;
             if (e != NULL)
@@ -95,12 +96,12 @@ static int mem_get(void *self, uint64_t key, int64_t now, unsigned flags,
     }
     if (!peek) {
         sh->c.hits++;
-        mem_set_count(e, mem_count(e) + 1);
-        mem_seen(e, now);
+        mem_low_set(&e->w_expires, mem_count(e) + 1);
+        mem_seen(st, e, now);
         renew_on_use(sh, e, now);
         mem_lru_touch(sh, e);
     }
-    mem_to_record(st, e, out);
+    mem_to_record(sh, e, out);
     pthread_mutex_unlock(&sh->lock);
     return STICKY_OK;
 }
@@ -113,7 +114,7 @@ static int mem_put(void *self, const sticky_mapping *m, int64_t now,
         unsigned hashv;
         struct mem_shard *sh = lock_shard(st, m->key, &hashv);
         struct mem_entry *e = mem_find(sh, m->key, hashv);
-        if (e != NULL && mem_expired(e, now)) {
+        if (e != NULL && mem_expired(st, e, now)) {
             mem_reclaim(sh, e, 1);
             e = NULL;
         }
@@ -121,13 +122,13 @@ static int mem_put(void *self, const sticky_mapping *m, int64_t now,
             int rc = STICKY_EEXIST;
             if (flags & STICKY_STORE_IF_ABSENT) {
                 if (existing != NULL)
-                    mem_to_record(st, e, existing);
+                    mem_to_record(sh, e, existing);
             } else if ((rc = mem_set_ids(sh, e, m->channel_id, m->tenant_id)) ==
                        STICKY_OK) {
-                e->expires_ms = now + st->ttl_ms;
-                e->last_access_ms = now;
-                mem_set_created(st, e, now);
-                mem_set_count(e, 1);
+                mem_time_set(st, &e->w_expires, now + st->ttl_ms);
+                mem_low_set(&e->w_expires, 1);
+                mem_time_set(st, &e->w_access, now);
+                mem_time_set(st, &e->w_created, now);
                 mem_lru_touch(sh, e);
                 sh->c.updates++;
             }
@@ -160,15 +161,15 @@ static int mem_touch(void *self, uint64_t key, int64_t now, sticky_mapping *out)
     struct mem_shard *sh = lock_shard(st, key, &hashv);
     struct mem_entry *e = mem_find(sh, key, hashv);
     int rc = STICKY_ENOTFOUND;
-    if (e != NULL && mem_expired(e, now)) {
+    if (e != NULL && mem_expired(st, e, now)) {
         mem_reclaim(sh, e, 1);
     } else if (e != NULL) {
-        mem_extend(e, now + st->ttl_ms);
-        mem_seen(e, now);
+        mem_extend(st, e, now + st->ttl_ms);
+        mem_seen(st, e, now);
         sh->c.renewals++;
         mem_lru_touch(sh, e);
         if (out != NULL)
-            mem_to_record(st, e, out);
+            mem_to_record(sh, e, out);
         rc = STICKY_OK;
     }
     pthread_mutex_unlock(&sh->lock);
@@ -182,7 +183,7 @@ static int mem_del(void *self, uint64_t key, int64_t now)
     struct mem_shard *sh = lock_shard(st, key, &hashv);
     struct mem_entry *e = mem_find(sh, key, hashv);
     int rc = STICKY_ENOTFOUND;
-    if (e != NULL && mem_expired(e, now)) {
+    if (e != NULL && mem_expired(st, e, now)) {
         mem_reclaim(sh, e, 1);
     } else if (e != NULL) {
         sh->c.deletes++;
@@ -377,7 +378,9 @@ static int check_shard(struct mem_shard *sh, size_t *pairs)
     size_t n = 0;
     struct mem_entry *prev = NULL;
     for (struct mem_entry *e = sh->head; e != NULL; e = e->hh.next) {
-        if (e->hh.prev != prev || e->pair == NULL || e->pair->refs == 0)
+        const struct mem_pair *p = mem_pair_of(sh, e);
+        if (e->hh.prev != prev || p == NULL || p->refs == 0 ||
+            p->idx != mem_low_get(e->w_access))
             return STICKY_ESTORE;
         struct mem_entry *found = mem_find(sh, e->key, (unsigned)mem_mix(e->key));
         if (found != e)
@@ -389,15 +392,23 @@ static int check_shard(struct mem_shard *sh, size_t *pairs)
         return STICKY_ESTORE;
     if (sh->head != NULL && ELMT_FROM_HH(sh->head->hh.tbl, sh->head->hh.tbl->tail) != prev)
         return STICKY_ESTORE;
-    size_t refs = 0;
+    size_t refs = 0, shard_pairs = 0;
     for (struct mem_pair *p = sh->pairs; p != NULL; p = p->hh.next) {
+        if (p->idx >= sh->pair_used || sh->pair_tab[p->idx] != p)
+            return STICKY_ESTORE;
         refs += p->refs;
-        (*pairs)++;
+        shard_pairs++;
     }
+    *pairs += shard_pairs;
+    size_t used = 0;
+    for (uint32_t i = 0; i < sh->pair_used; i++)
+        used += sh->pair_tab[i] != NULL;
+    if (used != shard_pairs || used + sh->n_free != sh->pair_used)
+        return STICKY_ESTORE;
     if (refs != n)
         return STICKY_ESTORE;
     int64_t hint = atomic_load_explicit(&sh->head_hint, memory_order_relaxed);
-    if (hint != (sh->head != NULL ? sh->head->last_access_ms : INT64_MAX))
+    if (hint != (sh->head != NULL ? mem_last_access(sh->store, sh->head) : INT64_MAX))
         return STICKY_ESTORE;
     return STICKY_OK;
 }

@@ -22,33 +22,40 @@
 #include <uthash.h>
 
 /* An interned (channel id, tenant id) pair, shared by the shard's entries
- * that map to it. text = channel '\0' tenant '\0'; the hash key is the
- * channel, the separator and the tenant. */
+ * that map to it and found by them through the shard's pair table (a 24-bit
+ * index keeps entries small). text = channel '\0' tenant '\0'; the hash key
+ * is the channel, the separator and the tenant. */
 struct mem_pair {
     UT_hash_handle hh;
     uint32_t refs;
+    uint32_t idx; /* position in mem_shard.pair_tab */
     uint16_t channel_len;
     uint16_t tenant_len;
     char text[];
 };
 
 /*
- * One mapping: 96 bytes. `created_count` packs the creation time (40 bits:
- * ms relative to the store's base time, +-17 years) and the request count
- * (24 bits, saturating at MEM_COUNT_MAX).
+ * One mapping: 88 bytes, 56 of them uthash's handle. The three times are
+ * stored as 40-bit millisecond offsets from the store's base time (exact
+ * within +-17.4 years of the store's creation, clamped beyond), each in the
+ * high bits of a word whose low 24 bits hold something small:
+ *   w_expires: expires (40) | request count (24, saturating at MEM_LOW_MAX)
+ *   w_access:  last access (40) | pair table index (24)
+ *   w_created: created (40) | unused (24)
  */
 struct mem_entry {
     UT_hash_handle hh; /* app order = LRU order: head is least recently used */
     uint64_t key;
-    struct mem_pair *pair;
-    int64_t expires_ms;
-    int64_t last_access_ms;
-    uint64_t created_count;
+    uint64_t w_expires;
+    uint64_t w_access;
+    uint64_t w_created;
 };
 
-#define MEM_COUNT_BITS 24
-#define MEM_COUNT_MAX ((1u << MEM_COUNT_BITS) - 1u)
-#define MEM_CREATED_BITS 40
+#define MEM_LOW_BITS 24
+#define MEM_LOW_MAX ((1u << MEM_LOW_BITS) - 1u)
+#define MEM_COUNT_MAX MEM_LOW_MAX
+#define MEM_MAX_PAIRS MEM_LOW_MAX /* distinct id pairs per shard */
+#define MEM_TIME_BIAS ((int64_t)1 << 39)
 
 /* A block of entries taken from the allocator at once. */
 struct mem_slab {
@@ -68,8 +75,12 @@ struct mem_shard {
     struct mem_store *store;
     struct mem_entry *head;  /* uthash head; NULL when empty */
     struct mem_pair *pairs;  /* intern table */
+    struct mem_pair **pair_tab; /* index -> pair; NULL = free */
+    uint32_t *free_idx;      /* stack of free indexes below pair_used */
+    uint32_t pair_cap, pair_used, n_free;
     struct mem_entry *free_list; /* linked through hh.next */
-    struct mem_slab *slabs;
+    struct mem_slab *slabs;  /* newest first */
+    size_t slab_used;        /* entries of the newest slab handed out */
     size_t next_slab_n;
     size_t count;            /* entries in `head` */
     uint32_t cursor_bucket;  /* straggler sweep position (threshold mode) */
@@ -113,9 +124,57 @@ static inline struct mem_shard *mem_shard_of(struct mem_store *st, uint64_t h)
     return &st->shards[st->shard_bits == 0 ? 0 : (uint32_t)(h >> (64 - st->shard_bits))];
 }
 
-static inline int mem_expired(const struct mem_entry *e, int64_t now)
+/* Packed times: 40-bit offsets from st->base_ms in the high bits. */
+static inline int64_t mem_time_get(const struct mem_store *st, uint64_t w)
 {
-    return now >= e->expires_ms;
+    return st->base_ms + (int64_t)(w >> MEM_LOW_BITS) - MEM_TIME_BIAS;
+}
+
+static inline void mem_time_set(const struct mem_store *st, uint64_t *w, int64_t t)
+{
+    int64_t off = t - st->base_ms;
+    if (off < -MEM_TIME_BIAS)
+        off = -MEM_TIME_BIAS;
+    if (off > MEM_TIME_BIAS - 1)
+        off = MEM_TIME_BIAS - 1;
+    *w = ((uint64_t)(off + MEM_TIME_BIAS) << MEM_LOW_BITS) | (*w & MEM_LOW_MAX);
+}
+
+static inline uint32_t mem_low_get(uint64_t w)
+{
+    return (uint32_t)(w & MEM_LOW_MAX);
+}
+
+static inline void mem_low_set(uint64_t *w, uint32_t v)
+{
+    *w = (*w & ~(uint64_t)MEM_LOW_MAX) | (v > MEM_LOW_MAX ? MEM_LOW_MAX : v);
+}
+
+static inline int64_t mem_expires(const struct mem_store *st, const struct mem_entry *e)
+{
+    return mem_time_get(st, e->w_expires);
+}
+
+static inline int64_t mem_last_access(const struct mem_store *st,
+                                      const struct mem_entry *e)
+{
+    return mem_time_get(st, e->w_access);
+}
+
+static inline int64_t mem_created(const struct mem_store *st, const struct mem_entry *e)
+{
+    return mem_time_get(st, e->w_created);
+}
+
+static inline uint32_t mem_count(const struct mem_entry *e)
+{
+    return mem_low_get(e->w_expires);
+}
+
+static inline int mem_expired(const struct mem_store *st, const struct mem_entry *e,
+                              int64_t now)
+{
+    return now >= mem_expires(st, e);
 }
 
 /* memstore_entry.c: entries, interning, LRU order (caller holds sh->lock). */
@@ -126,11 +185,9 @@ int mem_set_ids(struct mem_shard *sh, struct mem_entry *e, const char *channel,
                 const char *tenant);
 void mem_remove(struct mem_shard *sh, struct mem_entry *e);
 void mem_lru_touch(struct mem_shard *sh, struct mem_entry *e);
-void mem_set_created(struct mem_store *st, struct mem_entry *e, int64_t t);
-int64_t mem_created(const struct mem_store *st, const struct mem_entry *e);
-uint32_t mem_count(const struct mem_entry *e);
-void mem_set_count(struct mem_entry *e, uint32_t n);
-void mem_to_record(const struct mem_store *st, const struct mem_entry *e,
+const struct mem_pair *mem_pair_of(const struct mem_shard *sh,
+                                   const struct mem_entry *e);
+void mem_to_record(const struct mem_shard *sh, const struct mem_entry *e,
                    sticky_mapping *out);
 void mem_shard_release(struct mem_shard *sh);
 

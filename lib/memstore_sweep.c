@@ -47,7 +47,7 @@ static size_t sweep_buckets(struct mem_shard *sh, int64_t now, size_t budget,
             (*examined)++;
             UT_hash_handle *next = hh->hh_next;
             struct mem_entry *e = ELMT_FROM_HH(tbl, hh);
-            if (mem_expired(e, now)) {
+            if (mem_expired(sh->store, e, now)) {
                 int last = sh->count == 1;
                 mem_reclaim(sh, e, 1);
                 reclaimed++;
@@ -73,7 +73,7 @@ size_t mem_sweep_shard(struct mem_shard *sh, int64_t now, size_t budget,
     /* LRU head first: in sliding mode expiry follows LRU order exactly. */
     while (sh->head != NULL && *examined < budget) {
         (*examined)++;
-        if (!mem_expired(sh->head, now))
+        if (!mem_expired(sh->store, sh->head, now))
             break;
         mem_reclaim(sh, sh->head, 1);
         reclaimed++;
@@ -119,6 +119,6 @@ void mem_evict_one(struct mem_store *st, int64_t now)
     struct mem_shard *sh = &st->shards[best];
     pthread_mutex_lock(&sh->lock);
     if (sh->head != NULL)
-        mem_reclaim(sh, sh->head, mem_expired(sh->head, now));
+        mem_reclaim(sh, sh->head, mem_expired(sh->store, sh->head, now));
     pthread_mutex_unlock(&sh->lock);
 }

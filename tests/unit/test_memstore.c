@@ -288,29 +288,33 @@ static void test_interning_refcounts(void **state)
     env_close(&e);
 }
 
-/* The packed creation time and count: exact within range, clamped outside. */
+/* Packed times: exact within +-17 years of the base, clamped outside;
+ * the low 24 bits of a word are independent of its time. */
 static void test_packed_fields(void **state)
 {
     (void)state;
     struct mem_store st;
     memset(&st, 0, sizeof(st));
     st.base_ms = T0;
-    struct mem_entry en;
-    memset(&en, 0, sizeof(en));
-    assert_int_equal(sizeof(struct mem_entry), 96);
-    mem_set_count(&en, 77);
+    assert_int_equal(sizeof(struct mem_entry), 88);
+    uint64_t w = 0;
+    mem_low_set(&w, 77);
     const int64_t ten_years = 10LL * 365 * 24 * 3600 * SEC;
     const int64_t times[] = {T0, T0 + 1, T0 - 1, T0 + ten_years, T0 - ten_years};
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        mem_set_created(&st, &en, times[i]);
-        assert_int_equal(mem_created(&st, &en), times[i]);
-        assert_int_equal(mem_count(&en), 77);
+        mem_time_set(&st, &w, times[i]);
+        assert_int_equal(mem_time_get(&st, w), times[i]);
+        assert_int_equal(mem_low_get(w), 77);
     }
-    mem_set_created(&st, &en, T0 + 3 * ten_years); /* beyond +-17 years */
-    assert_true(mem_created(&st, &en) < T0 + 3 * ten_years);
-    assert_true(mem_created(&st, &en) > T0 + ten_years);
-    mem_set_count(&en, MEM_COUNT_MAX + 5u);
-    assert_int_equal(mem_count(&en), MEM_COUNT_MAX);
+    mem_time_set(&st, &w, T0 + 3 * ten_years); /* beyond +17 years */
+    assert_true(mem_time_get(&st, w) < T0 + 3 * ten_years);
+    assert_true(mem_time_get(&st, w) > T0 + ten_years);
+    mem_time_set(&st, &w, T0 - 3 * ten_years);
+    assert_true(mem_time_get(&st, w) > T0 - 3 * ten_years);
+    assert_true(mem_time_get(&st, w) < T0 - ten_years);
+    mem_low_set(&w, MEM_LOW_MAX + 5u); /* saturates */
+    assert_int_equal(mem_low_get(w), MEM_LOW_MAX);
+    assert_true(mem_time_get(&st, w) < T0 - ten_years); /* time untouched */
 }
 
 /* Every allocation failure point gives STICKY_ENOMEM, leaves the store
