@@ -90,20 +90,28 @@ static void *run(void *arg)
     return NULL;
 }
 
-/* Wall-clock ns per operation with @threads threads. */
-static double measure(sticky_store *st, const uint64_t *keys, size_t n, int op,
-                      int threads)
+/* Wall-clock ns per operation with @threads threads; thread i uses st[i]
+ * (the same store twice for the shared case). */
+static double measure_on(sticky_store *const *st, const uint64_t *keys, size_t n,
+                         int op, int threads)
 {
     struct bench b[2];
     pthread_t th[2];
     double t0 = now_ns();
     for (int i = 0; i < threads; i++) {
-        b[i] = (struct bench){st, keys, n, op, 1234u + (unsigned)i};
+        b[i] = (struct bench){st[i], keys, n, op, 1234u + (unsigned)i};
         pthread_create(&th[i], NULL, run, &b[i]);
     }
     for (int i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
     return (now_ns() - t0) / ((double)OPS_PER_THREAD * threads);
+}
+
+static double measure(sticky_store *st, const uint64_t *keys, size_t n, int op,
+                      int threads)
+{
+    sticky_store *both[2] = {st, st};
+    return measure_on(both, keys, n, op, threads);
 }
 
 static sticky_store *fill(sticky_ctx *ctx, size_t n, uint64_t **keys_out)
@@ -177,6 +185,21 @@ int main(void)
     if (st == NULL)
         return 1;
     bench_size(ctx, st, keys, 10000, "10k");
+
+    /* Control: each thread on a store of its own (nothing shared), to show
+     * how far this machine lets two threads scale at all. */
+    uint64_t *keys2;
+    sticky_store *st2 = fill(ctx, 10000, &keys2);
+    if (st2 == NULL)
+        return 1;
+    free(keys2); /* same seed: same keys as `keys` */
+    sticky_store *own[2] = {st, st2};
+    double ns1 = measure_on(own, keys, 10000, 0, 1);
+    double ns2 = measure_on(own, keys, 10000, 0, 2);
+    printf("{\"bench\": \"get_hit_10k_private_store_per_thread_2t\", "
+           "\"ns_per_op\": %.1f, \"ratio_vs\": \"get_hit_10k_1t_same_run\", "
+           "\"ratio\": %.2f}\n", ns2, ns1 / ns2);
+    sticky_store_free(st2);
     sticky_store_free(st);
     free(keys);
     sticky_ctx_free(ctx);
