@@ -11,5 +11,7 @@
 #include "config.h"
 #include "context.h"
 #include "key.h"
+#include "store.h"
+#include "memory_store.h"
 
 #endif /* STICKY_STICKY_H */

@@ -1,0 +1,38 @@
+/*
+ * tests/store_conformance/conformance.h - the storage conformance suite:
+ * one set of cmocka behaviour checks that any sticky_store backend runs
+ * (the memory store, examples/custom-store, the Redis store). A backend
+ * test describes its backend with a factory and a few capability flags and
+ * calls sticky_conformance_run(). The suite uses only the public API and
+ * drives time with a fake clock injected into the context; a backend must
+ * take "now" from the vtable's now_ms argument.
+ */
+#ifndef STICKY_CONFORMANCE_H
+#define STICKY_CONFORMANCE_H
+
+#include <sticky/sticky.h>
+
+/* Settings the suite asks a backend to honour for one test. */
+struct sticky_conf_params {
+    uint32_t ttl_seconds;
+    uint32_t renew_threshold_seconds; /* threshold mode only */
+    int renew_mode;                   /* enum sticky_renew_mode */
+    uint32_t max_entries;             /* size cap */
+};
+
+struct sticky_conf_backend {
+    const char *name;
+    /* Create a store on @ctx with @p. Return 0, or an error code to fail
+     * the test. Called once per test (more when a test changes @p). */
+    int (*make)(sticky_ctx *ctx, const struct sticky_conf_params *p,
+                void *user, sticky_store **out);
+    void *user;
+    int has_lru;        /* at max_entries, evicts the least recently used */
+    int sweep_reclaims; /* sticky_store_sweep() reclaims expired mappings */
+    int has_sliding;    /* supports STICKY_RENEW_SLIDING */
+};
+
+/* Run every check against @b; returns the number of failed tests. */
+int sticky_conformance_run(const struct sticky_conf_backend *b);
+
+#endif /* STICKY_CONFORMANCE_H */
