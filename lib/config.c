@@ -19,6 +19,14 @@ void sticky_config_defaults(sticky_config *cfg)
     cfg->message_count = STICKY_DEFAULT_MESSAGE_COUNT;
     cfg->include_system_prompt = 0;
     cfg->explicit_sources = 0xffu; /* STICKY_EXPLICIT_ALL */
+    cfg->select_policy = STICKY_POLICY_LRU;
+    cfg->cooldown_429_s = STICKY_DEFAULT_COOLDOWN_429_S;
+    cfg->retry_after_cap_s = STICKY_DEFAULT_RETRY_AFTER_CAP_S;
+    cfg->cooldown_529_s = STICKY_DEFAULT_COOLDOWN_529_S;
+    cfg->cooldown_503_s = STICKY_DEFAULT_COOLDOWN_503_S;
+    cfg->cooldown_5xx_s = STICKY_DEFAULT_COOLDOWN_5XX_S;
+    cfg->cooldown_auth_s = STICKY_DEFAULT_COOLDOWN_AUTH_S;
+    cfg->breaker_cooldown_s = STICKY_DEFAULT_BREAKER_COOLDOWN_S;
 }
 
 STICKY_API int sticky_config_init_sized(sticky_config *cfg, size_t size)
@@ -46,6 +54,7 @@ const char *sticky_config_field_name(enum sticky_config_field field)
     case STICKY_FIELD_MESSAGE_COUNT: return "message_count";
     case STICKY_FIELD_INCLUDE_SYSTEM: return "include_system_prompt";
     case STICKY_FIELD_KEY_SECRET: return "key_secret";
+    case STICKY_FIELD_SELECT: return "select_policy / selection options";
     case STICKY_FIELD_NONE: break;
     }
     return "none";
@@ -83,6 +92,20 @@ int sticky_config_validate(const sticky_config *cfg,
     } else if ((cfg->key_secret == NULL && cfg->key_secret_len != 0) ||
                cfg->key_secret_len > STICKY_MAX_KEY_SECRET_BYTES) {
         bad = STICKY_FIELD_KEY_SECRET;
+    } else if (cfg->select_policy < STICKY_POLICY_LRU ||
+               cfg->select_policy > STICKY_POLICY_RANDOM ||
+               (cfg->migrate_better_tier != 0 && cfg->migrate_better_tier != 1) ||
+               (cfg->least_bad != 0 && cfg->least_bad != 1) ||
+               (cfg->bounded_load_permille != 0 && cfg->bounded_load_permille < 1000) ||
+               cfg->bounded_load_permille > 100000 ||
+               cfg->retry_after_cap_s > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_429_s > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_529_s > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_503_s > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_5xx_s > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_auth_s > STICKY_MAX_TTL_SECONDS ||
+               cfg->breaker_cooldown_s > STICKY_MAX_TTL_SECONDS) {
+        bad = STICKY_FIELD_SELECT;
     }
     if (bad_field != NULL)
         *bad_field = bad;

@@ -17,7 +17,8 @@ enum sticky_config_field {
     STICKY_FIELD_MAX_SESSIONS,
     STICKY_FIELD_MESSAGE_COUNT,
     STICKY_FIELD_INCLUDE_SYSTEM,
-    STICKY_FIELD_KEY_SECRET
+    STICKY_FIELD_KEY_SECRET,
+    STICKY_FIELD_SELECT
 };
 
 /* Fill a full-size struct with the defaults (size = sizeof(sticky_config)). */

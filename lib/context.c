@@ -9,6 +9,7 @@
 
 #include "config_internal.h"
 #include "context_internal.h"
+#include "select_internal.h"
 #include "struct_size.h"
 #include "sticky/error.h"
 
@@ -85,6 +86,11 @@ STICKY_API int sticky_ctx_new(const sticky_config *cfg, sticky_ctx **out)
         sticky_ctx_free(ctx);
         return rc;
     }
+    rc = selector_create(ctx);
+    if (rc != STICKY_OK) {
+        sticky_ctx_free(ctx);
+        return rc;
+    }
     /* The secret is not kept (only the HMAC states derived from it). */
     ctx->cfg.key_secret = NULL;
     ctx->cfg.key_secret_len = 0;
@@ -103,6 +109,7 @@ STICKY_API void sticky_ctx_free(sticky_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    selector_destroy(ctx);
     OPENSSL_cleanse(&ctx->hmac_inner, sizeof(ctx->hmac_inner));
     OPENSSL_cleanse(&ctx->hmac_outer, sizeof(ctx->hmac_outer));
     EVP_MD_free(ctx->sha256);

@@ -11,6 +11,8 @@
 #include "sticky/context.h"
 #include "log.h"
 
+struct sticky_selector; /* select_internal.h */
+
 struct sticky_ctx {
     sticky_config cfg; /* validated, full-size copy; immutable after new() */
     EVP_MD *sha256;    /* fetched once in sticky_ctx_new() */
@@ -20,6 +22,7 @@ struct sticky_ctx {
     int has_secret;
     sticky_sha256_state hmac_inner;
     sticky_sha256_state hmac_outer;
+    struct sticky_selector *sel; /* channel health, store, counters */
 };
 
 /* Allocation through the context's allocator (libc when none was given). */

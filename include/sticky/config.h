@@ -28,6 +28,22 @@ STICKY_BEGIN_DECLS
 #define STICKY_MAX_MESSAGE_COUNT 32u
 #define STICKY_MAX_KEY_SECRET_BYTES 1024u
 
+/* New-session placement policies (docs/selection.md). */
+enum sticky_policy {
+    STICKY_POLICY_LRU = 0,        /* least recently used channel (default) */
+    STICKY_POLICY_RENDEZVOUS = 1, /* weighted rendezvous hashing by key */
+    STICKY_POLICY_RANDOM = 2      /* weighted random */
+};
+
+/* Selection defaults (seconds). */
+#define STICKY_DEFAULT_COOLDOWN_429_S 60u
+#define STICKY_DEFAULT_RETRY_AFTER_CAP_S 1800u
+#define STICKY_DEFAULT_COOLDOWN_529_S 600u
+#define STICKY_DEFAULT_COOLDOWN_503_S 60u
+#define STICKY_DEFAULT_COOLDOWN_5XX_S 300u
+#define STICKY_DEFAULT_COOLDOWN_AUTH_S 1800u
+#define STICKY_DEFAULT_BREAKER_COOLDOWN_S 60u
+
 /* Log levels, most severe first. A callback receives levels <= log_level. */
 enum sticky_log_level {
     STICKY_LOG_ERROR = 0,
@@ -84,6 +100,25 @@ typedef struct sticky_config {
     uint32_t explicit_sources; /* STICKY_EXPLICIT_* bits honoured; default all */
     const void *key_secret;    /* deployment secret: keys become HMAC-SHA256; */
     size_t key_secret_len;     /* absorbed by sticky_ctx_new(), not kept; none */
+
+    /* Selection (sticky/select.h, docs/selection.md). */
+    int select_policy;          /* enum sticky_policy; default LRU */
+    int migrate_better_tier;    /* move sessions to a strictly better priority
+                                 * tier when one is usable; default 0 */
+    int least_bad;              /* nothing usable: pick the channel that
+                                 * recovers first instead of failing; 0 */
+    uint32_t bounded_load_permille; /* new placements avoid channels above
+                                 * factor x average in-flight; 1250 = 1.25;
+                                 * 0 = off (default) */
+    uint32_t cooldown_429_s;    /* 429 without reset / Retry-After: 60 */
+    uint32_t retry_after_cap_s; /* longest honoured Retry-After: 1800 */
+    uint32_t cooldown_529_s;    /* 529 overloaded: 600 */
+    uint32_t cooldown_503_s;    /* 503: 60 */
+    uint32_t cooldown_5xx_s;    /* other 5xx, timeouts, transport: 300 */
+    uint32_t cooldown_auth_s;   /* 401 / 403: 1800 */
+    uint32_t breaker_failures;  /* consecutive failures that open the
+                                 * circuit breaker; 0 = off (default) */
+    uint32_t breaker_cooldown_s; /* breaker open time: 60 */
 } sticky_config;
 
 /**

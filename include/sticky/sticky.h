@@ -13,5 +13,6 @@
 #include "key.h"
 #include "store.h"
 #include "memory_store.h"
+#include "select.h"
 
 #endif /* STICKY_STICKY_H */

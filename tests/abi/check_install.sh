@@ -18,7 +18,7 @@ pc=$(find "$dest" -name sticky.pc | head -n1)
 export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest
 flags=$(pkg-config --cflags --libs sticky)
 echo "pkg-config --cflags --libs sticky: $flags"
-for h in sticky.h common.h version.h error.h config.h context.h key.h store.h memory_store.h; do
+for h in sticky.h common.h version.h error.h config.h context.h key.h store.h memory_store.h select.h; do
     [ -f "$(find "$dest" -path "*/include/sticky/$h" | head -n1)" ] ||
         { echo "FAIL: header $h not installed"; exit 1; }
 done

@@ -53,7 +53,7 @@ _Static_assert(STICKY_PART_TEXT == 1 && STICKY_PART_IMAGE == 2 &&
 _Static_assert(STICKY_KEY_CHAIN_MAX == STICKY_MAX_MESSAGE_COUNT, "chain bound");
 
 /* No tail padding in size-prefixed structs. */
-_Static_assert(sizeof(sticky_config) == END_OF(sticky_config, key_secret_len),
+_Static_assert(sizeof(sticky_config) == END_OF(sticky_config, breaker_cooldown_s),
                "sticky_config has tail padding");
 _Static_assert(sizeof(sticky_key_request) == END_OF(sticky_key_request, session_id_len),
                "sticky_key_request has tail padding");

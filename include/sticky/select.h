@@ -1,0 +1,262 @@
+/*
+ * sticky/select.h - the per-request routing calls: sticky_select() picks a
+ * channel for a request from the host's channel list, keeping each
+ * conversation on one channel while that channel is usable; sticky_report()
+ * feeds the upstream's answer back into channel health; sticky_release()
+ * ends an attempt that has no outcome. docs/selection.md describes the
+ * algorithm, every option and the cooldown table.
+ *
+ * Per request:
+ *     sticky_decision d;
+ *     sticky_decision_init(&d);
+ *     if (sticky_select(ctx, &req, channels, n, &d) == STICKY_OK) {
+ *         status = forward(channels[d.channel_index]);
+ *         sticky_outcome o;
+ *         sticky_outcome_init(&o);
+ *         o.status = status;                   // + retry_after_s, reset
+ *         sticky_report(ctx, &d, &o);          // ends the attempt
+ *     }
+ */
+#ifndef STICKY_SELECT_H
+#define STICKY_SELECT_H
+
+#include "common.h"
+#include "context.h"
+#include "key.h"
+#include "store.h"
+
+STICKY_BEGIN_DECLS
+
+/* What the host says about a channel. */
+enum sticky_channel_state {
+    STICKY_CHANNEL_ACTIVE = 0,   /* usable */
+    STICKY_CHANNEL_DISABLED = 1, /* not usable; its sessions move (permanent) */
+    STICKY_CHANNEL_DRAINING = 2  /* keeps its sessions, takes no new ones */
+};
+
+/*
+ * One upstream channel in the host's list. Size-prefixed; arrays are read
+ * with the stride channels[0].size, so every element must be initialised
+ * with sticky_channel_init(). The library keeps no pointer to it.
+ */
+typedef struct sticky_channel {
+    size_t size;
+    const char *id;            /* stable id, NUL-terminated, 1..127 bytes */
+    int priority;              /* lower number wins; default 0 */
+    uint32_t weight;           /* rendezvous / random weight; 0 = 1 */
+    int state;                 /* enum sticky_channel_state */
+    const char *const *models; /* served models: exact names or prefixes
+                                * ending in '*' ("claude-*"); NULL = all */
+    size_t n_models;
+    uint32_t max_inflight;     /* in-flight cap; 0 = unlimited */
+} sticky_channel;
+
+/* Per-request flags (sticky_request.flags). */
+enum sticky_select_flag {
+    /* Dedicated mode: never move a bound session; if its channel is
+     * unusable return STICKY_ENOCHANNEL with decision.retry_at_ms. */
+    STICKY_SELECT_STRICT = 1u << 0
+};
+
+/* A request to route. Size-prefixed: start with sticky_request_init(). */
+typedef struct sticky_request {
+    size_t size;
+    const char *tenant;        /* the host's API-key / group id */
+    size_t tenant_len;
+    const char *model;         /* model name, or NULL (all families) */
+    size_t model_len;
+    unsigned flags;            /* enum sticky_select_flag */
+    /* Where the session key comes from: a precomputed chain, else the
+     * raw body, else structured messages (see sticky/key.h). */
+    const sticky_key_chain *chain;
+    const char *body;
+    size_t body_len;
+    int format;                /* enum sticky_body_format */
+    const sticky_message *messages;
+    size_t n_messages;
+    const sticky_part *system;
+    size_t n_system;
+    const sticky_header *headers;
+    size_t n_headers;
+    const char *session_id;    /* host-given session id */
+    size_t session_id_len;
+} sticky_request;
+
+/* Why a channel was chosen. */
+enum sticky_reason {
+    STICKY_REASON_NONE = 0,
+    STICKY_REASON_HIT = 1,          /* the deepest key's binding */
+    STICKY_REASON_PROMOTED_HIT = 2, /* a shallower key's binding, now also
+                                     * written to the deepest key */
+    STICKY_REASON_NEW = 3,          /* no binding: placed by policy */
+    STICKY_REASON_FAILOVER = 4,     /* bound channel unusable: moved once */
+    STICKY_REASON_SPILL = 5,        /* bound channel saturated: this request
+                                     * only goes elsewhere */
+    STICKY_REASON_EXPLICIT_HIT = 6, /* binding of an explicit session id */
+    STICKY_REASON_NO_CHANNEL = 7,   /* nothing usable (STICKY_ENOCHANNEL) */
+    STICKY_REASON_MIGRATED = 8      /* moved to a better priority tier
+                                     * (opt-in, sticky_config) */
+};
+
+/* The answer. Caller-provided, size-prefixed (sticky_decision_init()). */
+typedef struct sticky_decision {
+    size_t size;
+    int reason;                       /* enum sticky_reason */
+    int channel_index;                /* into the host's list; -1 if none */
+    char channel_id[STICKY_ID_MAX];   /* "" if none */
+    uint64_t key;                     /* deepest session key; 0 if unkeyed */
+    char key_hex[STICKY_KEY_HEX_SIZE];
+    int key_source;                   /* enum sticky_key_source */
+    char moved_from[STICKY_ID_MAX];   /* channel the session left, or "" */
+    int store_degraded;               /* the store failed; decided without it */
+    int64_t retry_at_ms;              /* NO_CHANNEL / strict: earliest time a
+                                       * channel is usable again; 0 unknown */
+    uint64_t attempt;                 /* opaque; non-zero while in flight */
+    char model_family[16];            /* "opus", "sonnet", "haiku", "other", "" */
+} sticky_decision;
+
+/* How an attempt ended. Size-prefixed: start with sticky_outcome_init(). */
+enum sticky_outcome_kind {
+    STICKY_OUTCOME_HTTP = 0,      /* status is the upstream's HTTP status */
+    STICKY_OUTCOME_TIMEOUT = 1,   /* no answer in time */
+    STICKY_OUTCOME_TRANSPORT = 2  /* connection failed / reset */
+};
+
+typedef struct sticky_outcome {
+    size_t size;
+    int kind;               /* enum sticky_outcome_kind */
+    int status;             /* HTTP status for STICKY_OUTCOME_HTTP */
+    int64_t retry_after_s;  /* Retry-After in seconds; -1 = absent */
+    int64_t reset_epoch_s;  /* anthropic-ratelimit-unified-reset; 0 = absent */
+} sticky_outcome;
+
+STICKY_API int sticky_channel_init_sized(sticky_channel *c, size_t size);
+static inline int sticky_channel_init(sticky_channel *c)
+{
+    return sticky_channel_init_sized(c, sizeof(*c));
+}
+STICKY_API int sticky_request_init_sized(sticky_request *r, size_t size);
+static inline int sticky_request_init(sticky_request *r)
+{
+    return sticky_request_init_sized(r, sizeof(*r));
+}
+STICKY_API int sticky_decision_init_sized(sticky_decision *d, size_t size);
+static inline int sticky_decision_init(sticky_decision *d)
+{
+    return sticky_decision_init_sized(d, sizeof(*d));
+}
+STICKY_API int sticky_outcome_init_sized(sticky_outcome *o, size_t size);
+static inline int sticky_outcome_init(sticky_outcome *o)
+{
+    return sticky_outcome_init_sized(o, sizeof(*o));
+}
+
+/**
+ * sticky_ctx_set_store - the store the selector keeps bindings in.
+ *
+ * Without a call, sticky_select() uses a memory store created with the
+ * context's settings on first use. The context does not own @store: free
+ * it after the context. Configure before the first sticky_select().
+ *
+ * @ctx: the context. @store: the store, or NULL for the built-in default.
+ * Returns: 0; STICKY_EINVAL if @ctx is NULL; STICKY_EBUSY if a selection
+ *          has already run.
+ * Thread-safety: not thread-safe; call during set-up.
+ * Since: 0.1.0
+ */
+STICKY_API int sticky_ctx_set_store(sticky_ctx *ctx, sticky_store *store);
+
+/**
+ * sticky_select - choose a channel for @req among @channels.
+ *
+ * @ctx: the context. @req: the request. @channels: the host's channels for
+ * this request (stride channels[0].size). @n_channels: how many (1..1024).
+ * @out: receives the decision (only out->size bytes written).
+ * Returns: 0 with a channel chosen; STICKY_ENOCHANNEL when nothing is
+ *          usable (out->reason NO_CHANNEL, out->retry_at_ms set when a
+ *          channel recovers at a known time) or, with STICKY_SELECT_STRICT,
+ *          when the bound channel is unusable; STICKY_EINVAL / STICKY_EABI
+ *          on bad arguments; key errors (STICKY_EPARSE, STICKY_ELIMIT) for
+ *          a malformed body; STICKY_ENOMEM. A failing store never fails the
+ *          call: the decision is made without it, flagged store_degraded.
+ * Thread-safety: safe from any number of threads on one context.
+ * Since: 0.1.0
+ */
+STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
+                             const sticky_channel *channels, size_t n_channels,
+                             sticky_decision *out);
+
+/**
+ * sticky_report - tell the library how an attempt ended, and end it.
+ *
+ * Updates the chosen channel's health (cooldowns per docs/selection.md)
+ * and releases its in-flight slot. Reporting an attempt twice, or after
+ * sticky_release(), changes nothing.
+ *
+ * @ctx: the context. @d: the decision from sticky_select() (its attempt
+ * field is cleared). @o: the outcome.
+ * Returns: 0; STICKY_EINVAL on NULL or a decision without a channel;
+ *          STICKY_EABI on bad sizes.
+ * Thread-safety: safe from any thread (one thread per decision).
+ * Since: 0.1.0
+ */
+STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d,
+                             const sticky_outcome *o);
+
+/**
+ * sticky_release - end an attempt without an outcome (e.g. the client
+ * went away). Idempotent.
+ * Returns: 0; STICKY_EINVAL on NULL. Thread-safety: as sticky_report().
+ * Since: 0.1.0
+ */
+STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d);
+
+/* Selector counters. Size-prefixed: start with sticky_stats_init(). */
+typedef struct sticky_stats {
+    size_t size;
+    uint64_t requests;        /* sticky_select() calls with valid arguments */
+    uint64_t hits;            /* HIT + EXPLICIT_HIT */
+    uint64_t promoted_hits;
+    uint64_t new_sessions;
+    uint64_t failovers;
+    uint64_t spills;
+    uint64_t migrations;
+    uint64_t strict_rejections;
+    uint64_t no_channel;
+    uint64_t store_errors;
+    uint64_t reports;
+    uint64_t channels;        /* channels seen so far */
+} sticky_stats;
+
+STICKY_API int sticky_stats_init_sized(sticky_stats *s, size_t size);
+static inline int sticky_stats_init(sticky_stats *s)
+{
+    return sticky_stats_init_sized(s, sizeof(*s));
+}
+
+/**
+ * sticky_stats_get - read the selector's counters.
+ * Returns: 0; STICKY_EINVAL; STICKY_EABI. Thread-safety: safe; counters
+ * are individually exact, not one atomic snapshot. Since: 0.1.0
+ */
+STICKY_API int sticky_stats_get(sticky_ctx *ctx, sticky_stats *out);
+
+/**
+ * sticky_stats_format_prometheus - the counters, per-channel selections,
+ * in-flight counts and current cooldowns, in the Prometheus text format.
+ *
+ * @ctx: the context. @buf: output (may be NULL when @cap is 0).
+ * @cap: its capacity. @needed: receives the length without the NUL.
+ * Returns: 0 (output NUL-terminated); STICKY_ELIMIT if @cap is too small
+ *          (then *@needed says how much is needed); STICKY_EINVAL.
+ * Thread-safety: safe from any thread. Since: 0.1.0
+ */
+STICKY_API int sticky_stats_format_prometheus(sticky_ctx *ctx, char *buf,
+                                              size_t cap, size_t *needed);
+
+/* Text for enum sticky_reason ("hit", "promoted_hit", ...); never NULL. */
+STICKY_API const char *sticky_reason_name(int reason);
+
+STICKY_END_DECLS
+
+#endif /* STICKY_SELECT_H */

@@ -1,0 +1,55 @@
+/*
+ * lib/select_internal.h - the selector's state inside a context (channel
+ * health, the store in use, counters) and the pieces select.c, policy.c,
+ * report.c and select_stats.c share.
+ */
+#ifndef STICKY_SELECT_INTERNAL_H
+#define STICKY_SELECT_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "health.h"
+#include "sticky/select.h"
+
+struct selector_stats {
+    _Atomic uint64_t requests, hits, promoted_hits, new_sessions, failovers,
+        spills, migrations, strict_rejections, no_channel, store_errors, reports;
+};
+
+struct sticky_selector {
+    struct health_registry health;
+    sticky_store *store;       /* the store in use */
+    sticky_store *owned_store; /* the default memory store, if created */
+    pthread_mutex_t store_lock; /* guards creating the default store */
+    _Atomic int started;
+    _Atomic uint64_t rng;      /* splitmix64 state for the random policy */
+    _Atomic uint64_t next_attempt;
+    struct selector_stats stats;
+};
+
+/* A channel of the current request, with what select needs about it. */
+struct cand {
+    const sticky_channel *ch;  /* the caller's element (full-size copy) */
+    struct channel_health *h;
+    size_t index;              /* in the host's list */
+};
+
+int selector_create(sticky_ctx *ctx);
+void selector_destroy(sticky_ctx *ctx);
+
+/*
+ * Pick one of @cands[0..n) by the context's policy (or rendezvous when
+ * @force_rendezvous). @key / @keyed: the session key. Returns the position
+ * in @cands. @n must be > 0.
+ */
+size_t policy_pick(sticky_ctx *ctx, const struct cand *cands, size_t n,
+                   uint64_t key, int keyed, int force_rendezvous);
+
+/* Keep only the candidates a bounded-load factor allows (new placements);
+ * returns the new count (never 0 when @n > 0). */
+size_t policy_bounded_load(const sticky_ctx *ctx, struct cand *cands, size_t n);
+
+/* splitmix64 finaliser, used for rendezvous scores and the random policy. */
+uint64_t mix64(uint64_t x);
+
+#endif /* STICKY_SELECT_INTERNAL_H */
