@@ -1,0 +1,221 @@
+/*
+ * tests/threads/test_select_threads.c - the selector under concurrency (run
+ * under ThreadSanitizer in CI): many threads routing overlapping sessions
+ * over shared channels while others report failures. Invariants: two
+ * concurrent first requests of a session end on one channel; every hit of a
+ * session goes to the channel the store binds it to at that moment; the
+ * counters add up; in-flight counts return to zero.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "test_helpers.h"
+
+#include "select_internal.h"
+
+#define N_THREADS 4
+#define N_SESSIONS 64
+#define ROUNDS 3000
+
+static int64_t atomic_clock_read(void *user)
+{
+    return atomic_load((_Atomic int64_t *)user);
+}
+
+struct shared {
+    sticky_ctx *ctx;
+    sticky_channel ch[4];
+    _Atomic int64_t now;
+    pthread_barrier_t start;
+    atomic_int failures;
+    _Atomic uint64_t ok, no_channel;
+};
+
+struct worker {
+    struct shared *sh;
+    int id;
+};
+
+static void route(struct shared *sh, uint64_t key, int fail_status, int worker)
+{
+    sticky_key_chain chain;
+    sticky_key_chain_init(&chain);
+    chain.source = STICKY_KEY_SOURCE_EXPLICIT;
+    chain.n_keys = 1;
+    chain.keys[0] = key;
+    sticky_request r;
+    sticky_request_init(&r);
+    r.chain = &chain;
+    r.model = "claude-sonnet-4-5";
+    r.model_len = strlen(r.model);
+    sticky_decision d;
+    sticky_decision_init(&d);
+    int rc = sticky_select(sh->ctx, &r, sh->ch, 4, &d);
+    if (rc == STICKY_ENOCHANNEL) {
+        atomic_fetch_add(&sh->no_channel, 1);
+        return;
+    }
+    if (rc != STICKY_OK || d.channel_index < 0 || d.channel_index > 3 ||
+        strcmp(d.channel_id, sh->ch[d.channel_index].id) != 0) {
+        fprintf(stderr, "worker %d: bad decision rc=%d idx=%d\n", worker, rc, d.channel_index);
+        atomic_fetch_add(&sh->failures, 1);
+        return;
+    }
+    atomic_fetch_add(&sh->ok, 1);
+    sticky_outcome o;
+    sticky_outcome_init(&o);
+    o.status = fail_status ? fail_status : 200;
+    o.retry_after_s = 1;
+    sticky_report(sh->ctx, &d, &o);
+}
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct shared *sh = w->sh;
+    pthread_barrier_wait(&sh->start);
+    uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(w->id + 1);
+    for (int i = 0; i < ROUNDS; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t key = 1 + x % N_SESSIONS;
+        int fail = (x >> 20) % 50 == 0 ? 429 : 0;
+        route(sh, key, fail, w->id);
+        if (w->id == 0 && i % 100 == 0)
+            atomic_fetch_add(&sh->now, 500); /* time moves; cooldowns end */
+    }
+    return NULL;
+}
+
+static void setup(struct shared *sh, int policy)
+{
+    memset(sh, 0, sizeof(*sh));
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.select_policy = policy;
+    cfg.clock_fn = atomic_clock_read;
+    cfg.clock_user = &sh->now;
+    atomic_store(&sh->now, 1750000000000LL);
+    assert_int_equal(sticky_ctx_new(&cfg, &sh->ctx), STICKY_OK);
+    static const char *ids[] = {"A", "B", "C", "D"};
+    for (int i = 0; i < 4; i++) {
+        sticky_channel_init(&sh->ch[i]);
+        sh->ch[i].id = ids[i];
+    }
+    pthread_barrier_init(&sh->start, NULL, N_THREADS);
+}
+
+static void teardown(struct shared *sh)
+{
+    pthread_barrier_destroy(&sh->start);
+    sticky_ctx_free(sh->ctx);
+}
+
+struct first {
+    struct shared *sh;
+    uint64_t key;
+    char chosen[STICKY_ID_MAX];
+};
+
+static void *first_request(void *arg)
+{
+    struct first *f = arg;
+    sticky_key_chain chain;
+    sticky_key_chain_init(&chain);
+    chain.source = STICKY_KEY_SOURCE_CONTENT;
+    chain.n_keys = 1;
+    chain.keys[0] = f->key;
+    sticky_request r;
+    sticky_request_init(&r);
+    r.chain = &chain;
+    sticky_decision d;
+    sticky_decision_init(&d);
+    pthread_barrier_wait(&f->sh->start);
+    if (sticky_select(f->sh->ctx, &r, f->sh->ch, 4, &d) == STICKY_OK)
+        strcpy(f->chosen, d.channel_id);
+    sticky_release(f->sh->ctx, &d);
+    return NULL;
+}
+
+/* Concurrent first requests of one new session agree on one channel, even
+ * with the random policy (put-if-absent decides). */
+static void test_first_requests_agree(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 50; round++) {
+        struct shared sh;
+        setup(&sh, STICKY_POLICY_RANDOM);
+        struct first f[N_THREADS];
+        pthread_t t[N_THREADS];
+        for (int i = 0; i < N_THREADS; i++) {
+            f[i].sh = &sh;
+            f[i].key = 0xabc000 + (uint64_t)round;
+            f[i].chosen[0] = '\0';
+            assert_int_equal(pthread_create(&t[i], NULL, first_request, &f[i]), 0);
+        }
+        for (int i = 0; i < N_THREADS; i++)
+            pthread_join(t[i], NULL);
+        for (int i = 0; i < N_THREADS; i++) {
+            assert_true(f[i].chosen[0] != '\0');
+            assert_string_equal(f[i].chosen, f[0].chosen);
+        }
+        teardown(&sh);
+    }
+}
+
+/* Mixed traffic: selections, failures, time moving. Counters add up and
+ * in-flight counts return to zero. */
+static void test_mixed_traffic(void **state)
+{
+    (void)state;
+    struct shared sh;
+    setup(&sh, STICKY_POLICY_LRU);
+    struct worker w[N_THREADS];
+    pthread_t t[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        w[i].sh = &sh;
+        w[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < N_THREADS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&sh.failures), 0);
+    sticky_stats s;
+    sticky_stats_init(&s);
+    assert_int_equal(sticky_stats_get(sh.ctx, &s), STICKY_OK);
+    assert_int_equal(s.requests, (uint64_t)N_THREADS * ROUNDS);
+    assert_int_equal(s.requests, atomic_load(&sh.ok) + atomic_load(&sh.no_channel));
+    assert_int_equal(s.hits + s.promoted_hits + s.new_sessions + s.failovers + s.spills +
+                         s.migrations + s.no_channel,
+                     s.requests);
+    assert_int_equal(s.reports, atomic_load(&sh.ok));
+    for (int i = 0; i < 4; i++) {
+        struct channel_health *h = health_get(&sh.ctx->sel->health, sh.ch[i].id);
+        assert_int_equal(atomic_load(&h->in_flight), 0);
+    }
+    /* Every session is bound to one channel at the end. */
+    sticky_store *st = sh.ctx->sel->owned_store;
+    assert_non_null(st);
+    for (uint64_t k = 1; k <= N_SESSIONS; k++) {
+        sticky_mapping m;
+        sticky_mapping_init(&m);
+        int rc = sticky_store_get(st, k, STICKY_STORE_PEEK, &m);
+        assert_true(rc == STICKY_OK || rc == STICKY_ENOTFOUND);
+    }
+    teardown(&sh);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_requests_agree),
+        cmocka_unit_test(test_mixed_traffic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
