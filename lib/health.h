@@ -26,6 +26,8 @@ enum model_family {
     FAMILY_COUNT = 5
 };
 
+/* The id in front and padding behind keep two channels' counters at least
+ * a cache line apart (entries are separate allocations). */
 struct channel_health {
     char id[STICKY_ID_MAX];
     uint64_t hash;
@@ -35,6 +37,7 @@ struct channel_health {
     _Atomic uint32_t consecutive_failures;
     _Atomic uint64_t selections;
     _Atomic uint64_t failures;
+    char pad_back[64];
 };
 
 struct health_table {

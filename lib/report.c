@@ -84,7 +84,7 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     struct channel_health *h = end_attempt(ctx, d);
     if (h == NULL)
         return STICKY_OK; /* already ended: reporting twice changes nothing */
-    atomic_fetch_add_explicit(&ctx->sel->stats.reports, 1, memory_order_relaxed);
+    STAT_INC(ctx, reports);
 
     const sticky_config *cfg = &ctx->cfg;
     int64_t now = sticky_ctx_now_ms(ctx);

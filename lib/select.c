@@ -292,7 +292,7 @@ struct select_state {
 static void store_failed(struct select_state *st, const char *op, int rc)
 {
     st->d->store_degraded = 1;
-    atomic_fetch_add_explicit(&st->ctx->sel->stats.store_errors, 1, memory_order_relaxed);
+    STAT_INC(st->ctx, store_errors);
     sticky_log(st->ctx, STICKY_LOG_WARN, "session store %s failed (%s): deciding without it",
                op, sticky_strerror(rc));
     st->store = NULL;
@@ -341,28 +341,27 @@ static void choose(struct select_state *st, const struct request_view *v, size_t
     atomic_fetch_add_explicit(&c->h->in_flight, 1, memory_order_relaxed);
     atomic_store_explicit(&c->h->last_used_ms, v->now, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
-    d->attempt = atomic_fetch_add_explicit(&st->ctx->sel->next_attempt, 1,
-                                           memory_order_relaxed) + 1;
-    struct selector_stats *s = &st->ctx->sel->stats;
+    /* Any non-zero value marks the attempt open; no shared counter. */
+    d->attempt = mix64((uint64_t)v->now ^ c->h->hash ^ st->deepest) | 1;
     switch (reason) {
     case STICKY_REASON_HIT:
     case STICKY_REASON_EXPLICIT_HIT:
-        atomic_fetch_add_explicit(&s->hits, 1, memory_order_relaxed);
+        STAT_INC(st->ctx, hits);
         break;
     case STICKY_REASON_PROMOTED_HIT:
-        atomic_fetch_add_explicit(&s->promoted_hits, 1, memory_order_relaxed);
+        STAT_INC(st->ctx, promoted_hits);
         break;
     case STICKY_REASON_NEW:
-        atomic_fetch_add_explicit(&s->new_sessions, 1, memory_order_relaxed);
+        STAT_INC(st->ctx, new_sessions);
         break;
     case STICKY_REASON_FAILOVER:
-        atomic_fetch_add_explicit(&s->failovers, 1, memory_order_relaxed);
+        STAT_INC(st->ctx, failovers);
         break;
     case STICKY_REASON_SPILL:
-        atomic_fetch_add_explicit(&s->spills, 1, memory_order_relaxed);
+        STAT_INC(st->ctx, spills);
         break;
     case STICKY_REASON_MIGRATED:
-        atomic_fetch_add_explicit(&s->migrations, 1, memory_order_relaxed);
+        STAT_INC(st->ctx, migrations);
         break;
     default:
         break;
@@ -390,7 +389,7 @@ static int no_channel(struct select_state *st, const struct request_view *v)
     }
     st->d->reason = STICKY_REASON_NO_CHANNEL;
     st->d->retry_at_ms = earliest_retry(v);
-    atomic_fetch_add_explicit(&st->ctx->sel->stats.no_channel, 1, memory_order_relaxed);
+    STAT_INC(st->ctx, no_channel);
     sticky_log(st->ctx, STICKY_LOG_WARN, "no usable channel for session %s (model %.*s)",
                st->d->key_hex, (int)(v->req.model ? v->req.model_len : 0),
                v->req.model ? v->req.model : "");
@@ -471,7 +470,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         d->reason = STICKY_REASON_NO_CHANNEL;
         d->retry_at_ms = u == UNUSABLE_COOLING ? cool_end : u == UNUSABLE_SATURATED ? v->now : 0;
         strcpy(d->moved_from, "");
-        atomic_fetch_add_explicit(&st->ctx->sel->stats.strict_rejections, 1, memory_order_relaxed);
+        STAT_INC(st->ctx, strict_rejections);
         sticky_log(st->ctx, STICKY_LOG_INFO, "strict session %s: %s is unusable (%s)",
                    d->key_hex, bound_id, usability_name(u));
         return STICKY_ENOCHANNEL;
@@ -577,7 +576,7 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
     struct select_state st = {ctx, store_of(ctx), d, &chain, 0};
     if (st.store == NULL) {
         d->store_degraded = 1; /* the default store could not be created */
-        atomic_fetch_add_explicit(&ctx->sel->stats.store_errors, 1, memory_order_relaxed);
+        STAT_INC(ctx, store_errors);
     }
     d->key_source = chain.source;
     if (chain.n_keys > 0) {
@@ -646,7 +645,7 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
         goto out;
 
     atomic_store_explicit(&ctx->sel->started, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&ctx->sel->stats.requests, 1, memory_order_relaxed);
+    STAT_INC(ctx, requests);
     v.family = model_family_of(v.req.model, v.req.model_len);
     v.now = sticky_ctx_now_ms(ctx);
     v.all = all;

@@ -11,10 +11,29 @@
 #include "health.h"
 #include "sticky/select.h"
 
+/* Counters are split into shards and a thread adds to the shard its stack
+ * address picks: threads routing at once do not fight over one cache line.
+ * Reads sum the shards. The padding keeps two shards' counters at least a
+ * cache line apart without needing aligned allocation. */
+#define STAT_SHARDS 16
 struct selector_stats {
-    _Atomic uint64_t requests, hits, promoted_hits, new_sessions, failovers,
-        spills, migrations, strict_rejections, no_channel, store_errors, reports;
+    char pad_front[64];
+    _Atomic uint64_t requests, hits, promoted_hits, new_sessions, failovers, spills,
+        migrations, strict_rejections, no_channel, store_errors, reports;
+    char pad_back[64];
 };
+
+static inline struct selector_stats *stat_shard(struct selector_stats *shards)
+{
+    int probe;
+    uintptr_t a = (uintptr_t)&probe >> 16;
+    a ^= a >> 7;
+    return &shards[a & (STAT_SHARDS - 1)];
+}
+
+#define STAT_INC(ctx, field)                                                     \
+    atomic_fetch_add_explicit(&stat_shard((ctx)->sel->stats)->field, 1,        \
+                              memory_order_relaxed)
 
 struct sticky_selector {
     struct health_registry health;
@@ -23,8 +42,7 @@ struct sticky_selector {
     pthread_mutex_t store_lock; /* guards creating the default store */
     _Atomic int started;
     _Atomic uint64_t rng;      /* splitmix64 state for the random policy */
-    _Atomic uint64_t next_attempt;
-    struct selector_stats stats;
+    struct selector_stats stats[STAT_SHARDS];
 };
 
 /* A channel of the current request, with what select needs about it. */

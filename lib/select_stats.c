@@ -23,20 +23,22 @@ STICKY_API int sticky_stats_get(sticky_ctx *ctx, sticky_stats *out)
 {
     if (ctx == NULL || out == NULL || ctx->sel == NULL)
         return STICKY_EINVAL;
-    const struct selector_stats *s = &ctx->sel->stats;
     sticky_stats v;
     sticky_stats_init(&v);
-    v.requests = LOAD(s->requests);
-    v.hits = LOAD(s->hits);
-    v.promoted_hits = LOAD(s->promoted_hits);
-    v.new_sessions = LOAD(s->new_sessions);
-    v.failovers = LOAD(s->failovers);
-    v.spills = LOAD(s->spills);
-    v.migrations = LOAD(s->migrations);
-    v.strict_rejections = LOAD(s->strict_rejections);
-    v.no_channel = LOAD(s->no_channel);
-    v.store_errors = LOAD(s->store_errors);
-    v.reports = LOAD(s->reports);
+    for (int i = 0; i < STAT_SHARDS; i++) {
+        const struct selector_stats *s = &ctx->sel->stats[i];
+        v.requests += LOAD(s->requests);
+        v.hits += LOAD(s->hits);
+        v.promoted_hits += LOAD(s->promoted_hits);
+        v.new_sessions += LOAD(s->new_sessions);
+        v.failovers += LOAD(s->failovers);
+        v.spills += LOAD(s->spills);
+        v.migrations += LOAD(s->migrations);
+        v.strict_rejections += LOAD(s->strict_rejections);
+        v.no_channel += LOAD(s->no_channel);
+        v.store_errors += LOAD(s->store_errors);
+        v.reports += LOAD(s->reports);
+    }
     health_each(&ctx->sel->health, count_channel, &v.channels);
     return sticky_struct_copy_out(out, out->size, &v, sizeof(v));
 }
