@@ -155,8 +155,9 @@ static inline int sticky_outcome_init(sticky_outcome *o)
  * sticky_ctx_set_store - the store the selector keeps bindings in.
  *
  * Without a call, sticky_select() uses a memory store created with the
- * context's settings on first use. The context does not own @store: free
- * it after the context. Configure before the first sticky_select().
+ * context's settings on first use. The context does not own @store: after
+ * the last sticky_select(), free the store, then the context it was
+ * created with. Configure before the first sticky_select().
  *
  * @ctx: the context. @store: the store, or NULL for the built-in default.
  * Returns: 0; STICKY_EINVAL if @ctx is NULL; STICKY_EBUSY if a selection

@@ -425,8 +425,8 @@ static void test_store_failure_degrades(void **state)
     assert_non_null(strstr(h.log.all, "session store get failed"));
     /* set_store after the first selection is refused. */
     assert_int_equal(sticky_ctx_set_store(h.ctx, NULL), STICKY_EBUSY);
-    sticky_ctx_free(h.ctx);
     sticky_store_free(bad);
+    sticky_ctx_free(h.ctx);
 }
 
 static void test_default_store_and_unkeyed(void **state)
