@@ -510,6 +510,8 @@ static void test_bad_arguments(void **state)
     assert_int_equal(sticky_report(h.ctx, &d, NULL), STICKY_EINVAL);
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_OK); /* nothing in flight */
     assert_int_equal(sticky_release(h.ctx, NULL), STICKY_EINVAL);
+    memset(d.channel_id, 'x', sizeof(d.channel_id)); /* unterminated */
+    assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_EINVAL);
     assert_string_equal(sticky_reason_name(STICKY_REASON_SPILL), "spill");
     assert_string_equal(sticky_reason_name(99), "none");
     h_stop(&h);
