@@ -324,6 +324,39 @@ static void conf_lru_at_cap(void **state)
     assert_int_equal(stats(f).evictions, 52);
 }
 
+/* touch and a replacing put are uses too; a peek is not. */
+static void conf_lru_what_counts_as_use(void **state)
+{
+    struct fixture *f = *state;
+    if (!f->b->has_lru)
+        skip();
+    struct sticky_conf_params p = default_params;
+    p.max_entries = 3;
+    reopen(f, &p);
+    sticky_mapping m;
+    must_put(f, 'a', "A");
+    advance(f, 1);
+    must_put(f, 'b', "B");
+    advance(f, 1);
+    must_put(f, 'c', "C");
+    advance(f, 1);
+    assert_int_equal(sticky_store_touch(f->st, 'a', NULL), STICKY_OK);
+    advance(f, 1);
+    must_put(f, 'd', "D"); /* evicts b: a was touched */
+    assert_int_equal(get(f, 'b', STICKY_STORE_PEEK, &m), STICKY_ENOTFOUND);
+    advance(f, 1);
+    must_put(f, 'c', "C2"); /* replacing c makes it the most recent */
+    advance(f, 1);
+    assert_int_equal(get(f, 'a', STICKY_STORE_PEEK, &m), STICKY_OK); /* no use */
+    advance(f, 1);
+    must_put(f, 'e', "E"); /* evicts a: order was a, d, c */
+    assert_int_equal(get(f, 'a', STICKY_STORE_PEEK, &m), STICKY_ENOTFOUND);
+    assert_int_equal(get(f, 'c', STICKY_STORE_PEEK, &m), STICKY_OK);
+    assert_int_equal(get(f, 'd', STICKY_STORE_PEEK, &m), STICKY_OK);
+    assert_int_equal(get(f, 'e', STICKY_STORE_PEEK, &m), STICKY_OK);
+    assert_int_equal(stats(f).evictions, 2);
+}
+
 /* put-if-absent returns the live mapping and changes nothing. */
 static void conf_put_if_absent(void **state)
 {
@@ -558,6 +591,7 @@ int sticky_conformance_run(const struct sticky_conf_backend *b)
         CONF(conf_expiry_invisible),
         CONF(conf_sweep_budget),
         CONF(conf_lru_at_cap),
+        CONF(conf_lru_what_counts_as_use),
         CONF(conf_put_if_absent),
         CONF(conf_plain_put_replaces),
         CONF(conf_delete),
