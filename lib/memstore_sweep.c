@@ -20,7 +20,9 @@ void mem_reclaim(struct mem_shard *sh, struct mem_entry *e, int expired)
  * Threshold mode only: expiry order is not LRU order there (a use that
  * does not renew moves an entry to the tail without changing its expiry),
  * so walk the buckets with a persistent cursor. One call visits each
- * bucket at most once.
+ * bucket at most once; every entry examined and every empty bucket
+ * visited counts against the budget (uthash never shrinks its bucket
+ * array, so a table emptied by deletes can be mostly empty buckets).
  */
 static size_t sweep_buckets(struct mem_shard *sh, int64_t now, size_t budget,
                             size_t *examined)
@@ -34,9 +36,11 @@ static size_t sweep_buckets(struct mem_shard *sh, int64_t now, size_t budget,
         sh->cursor_bucket = 0;
         sh->cursor_pos = 0;
     }
-    for (uint32_t visited = 0; visited < nb; visited++) {
+    for (uint32_t visited = 0; visited < nb && *examined < budget; visited++) {
         UT_hash_handle *hh = tbl->buckets[sh->cursor_bucket].hh_head;
         uint32_t pos = 0;
+        if (hh == NULL)
+            (*examined)++; /* an empty bucket costs a unit of work too */
         for (; hh != NULL && pos < sh->cursor_pos; pos++)
             hh = hh->hh_next;
         while (hh != NULL) {
@@ -60,8 +64,6 @@ static size_t sweep_buckets(struct mem_shard *sh, int64_t now, size_t budget,
         }
         sh->cursor_bucket = (sh->cursor_bucket + 1) & (nb - 1);
         sh->cursor_pos = 0;
-        if (*examined >= budget)
-            break;
     }
     return reclaimed;
 }

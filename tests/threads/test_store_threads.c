@@ -210,7 +210,15 @@ static sticky_ctx *make_ctx(struct shared *sh)
 static void test_memory_store_mixed(void **state)
 {
     (void)state;
-    for (uint32_t shards = 1; shards <= 16; shards *= 16) {
+    static const struct {
+        uint32_t shards;
+        int mode;
+    } variants[] = {
+        {1, STICKY_RENEW_THRESHOLD},
+        {16, STICKY_RENEW_THRESHOLD},
+        {16, STICKY_RENEW_SLIDING},
+    };
+    for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
         struct shared sh;
         memset(&sh, 0, sizeof(sh));
         atomic_init(&sh.now, 1767225600000LL);
@@ -218,7 +226,8 @@ static void test_memory_store_mixed(void **state)
         sticky_ctx *ctx = make_ctx(&sh);
         sticky_memory_store_options o;
         sticky_memory_store_options_init(&o);
-        o.shard_count = shards;
+        o.shard_count = variants[v].shards;
+        o.renew_mode = variants[v].mode;
         o.max_entries = CAP;
         o.ttl_seconds = 5;
         o.renew_threshold_seconds = 2;

@@ -251,9 +251,12 @@ static void test_threshold_straggler_swept(void **state)
     assert_int_equal(sticky_store_get(e.st, 1, 0, &m), STICKY_OK); /* no renewal */
     assert_int_equal(m.expires_ms, T0 + 3600 * SEC);
     e.clock.now_ms = T0 + 3650 * SEC; /* 1 expired, 2 live and at the LRU head */
-    size_t n = 0;
-    assert_int_equal(sticky_store_sweep(e.st, 10, &n), STICKY_OK);
-    assert_int_equal(n, 1);
+    size_t n = 0, total = 0;
+    for (int calls = 0; calls < 64 && total == 0; calls++) {
+        assert_int_equal(sticky_store_sweep(e.st, 4, &n), STICKY_OK);
+        total += n;
+    }
+    assert_int_equal(total, 1); /* 32 buckets: found within 32 / 3 calls */
     assert_int_equal(peek(e.st, 2, &m), STICKY_OK);
     assert_int_equal(stats(e.st).entries, 1);
     env_close(&e);
