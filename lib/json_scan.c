@@ -515,6 +515,38 @@ int json_skip_value(json_cur *c)
     }
 }
 
+int json_scan_members(json_cur *c, const char *const *names, json_span *spans,
+                      json_span *whole)
+{
+    size_t n = 0;
+    while (names[n] != NULL)
+        spans[n++] = (json_span){NULL, NULL};
+    json_peek(c);
+    const uint8_t *start = c->p;
+    int rc, done;
+    json_str key;
+    if ((rc = json_object_begin(c)) != STICKY_OK)
+        return rc;
+    for (;;) {
+        if ((rc = json_object_next(c, &key, &done)) != STICKY_OK)
+            return rc;
+        if (done)
+            break;
+        json_span sink, *dst = &sink;
+        for (size_t i = 0; i < n; i++) {
+            if (json_key_is(&key, names[i])) {
+                dst = &spans[i];
+                break;
+            }
+        }
+        if ((rc = json_span_value(c, dst)) != STICKY_OK)
+            return rc;
+    }
+    if (whole != NULL)
+        *whole = (json_span){start, c->p};
+    return STICKY_OK;
+}
+
 int json_span_value(json_cur *c, json_span *out)
 {
     json_peek(c);

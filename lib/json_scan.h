@@ -85,6 +85,15 @@ int json_array_next(json_cur *c, int *done);
  * for the comparison. */
 int json_key_is(const json_str *key, const char *lit);
 
+/*
+ * Read the object at the cursor, recording the value span of every member
+ * whose key is one of @names (a NULL-terminated list) in @spans at the same
+ * index (the last occurrence wins; absent members keep span.start NULL) and
+ * skipping the rest. @whole (optional) receives the object's own span.
+ */
+int json_scan_members(json_cur *c, const char *const *names, json_span *spans,
+                      json_span *whole);
+
 /* Read a number token's raw text (validated against the JSON grammar). */
 int json_read_number(json_cur *c, json_span *out);
 

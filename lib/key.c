@@ -48,21 +48,12 @@ static int metadata_id(const json_span *meta, struct explicit_scratch *s,
 {
     if (meta->start == NULL || *meta->start != '{')
         return 0;
+    static const char *const names[] = {"user_id", NULL};
+    json_span user;
     json_cur c;
     json_cur_init(&c, meta->start, (size_t)(meta->end - meta->start));
-    json_str key;
-    int done;
-    json_span user = {0}, sink;
-    if (json_object_begin(&c) != STICKY_OK)
+    if (json_scan_members(&c, names, &user, NULL) != STICKY_OK)
         return 0;
-    for (;;) {
-        if (json_object_next(&c, &key, &done) != STICKY_OK)
-            return 0;
-        if (done)
-            break;
-        if (json_span_value(&c, json_key_is(&key, "user_id") ? &user : &sink) != STICKY_OK)
-            return 0;
-    }
     if (user.start == NULL || *user.start != '"')
         return 0;
     json_cur uc;

@@ -13,66 +13,38 @@
 
 int body_scan_top(const uint8_t *body, size_t len, struct body_fields *f)
 {
-    memset(f, 0, sizeof(*f));
+    static const char *const names[] = {"messages", "system", "metadata", "input",
+                                        "instructions", "prompt_cache_key", "session_id",
+                                        "conversation_id", NULL};
+    json_span sp[8];
     json_cur c;
     json_cur_init(&c, body, len);
-    int rc, done;
-    json_str key;
-    if ((rc = json_object_begin(&c)) != STICKY_OK)
+    int rc = json_scan_members(&c, names, sp, NULL);
+    if (rc != STICKY_OK)
         return rc;
-    for (;;) {
-        if ((rc = json_object_next(&c, &key, &done)) != STICKY_OK)
-            return rc;
-        if (done)
-            break;
-        json_span *dst = NULL;
-        if (json_key_is(&key, "messages"))
-            dst = &f->messages;
-        else if (json_key_is(&key, "system"))
-            dst = &f->system;
-        else if (json_key_is(&key, "metadata"))
-            dst = &f->metadata;
-        else if (json_key_is(&key, "input"))
-            dst = &f->input;
-        else if (json_key_is(&key, "instructions"))
-            dst = &f->instructions;
-        else if (json_key_is(&key, "prompt_cache_key"))
-            dst = &f->prompt_cache_key;
-        else if (json_key_is(&key, "session_id"))
-            dst = &f->session_id;
-        else if (json_key_is(&key, "conversation_id"))
-            dst = &f->conversation_id;
-        json_span sink;
-        if ((rc = json_span_value(&c, dst ? dst : &sink)) != STICKY_OK)
-            return rc;
-    }
     if (json_peek(&c) != -1)
         return STICKY_EPARSE; /* trailing bytes after the object */
+    *f = (struct body_fields){.messages = sp[0], .system = sp[1], .metadata = sp[2],
+                              .input = sp[3], .instructions = sp[4],
+                              .prompt_cache_key = sp[5], .session_id = sp[6],
+                              .conversation_id = sp[7]};
     return STICKY_OK;
 }
 
-/* Role of the first element of a messages array, into @role (decoded
- * only if plain); returns 1 if it is "system" or "developer". */
+static int span_is_str(const json_span *s, const char *lit);
+
+/* Is the first element of a messages array a system / developer message? */
 static int first_role_is_system(const json_span *messages)
 {
+    static const char *const names[] = {"role", NULL};
+    json_span role;
     json_cur c;
     json_cur_init(&c, messages->start, (size_t)(messages->end - messages->start));
     int done;
-    json_str key;
     if (json_array_begin(&c) != STICKY_OK || json_array_next(&c, &done) != STICKY_OK ||
-        done || json_peek(&c) != '{' || json_object_begin(&c) != STICKY_OK)
+        done || json_peek(&c) != '{' || json_scan_members(&c, names, &role, NULL) != STICKY_OK)
         return 0;
-    while (json_object_next(&c, &key, &done) == STICKY_OK && !done) {
-        if (json_key_is(&key, "role")) {
-            json_str role;
-            if (json_read_string(&c, &role) != STICKY_OK)
-                return 0;
-            return json_key_is(&role, "system") || json_key_is(&role, "developer");
-        }
-        if (json_skip_value(&c) != STICKY_OK)
-            return 0;
-    }
-    return 0;
+    return span_is_str(&role, "system") || span_is_str(&role, "developer");
 }
 
 int body_detect_format(const struct body_fields *f, int stated)
@@ -102,52 +74,24 @@ struct part_fields {
 
 static int scan_part(json_cur *c, struct part_fields *pf)
 {
+    static const char *const names[] = {"type", "text", "source", "image_url", "file_id",
+                                        "name", "input", "content", "is_error", "arguments",
+                                        "output", NULL};
+    json_span sp[11];
     memset(pf, 0, sizeof(*pf));
-    json_peek(c);
-    pf->whole.start = c->p;
-    int rc, done;
-    json_str key;
-    if ((rc = json_object_begin(c)) != STICKY_OK)
+    int rc = json_scan_members(c, names, sp, &pf->whole);
+    if (rc != STICKY_OK)
         return rc;
-    for (;;) {
-        if ((rc = json_object_next(c, &key, &done)) != STICKY_OK)
+    pf->text = sp[1], pf->source = sp[2], pf->image_url = sp[3], pf->file_id = sp[4];
+    pf->name = sp[5], pf->input = sp[6], pf->content = sp[7], pf->is_error = sp[8];
+    pf->arguments = sp[9], pf->output = sp[10];
+    if (sp[0].start != NULL && *sp[0].start == '"') {
+        json_cur tc;
+        json_cur_init(&tc, sp[0].start, (size_t)(sp[0].end - sp[0].start));
+        if ((rc = json_read_string(&tc, &pf->type)) != STICKY_OK)
             return rc;
-        if (done)
-            break;
-        json_span *dst = NULL;
-        if (json_key_is(&key, "type")) {
-            if (json_peek(c) == '"') {
-                if ((rc = json_read_string(c, &pf->type)) != STICKY_OK)
-                    return rc;
-                pf->has_type = 1;
-                continue;
-            }
-        } else if (json_key_is(&key, "text")) {
-            dst = &pf->text;
-        } else if (json_key_is(&key, "source")) {
-            dst = &pf->source;
-        } else if (json_key_is(&key, "image_url")) {
-            dst = &pf->image_url;
-        } else if (json_key_is(&key, "file_id")) {
-            dst = &pf->file_id;
-        } else if (json_key_is(&key, "name")) {
-            dst = &pf->name;
-        } else if (json_key_is(&key, "input")) {
-            dst = &pf->input;
-        } else if (json_key_is(&key, "content")) {
-            dst = &pf->content;
-        } else if (json_key_is(&key, "is_error")) {
-            dst = &pf->is_error;
-        } else if (json_key_is(&key, "arguments")) {
-            dst = &pf->arguments;
-        } else if (json_key_is(&key, "output")) {
-            dst = &pf->output;
-        }
-        json_span sink;
-        if ((rc = json_span_value(c, dst ? dst : &sink)) != STICKY_OK)
-            return rc;
+        pf->has_type = 1;
     }
-    pf->whole.end = c->p;
     return STICKY_OK;
 }
 
@@ -189,7 +133,8 @@ static const char *const source_skip[] = {"type", "media_type", NULL};
  * data, url, file_id and nested content all count). */
 static void encode_source(canon *k, uint8_t tag, const json_span *src, int depth)
 {
-    json_span kind = {0}, media = {0};
+    static const char *const names[] = {"type", "media_type", NULL};
+    json_span sp[2];
     canon_tag(k, tag);
     if (src->start == NULL || *src->start != '{') {
         canon_str(k, "", 0);
@@ -199,31 +144,13 @@ static void encode_source(canon *k, uint8_t tag, const json_span *src, int depth
     }
     json_cur c;
     cur_of(&c, src, depth);
-    int rc, done;
-    json_str key;
-    if ((rc = json_object_begin(&c)) != STICKY_OK) {
+    int rc = json_scan_members(&c, names, sp, NULL);
+    if (rc != STICKY_OK) {
         canon_fail(k, rc);
         return;
     }
-    for (;;) {
-        if ((rc = json_object_next(&c, &key, &done)) != STICKY_OK) {
-            canon_fail(k, rc);
-            return;
-        }
-        if (done)
-            break;
-        json_span *dst = NULL, sink;
-        if (json_key_is(&key, "type"))
-            dst = &kind;
-        else if (json_key_is(&key, "media_type"))
-            dst = &media;
-        if ((rc = json_span_value(&c, dst ? dst : &sink)) != STICKY_OK) {
-            canon_fail(k, rc);
-            return;
-        }
-    }
-    str_member(k, &kind, depth);
-    str_member(k, &media, depth);
+    str_member(k, &sp[0], depth);
+    str_member(k, &sp[1], depth);
     growbuf buf;
     growbuf_init(&buf, k->ctx);
     cur_of(&c, src, depth);
@@ -251,6 +178,7 @@ static void single_member_object(canon *k, const char *name, const json_span *v,
  * record as an Anthropic url image source. */
 static void encode_image_url(canon *k, const json_span *v, int depth)
 {
+    static const char *const names[] = {"url", NULL};
     canon_tag(k, TAG_IMAGE);
     canon_str(k, "url", 3);
     canon_str(k, "", 0);
@@ -258,25 +186,10 @@ static void encode_image_url(canon *k, const json_span *v, int depth)
     if (v->start != NULL && *v->start == '{') {
         json_cur c;
         cur_of(&c, v, depth);
-        int rc, done;
-        json_str key;
-        json_span sink;
-        memset(&url, 0, sizeof(url));
-        if ((rc = json_object_begin(&c)) != STICKY_OK) {
+        int rc = json_scan_members(&c, names, &url, NULL);
+        if (rc != STICKY_OK) {
             canon_fail(k, rc);
             return;
-        }
-        for (;;) {
-            if ((rc = json_object_next(&c, &key, &done)) != STICKY_OK) {
-                canon_fail(k, rc);
-                return;
-            }
-            if (done)
-                break;
-            if ((rc = json_span_value(&c, json_key_is(&key, "url") ? &url : &sink)) != STICKY_OK) {
-                canon_fail(k, rc);
-                return;
-            }
         }
     }
     single_member_object(k, "url", &url, depth);
@@ -450,39 +363,18 @@ struct msg_fields {
 
 static int scan_message(json_cur *c, struct msg_fields *mf)
 {
+    static const char *const names[] = {"role", "content", "tool_calls", "type", "name",
+                                        "arguments", "output", NULL};
+    json_span sp[7];
     memset(mf, 0, sizeof(*mf));
-    int rc, done;
-    json_str key;
     if (json_peek(c) != '{')
         return STICKY_EPARSE;
-    mf->whole.start = c->p;
-    if ((rc = json_object_begin(c)) != STICKY_OK)
+    int rc = json_scan_members(c, names, sp, &mf->whole);
+    if (rc != STICKY_OK)
         return rc;
-    for (;;) {
-        if ((rc = json_object_next(c, &key, &done)) != STICKY_OK)
-            return rc;
-        if (done) {
-            mf->whole.end = c->p;
-            return STICKY_OK;
-        }
-        json_span *dst = NULL, sink;
-        if (json_key_is(&key, "role"))
-            dst = &mf->role;
-        else if (json_key_is(&key, "content"))
-            dst = &mf->content;
-        else if (json_key_is(&key, "tool_calls"))
-            dst = &mf->tool_calls;
-        else if (json_key_is(&key, "type"))
-            dst = &mf->type;
-        else if (json_key_is(&key, "name"))
-            dst = &mf->name;
-        else if (json_key_is(&key, "arguments"))
-            dst = &mf->arguments;
-        else if (json_key_is(&key, "output"))
-            dst = &mf->output;
-        if ((rc = json_span_value(c, dst ? dst : &sink)) != STICKY_OK)
-            return rc;
-    }
+    mf->role = sp[0], mf->content = sp[1], mf->tool_calls = sp[2], mf->type = sp[3];
+    mf->name = sp[4], mf->arguments = sp[5], mf->output = sp[6];
+    return STICKY_OK;
 }
 
 static int span_is_str(const json_span *s, const char *lit)
@@ -514,28 +406,16 @@ static void encode_tool_calls(canon *k, const json_span *calls, int depth)
         }
         if (done || k->err != STICKY_OK)
             return;
-        struct part_fields call, fn;
-        json_span function = {0};
-        /* Find "function" inside the call object. */
-        json_str key;
-        int d2;
-        if (json_peek(&c) != '{' || (rc = json_object_begin(&c)) != STICKY_OK) {
-            canon_fail(k, rc != STICKY_OK ? rc : STICKY_EPARSE);
+        static const char *const names[] = {"function", NULL};
+        struct part_fields fn;
+        json_span function;
+        if (json_peek(&c) != '{') {
+            canon_fail(k, STICKY_EPARSE);
             return;
         }
-        memset(&call, 0, sizeof(call));
-        for (;;) {
-            json_span sink;
-            if ((rc = json_object_next(&c, &key, &d2)) != STICKY_OK) {
-                canon_fail(k, rc);
-                return;
-            }
-            if (d2)
-                break;
-            if ((rc = json_span_value(&c, json_key_is(&key, "function") ? &function : &sink)) != STICKY_OK) {
-                canon_fail(k, rc);
-                return;
-            }
+        if ((rc = json_scan_members(&c, names, &function, NULL)) != STICKY_OK) {
+            canon_fail(k, rc);
+            return;
         }
         memset(&fn, 0, sizeof(fn));
         if (function.start != NULL && *function.start == '{') {

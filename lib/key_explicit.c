@@ -87,31 +87,19 @@ static int legacy_user_id(const uint8_t *v, size_t len, const uint8_t **id,
 static int json_user_id(const uint8_t *v, size_t len, growbuf *scratch,
                         const uint8_t **id, size_t *id_len)
 {
+    static const char *const names[] = {"session_id", NULL};
+    json_span sid;
     json_cur c;
     json_cur_init(&c, v, len);
-    int done;
-    json_str key, val;
-    int found = 0;
-    if (json_peek(&c) != '{' || json_object_begin(&c) != STICKY_OK)
+    if (json_peek(&c) != '{' || json_scan_members(&c, names, &sid, NULL) != STICKY_OK ||
+        json_peek(&c) != -1 || sid.start == NULL || *sid.start != '"')
         return 0;
-    for (;;) {
-        if (json_object_next(&c, &key, &done) != STICKY_OK)
-            return 0;
-        if (done)
-            break;
-        if (json_key_is(&key, "session_id") && json_peek(&c) == '"') {
-            if (json_read_string(&c, &val) != STICKY_OK)
-                return 0;
-            scratch->len = 0;
-            if (json_decode_string(&val, scratch) != STICKY_OK)
-                return 0;
-            found = 1;
-            continue;
-        }
-        if (json_skip_value(&c) != STICKY_OK)
-            return 0;
-    }
-    if (!found || json_peek(&c) != -1 || !explicit_id_ok(scratch->data, scratch->len))
+    json_cur sc;
+    json_str val;
+    json_cur_init(&sc, sid.start, (size_t)(sid.end - sid.start));
+    scratch->len = 0;
+    if (json_read_string(&sc, &val) != STICKY_OK || json_decode_string(&val, scratch) != STICKY_OK ||
+        !explicit_id_ok(scratch->data, scratch->len))
         return 0;
     *id = scratch->data;
     *id_len = scratch->len;
