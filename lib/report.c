@@ -107,12 +107,13 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     } else if (status == 429) {
         scope = family;
         if (o.reset_epoch_s > 0) {
-            until = o.reset_epoch_s * 1000; /* exactly the reset time */
-            if (until > now + MAX_RESET_AHEAD_MS)
-                until = now + MAX_RESET_AHEAD_MS;
+            /* Exactly the reset time (bounded first: no overflow). */
+            int64_t max_s = (now + MAX_RESET_AHEAD_MS) / 1000;
+            until = o.reset_epoch_s > max_s ? now + MAX_RESET_AHEAD_MS : o.reset_epoch_s * 1000;
         } else if (o.retry_after_s >= 0) {
-            int64_t s = o.retry_after_s < cfg->retry_after_cap_s ? o.retry_after_s
-                                                                 : cfg->retry_after_cap_s;
+            int64_t s = o.retry_after_s < (int64_t)cfg->retry_after_cap_s
+                            ? o.retry_after_s
+                            : (int64_t)cfg->retry_after_cap_s;
             until = now + s * 1000;
         } else {
             until = now + (int64_t)cfg->cooldown_429_s * 1000;

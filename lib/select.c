@@ -114,7 +114,7 @@ void selector_destroy(sticky_ctx *ctx)
     struct sticky_selector *s = ctx->sel;
     if (s == NULL)
         return;
-    sticky_store_free(s->owned_store);
+    sticky_store_free(atomic_load(&s->owned_store));
     health_destroy(&s->health);
     pthread_mutex_destroy(&s->store_lock);
     sticky_free(ctx, s);
@@ -138,12 +138,13 @@ static sticky_store *store_of(sticky_ctx *ctx)
     sticky_store *st = s->store;
     if (st != NULL)
         return st;
+    st = atomic_load_explicit(&s->owned_store, memory_order_acquire);
+    if (st != NULL)
+        return st; /* the common case: no lock */
     pthread_mutex_lock(&s->store_lock);
-    if (s->owned_store == NULL) {
-        if (sticky_store_memory_new(ctx, NULL, &s->owned_store) != STICKY_OK)
-            s->owned_store = NULL;
-    }
-    st = s->owned_store;
+    st = atomic_load_explicit(&s->owned_store, memory_order_acquire);
+    if (st == NULL && sticky_store_memory_new(ctx, NULL, &st) == STICKY_OK)
+        atomic_store_explicit(&s->owned_store, st, memory_order_release);
     pthread_mutex_unlock(&s->store_lock);
     return st;
 }
@@ -317,6 +318,20 @@ static int bind(struct select_state *st, const char *channel, const sticky_reque
     return 0;
 }
 
+/* After a move, every key of the chain points to the new channel, so a
+ * later shallower hit (a forked or edited turn) cannot silently lead back
+ * to the old one. Moves are rare; the extra writes are cheap. */
+static void rebind_chain(struct select_state *st, const char *channel, const sticky_request *req)
+{
+    for (uint32_t i = 0; i < st->chain->n_keys && st->store != NULL; i++) {
+        sticky_mapping m;
+        fill_mapping(&m, st->chain->keys[i], channel, req);
+        int rc = sticky_store_put(st->store, &m, 0, NULL);
+        if (rc != STICKY_OK)
+            store_failed(st, "put", rc);
+    }
+}
+
 /* ---- the decision -------------------------------------------------------------- */
 
 static void choose(struct select_state *st, const struct request_view *v, size_t idx,
@@ -385,6 +400,10 @@ static int no_channel(struct select_state *st, const struct request_view *v)
     return -1;
 }
 
+static int select_bound(struct select_state *st, const struct request_view *v,
+                        struct cand *scratch, size_t bound, const char *bound_id,
+                        uint32_t level);
+
 /* A new session (or an unkeyed request, or a degraded store). */
 static int select_new(struct select_state *st, const struct request_view *v,
                       struct cand *scratch)
@@ -401,14 +420,10 @@ static int select_new(struct select_state *st, const struct request_view *v,
         sticky_mapping existing;
         sticky_mapping_init(&existing);
         if (bind(st, v->all[idx].ch->id, &v->req, 1, &existing)) {
-            /* A concurrent first request bound the session: follow it. */
-            size_t other = find_channel(v, existing.channel_id);
-            int64_t end;
-            if (other != SIZE_MAX && usability(v, &v->all[other], &end) == USABLE) {
-                choose(st, v, other, STICKY_REASON_HIT);
-                return STICKY_OK;
-            }
-            bind(st, v->all[idx].ch->id, &v->req, 0, NULL);
+            /* A concurrent first request bound the session: it is now a
+             * bound session like any other (hit, spill, failover, strict). */
+            return select_bound(st, v, scratch, find_channel(v, existing.channel_id),
+                                existing.channel_id, st->chain->n_keys - 1);
         }
     }
     choose(st, v, idx, STICKY_REASON_NEW);
@@ -430,12 +445,15 @@ static int select_bound(struct select_state *st, const struct request_view *v,
     sticky_decision *d = st->d;
     int explicit_key = st->chain->source == STICKY_KEY_SOURCE_EXPLICIT;
 
+    int strict = (v->req.flags & STICKY_SELECT_STRICT) != 0;
+
     if (u == USABLE) {
-        if (st->ctx->cfg.migrate_better_tier) {
+        /* Optional move to a strictly better tier; never for strict requests. */
+        if (st->ctx->cfg.migrate_better_tier && !strict) {
             size_t n = placement_candidates(v, bound, scratch);
             if (n > 0 && scratch[0].ch->priority < v->all[bound].ch->priority) {
                 size_t idx = place(st, v, scratch, n);
-                bind(st, v->all[idx].ch->id, &v->req, 0, NULL);
+                rebind_chain(st, v->all[idx].ch->id, &v->req);
                 strcpy(d->moved_from, bound_id);
                 choose(st, v, idx, STICKY_REASON_MIGRATED);
                 sticky_log(st->ctx, STICKY_LOG_INFO,
@@ -455,7 +473,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         return STICKY_OK;
     }
 
-    if (v->req.flags & STICKY_SELECT_STRICT) {
+    if (strict) {
         d->reason = STICKY_REASON_NO_CHANNEL;
         d->retry_at_ms = u == UNUSABLE_COOLING ? cool_end : u == UNUSABLE_SATURATED ? v->now : 0;
         strcpy(d->moved_from, "");
@@ -472,8 +490,11 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         if (lb < 0)
             return STICKY_ENOCHANNEL;
         idx = (size_t)lb;
-        d->reason = STICKY_REASON_NONE;
-        d->retry_at_ms = 0;
+        if (idx == bound) {
+            /* The least bad channel is the session's own: stay, no move. */
+            choose(st, v, bound, explicit_key ? STICKY_REASON_EXPLICIT_HIT : STICKY_REASON_HIT);
+            return STICKY_OK;
+        }
     }
     if (u == UNUSABLE_SATURATED) {
         /* This request only: the binding stays. */
@@ -482,13 +503,10 @@ static int select_bound(struct select_state *st, const struct request_view *v,
                    d->key_hex, bound_id, d->channel_id, usability_name(u));
         return STICKY_OK;
     }
-    int permanent = u != UNUSABLE_COOLING;
-    if (permanent && st->store != NULL && st->chain->keys[level] != st->deepest) {
-        int rc = sticky_store_delete(st->store, st->chain->keys[level]);
-        if (rc != STICKY_OK && rc != STICKY_ENOTFOUND)
-            store_failed(st, "delete", rc);
-    }
-    bind(st, v->all[idx].ch->id, &v->req, 0, NULL); /* rewrite the binding */
+    /* Permanent (gone, disabled, model) or transient (cooling) trouble:
+     * move once. Every key of the chain is rewritten, which also replaces
+     * the old binding wherever it was found. */
+    rebind_chain(st, v->all[idx].ch->id, &v->req);
     strcpy(d->moved_from, bound_id);
     choose(st, v, idx, STICKY_REASON_FAILOVER);
     sticky_log(st->ctx, STICKY_LOG_INFO, "sticky session %s failover %s -> %s (%s)",
@@ -561,7 +579,8 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
     sticky_key_chain chain;
     int rc = derive_chain(ctx, &v->req, &chain);
     if (rc != STICKY_OK)
-        return rc;
+        return rc; /* not counted: a request is counted once it has a key */
+    STAT_INC(ctx, requests);
     struct select_state st = {ctx, store_of(ctx), d, &chain, 0};
     if (st.store == NULL) {
         d->store_degraded = 1; /* the default store could not be created */
@@ -634,7 +653,6 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
         goto out;
 
     atomic_store_explicit(&ctx->sel->started, 1, memory_order_relaxed);
-    STAT_INC(ctx, requests);
     v.family = model_family_of(v.req.model, v.req.model_len);
     v.now = sticky_ctx_now_ms(ctx);
     v.all = all;

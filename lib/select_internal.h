@@ -38,7 +38,9 @@ static inline struct selector_stats *stat_shard(struct selector_stats *shards)
 struct sticky_selector {
     struct health_registry health;
     sticky_store *store;       /* the store in use */
-    sticky_store *owned_store; /* the default memory store, if created */
+    /* The default memory store, created on first use and then read
+     * without the lock (published with a release store). */
+    _Atomic(sticky_store *) owned_store;
     pthread_mutex_t store_lock; /* guards creating the default store */
     _Atomic int started;
     _Atomic uint64_t rng;      /* splitmix64 state for the random policy */

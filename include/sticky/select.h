@@ -256,10 +256,13 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d,
  */
 STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d);
 
-/* Selector counters. Size-prefixed: start with sticky_stats_init(). */
+/* Selector counters. Size-prefixed: start with sticky_stats_init().
+ * A request is counted once its key is derived, so always
+ * requests == hits + promoted_hits + new_sessions + failovers + spills
+ *             + migrations + strict_rejections + no_channel. */
 typedef struct sticky_stats {
     size_t size;
-    uint64_t requests;        /* sticky_select() calls with valid arguments */
+    uint64_t requests;        /* sticky_select() calls that got as far as a key */
     uint64_t hits;            /* HIT + EXPLICIT_HIT */
     uint64_t promoted_hits;
     uint64_t new_sessions;

@@ -200,7 +200,7 @@ static void test_mixed_traffic(void **state)
         assert_int_equal(atomic_load(&h->in_flight), 0);
     }
     /* Every session is bound to one channel at the end. */
-    sticky_store *st = sh.ctx->sel->owned_store;
+    sticky_store *st = atomic_load(&sh.ctx->sel->owned_store);
     assert_non_null(st);
     for (uint64_t k = 1; k <= N_SESSIONS; k++) {
         sticky_mapping m;

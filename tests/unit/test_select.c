@@ -216,14 +216,45 @@ static void test_failover_permanent(void **state)
         assert_string_equal(d.moved_from, "A");
         assert_string_not_equal(d.channel_id, "A");
         sticky_release(h.ctx, &d);
-        /* The old binding at K1 is gone; the new one is at the deepest key. */
+        /* The old binding at K1 is replaced: every key of the chain now
+         * names the new channel. */
         sticky_mapping m;
         sticky_mapping_init(&m);
-        assert_int_equal(sticky_store_get(h.store, k1, STICKY_STORE_PEEK, &m), STICKY_ENOTFOUND);
+        assert_int_equal(sticky_store_get(h.store, k1, STICKY_STORE_PEEK, &m), STICKY_OK);
+        assert_string_equal(m.channel_id, d.channel_id);
         assert_int_equal(sticky_store_get(h.store, d.key, STICKY_STORE_PEEK, &m), STICKY_OK);
         assert_string_equal(m.channel_id, d.channel_id);
         h_stop(&h);
     }
+}
+
+/* A failover found at the deepest key also rewrites the shallower keys: an
+ * edited turn 2 (same K1, new K2/K3) after the old channel recovers must
+ * not silently return to it. */
+static void test_failover_rewrites_shallower_keys(void **state)
+{
+    (void)state;
+    struct harness h;
+    h_config(&h);
+    h_start(&h, 2);
+    sticky_decision d = h_turn(&h, 20, 1); /* K1 -> A */
+    d = h_turn(&h, 20, 2);                  /* promoted: K3 -> A */
+    assert_string_equal(d.channel_id, "A");
+    h_fail(&h, 20, 2, 429, 60, 0);          /* A cools for 60 s */
+    d = h_turn(&h, 20, 2);
+    assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
+    assert_string_equal(d.channel_id, "B");
+    h.clk.now_ms += 120 * 1000;             /* A has recovered */
+    char body[4096];
+    snprintf(body, sizeof(body),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"conv 20 msg 0\"},"
+             "{\"role\":\"assistant\",\"content\":\"an edited answer\"},"
+             "{\"role\":\"user\",\"content\":\"a forked question\"}]}");
+    assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK);
+    assert_int_equal(d.reason, STICKY_REASON_PROMOTED_HIT);
+    assert_string_equal(d.channel_id, "B");
+    sticky_release(h.ctx, &d);
+    h_stop(&h);
 }
 
 static void test_spill_keeps_binding(void **state)
@@ -278,6 +309,99 @@ static void test_strict_mode(void **state)
     sticky_stats_init(&s);
     sticky_stats_get(h.ctx, &s);
     assert_int_equal(s.strict_rejections, 1);
+    h_stop(&h);
+}
+
+/* Strict requests are never moved, not even by tier migration. */
+static void test_strict_never_migrates(void **state)
+{
+    (void)state;
+    struct harness h;
+    h_config(&h);
+    h.cfg.migrate_better_tier = 1;
+    h_start(&h, 2);
+    h.ch[0].priority = 0;
+    h.ch[1].priority = 1;
+    h.ch[0].state = STICKY_CHANNEL_DISABLED;
+    sticky_decision d = h_turn(&h, 21, 1);
+    assert_string_equal(d.channel_id, "B");
+    h.ch[0].state = STICKY_CHANNEL_ACTIVE;
+    char body[4096];
+    assert_int_equal(h_select(&h, NULL, conv_body(21, 1, body, sizeof(body)), NULL,
+                              STICKY_SELECT_STRICT, &d), STICKY_OK);
+    assert_int_equal(d.reason, STICKY_REASON_HIT);
+    assert_string_equal(d.channel_id, "B");
+    assert_int_equal(d.moved_from[0], '\0');
+    sticky_release(h.ctx, &d);
+    h_stop(&h);
+}
+
+/* least_bad for a bound session whose own channel recovers first: it
+ * stays, and no move is reported. */
+static void test_least_bad_keeps_bound_channel(void **state)
+{
+    (void)state;
+    struct harness h;
+    h_config(&h);
+    h.cfg.least_bad = 1;
+    h_start(&h, 2);
+    sticky_decision a = h_fail(&h, 22, 1, 429, 30, 0);  /* A: 30 s */
+    assert_string_equal(a.channel_id, "A");
+    sticky_decision b = h_fail(&h, 23, 1, 429, 300, 0); /* B: 300 s */
+    assert_string_equal(b.channel_id, "B");
+    sticky_decision d;
+    char body[4096];
+    assert_int_equal(h_select(&h, NULL, conv_body(22, 1, body, sizeof(body)), NULL, 0, &d),
+                     STICKY_OK);
+    assert_string_equal(d.channel_id, "A");
+    assert_int_equal(d.reason, STICKY_REASON_HIT);
+    assert_int_equal(d.moved_from[0], '\0');
+    sticky_release(h.ctx, &d);
+    h_stop(&h);
+}
+
+/* requests == the sum of the outcome counters, over every kind of path;
+ * requests whose key cannot be derived are not counted. */
+static void test_stats_add_up(void **state)
+{
+    (void)state;
+    struct harness h;
+    h_config(&h);
+    h.cfg.least_bad = 0;
+    h_start(&h, 2);
+    h.ch[0].max_inflight = 1;
+    char body[4096];
+    sticky_decision d, hold;
+    h_turn(&h, 30, 1);                                       /* new */
+    h_turn(&h, 30, 2);                                       /* promoted */
+    h_turn(&h, 30, 2);                                       /* hit */
+    assert_int_equal(h_select(&h, NULL, conv_body(30, 2, body, sizeof(body)), NULL, 0, &hold),
+                     STICKY_OK);
+    assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK); /* spill */
+    assert_int_equal(d.reason, STICKY_REASON_SPILL);
+    sticky_release(h.ctx, &d);
+    assert_int_equal(h_select(&h, NULL, body, NULL, STICKY_SELECT_STRICT, &d),
+                     STICKY_ENOCHANNEL);                     /* strict rejection */
+    sticky_release(h.ctx, &hold);
+    h_report(&h, &hold, 429, 60, 0);                         /* no-op: released */
+    sticky_decision f = h_fail(&h, 30, 2, 529, -1, 0);      /* hit, then A cools */
+    (void)f;
+    h_turn(&h, 30, 2);                                       /* failover */
+    h.ch[1].state = STICKY_CHANNEL_DISABLED;
+    assert_int_equal(h_select(&h, NULL, conv_body(31, 1, body, sizeof(body)), NULL, 0, &d),
+                     STICKY_ENOCHANNEL);                     /* no channel */
+    assert_int_equal(h_select(&h, NULL, "{\"messages\":[", NULL, 0, &d), STICKY_EPARSE);
+    sticky_stats s;
+    sticky_stats_init(&s);
+    assert_int_equal(sticky_stats_get(h.ctx, &s), STICKY_OK);
+    assert_int_equal(s.requests, 9);
+    assert_int_equal(s.hits + s.promoted_hits + s.new_sessions + s.failovers + s.spills +
+                         s.migrations + s.strict_rejections + s.no_channel,
+                     s.requests);
+    assert_int_equal(s.strict_rejections, 1);
+    assert_int_equal(s.spills, 1);
+    assert_int_equal(s.failovers, 1);
+    assert_int_equal(s.no_channel, 1);
     h_stop(&h);
 }
 
@@ -384,6 +508,81 @@ static int failing_stats(void *self, sticky_store_stats *out)
 static void failing_destroy(void *self)
 {
     (void)self;
+}
+
+/* A store where a concurrent first request always won: get finds nothing,
+ * put-if-absent reports the winner's binding to "A"; plain puts are kept. */
+struct racing {
+    int plain_puts;
+    char last_plain[STICKY_ID_MAX];
+};
+static int racing_get(void *self, uint64_t key, int64_t now, unsigned flags, sticky_mapping *out)
+{
+    (void)self, (void)key, (void)now, (void)flags, (void)out;
+    return STICKY_ENOTFOUND;
+}
+static int racing_put(void *self, const sticky_mapping *m, int64_t now, unsigned flags,
+                      sticky_mapping *existing)
+{
+    struct racing *r = self;
+    (void)now;
+    if (flags & STICKY_STORE_IF_ABSENT) {
+        if (existing != NULL) {
+            existing->key = m->key;
+            strcpy(existing->channel_id, "A");
+        }
+        return STICKY_EEXIST;
+    }
+    r->plain_puts++;
+    strcpy(r->last_plain, m->channel_id);
+    return STICKY_OK;
+}
+
+/* The loser of a first-request race treats the winner's binding like any
+ * binding: usable -> hit; cooling -> one failover (reported, moved_from);
+ * strict -> refused, never a silent overwrite. */
+static void test_race_loser_follows_winner(void **state)
+{
+    (void)state;
+    static const sticky_store_vtable vt = {
+        STICKY_STORE_VTABLE_VERSION, STICKY_STORE_CAP_THREAD_SAFE, "racing",
+        racing_get, racing_put, failing_touch, failing_del, failing_sweep,
+        failing_stats, failing_destroy};
+    struct harness h;
+    h_config(&h);
+    h.cfg.select_policy = STICKY_POLICY_LRU;
+    assert_int_equal(sticky_ctx_new(&h.cfg, &h.ctx), STICKY_OK);
+    struct racing race = {0, ""};
+    sticky_store *st = NULL;
+    assert_int_equal(sticky_store_new(h.ctx, &vt, &race, &st), STICKY_OK);
+    assert_int_equal(sticky_ctx_set_store(h.ctx, st), STICKY_OK);
+    static const char *ids[] = {"A", "B"};
+    h.n = 2;
+    for (int i = 0; i < 2; i++) {
+        sticky_channel_init(&h.ch[i]);
+        h.ch[i].id = ids[i];
+    }
+    char body[4096];
+    conv_body(40, 1, body, sizeof(body));
+    sticky_decision d;
+    /* Our policy would pick A anyway; make it pick B: A used recently. */
+    assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK);
+    assert_string_equal(d.channel_id, "A"); /* usable winner: follow it */
+    assert_int_equal(d.reason, STICKY_REASON_HIT);
+    assert_int_equal(race.plain_puts, 0);
+    /* The winner's channel cools down: the loser moves once, visibly. */
+    h_report(&h, &d, 429, 60, 0);
+    assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK);
+    assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
+    assert_string_equal(d.channel_id, "B");
+    assert_string_equal(d.moved_from, "A");
+    assert_int_equal(race.plain_puts, 1);
+    sticky_release(h.ctx, &d);
+    /* Strict: refused, nothing overwritten. */
+    assert_int_equal(h_select(&h, NULL, body, NULL, STICKY_SELECT_STRICT, &d), STICKY_ENOCHANNEL);
+    assert_int_equal(race.plain_puts, 1);
+    sticky_store_free(st);
+    sticky_ctx_free(h.ctx);
 }
 
 static void test_store_failure_degrades(void **state)
@@ -527,10 +726,15 @@ int main(void)
         cmocka_unit_test(test_stickiness_beats_priority_and_migration),
         cmocka_unit_test(test_failover_transient_no_failback),
         cmocka_unit_test(test_failover_permanent),
+        cmocka_unit_test(test_failover_rewrites_shallower_keys),
         cmocka_unit_test(test_spill_keeps_binding),
         cmocka_unit_test(test_strict_mode),
+        cmocka_unit_test(test_strict_never_migrates),
+        cmocka_unit_test(test_least_bad_keeps_bound_channel),
+        cmocka_unit_test(test_stats_add_up),
         cmocka_unit_test(test_no_channel_and_least_bad),
         cmocka_unit_test(test_tenant_isolation),
+        cmocka_unit_test(test_race_loser_follows_winner),
         cmocka_unit_test(test_store_failure_degrades),
         cmocka_unit_test(test_default_store_and_unkeyed),
         cmocka_unit_test(test_bad_arguments),
