@@ -23,6 +23,14 @@
 
 struct test_redis g_redis;
 
+/* Size-prefixed structs end without tail padding (docs/ABI.md, rule 1). */
+_Static_assert(sizeof(sticky_redis_options) ==
+                   offsetof(sticky_redis_options, tcp_keepalive) + sizeof(int32_t),
+               "sticky_redis_options has tail padding");
+_Static_assert(sizeof(sticky_redis_stats) ==
+                   offsetof(sticky_redis_stats, backoff_ms) + sizeof(uint64_t),
+               "sticky_redis_stats has tail padding");
+
 struct fx {
     struct fake_clock clock;
     sticky_ctx *ctx;
