@@ -100,6 +100,12 @@ static int spawn(struct test_redis *r)
     return -1;
 }
 
+int test_redis_available(void)
+{
+    char buf[256];
+    return find_binary(buf, sizeof(buf)) == 0;
+}
+
 int test_redis_start(struct test_redis *r)
 {
     memset(r, 0, sizeof(*r));

@@ -19,6 +19,8 @@ struct test_redis {
     char binary[256];
 };
 
+/* 1 if a redis-server binary is found (REDIS_SERVER, then PATH). */
+int test_redis_available(void);
 /* Exit 77 (skip) when redis-server is missing and CI is not "true";
  * otherwise fail when it cannot be started. Returns 0 when started. */
 int test_redis_start(struct test_redis *r);
