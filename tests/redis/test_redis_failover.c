@@ -43,8 +43,8 @@ static struct fx open_fx(const char *prefix, uint32_t command_timeout_ms)
 
 static void close_fx(struct fx *f)
 {
+    sticky_store_free(f->st); /* before the context, whose allocator it uses */
     sticky_ctx_free(f->ctx);
-    sticky_store_free(f->st);
 }
 
 static sticky_redis_stats rstats(struct fx *f)

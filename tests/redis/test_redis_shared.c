@@ -45,8 +45,10 @@ static void node_open(struct node *n, const char *prefix)
 
 static void node_close(struct node *n)
 {
-    sticky_ctx_free(n->ctx);
+    /* The store handle uses the context's allocator: free it first (no
+     * selection runs any more), then the context. */
     sticky_store_free(n->st);
+    sticky_ctx_free(n->ctx);
 }
 
 /* Without a shared store the two orders pick different first channels. */
