@@ -10,24 +10,12 @@
 
 STICKY_API int sticky_key_request_init_sized(sticky_key_request *req, size_t size)
 {
-    if (req == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
-    memset(req, 0, size);
-    req->size = size;
-    return STICKY_OK;
+    return sticky_struct_init(req, size);
 }
 
 STICKY_API int sticky_key_chain_init_sized(sticky_key_chain *chain, size_t size)
 {
-    if (chain == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
-    memset(chain, 0, size);
-    chain->size = size;
-    return STICKY_OK;
+    return sticky_struct_init(chain, size);
 }
 
 /* Scratch space for explicit-id lookups. */

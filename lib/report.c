@@ -55,6 +55,11 @@ static int check_decision(const sticky_ctx *ctx, const sticky_decision *d)
         return STICKY_EINVAL;
     if (d->size < sizeof(sticky_decision))
         return STICKY_EABI; /* the library reads the whole decision */
+    /* The decision comes back from the caller: its strings must still be
+     * terminated inside their buffers. */
+    if (memchr(d->channel_id, '\0', sizeof(d->channel_id)) == NULL ||
+        memchr(d->model_family, '\0', sizeof(d->model_family)) == NULL)
+        return STICKY_EINVAL;
     return STICKY_OK;
 }
 

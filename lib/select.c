@@ -42,46 +42,35 @@ static const char *usability_name(enum usability u)
 
 /* ---- init functions ---------------------------------------------------- */
 
-#define INIT_SIZED(fn, type)                                    \
-    STICKY_API int fn(type *p, size_t size)                     \
-    {                                                           \
-        if (p == NULL)                                          \
-            return STICKY_EINVAL;                               \
-        if (size < sizeof(size_t))                              \
-            return STICKY_EABI;                                 \
-        memset(p, 0, size);                                     \
-        p->size = size;                                         \
-        return STICKY_OK;                                       \
-    }
+STICKY_API int sticky_channel_init_sized(sticky_channel *c, size_t size)
+{
+    return sticky_struct_init(c, size);
+}
 
-INIT_SIZED(sticky_channel_init_sized, sticky_channel)
-INIT_SIZED(sticky_request_init_sized, sticky_request)
-INIT_SIZED(sticky_stats_init_sized, sticky_stats)
+STICKY_API int sticky_request_init_sized(sticky_request *r, size_t size)
+{
+    return sticky_struct_init(r, size);
+}
+
+STICKY_API int sticky_stats_init_sized(sticky_stats *s, size_t size)
+{
+    return sticky_struct_init(s, size);
+}
 
 STICKY_API int sticky_decision_init_sized(sticky_decision *d, size_t size)
 {
-    if (d == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
-    memset(d, 0, size);
-    d->size = size;
-    if (size >= offsetof(sticky_decision, channel_index) + sizeof(int))
+    int rc = sticky_struct_init(d, size);
+    if (rc == STICKY_OK && size >= offsetof(sticky_decision, channel_index) + sizeof(int))
         d->channel_index = -1;
-    return STICKY_OK;
+    return rc;
 }
 
 STICKY_API int sticky_outcome_init_sized(sticky_outcome *o, size_t size)
 {
-    if (o == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
-    memset(o, 0, size);
-    o->size = size;
-    if (size >= offsetof(sticky_outcome, retry_after_s) + sizeof(int64_t))
+    int rc = sticky_struct_init(o, size);
+    if (rc == STICKY_OK && size >= offsetof(sticky_outcome, retry_after_s) + sizeof(int64_t))
         o->retry_after_s = -1;
-    return STICKY_OK;
+    return rc;
 }
 
 STICKY_API const char *sticky_reason_name(int reason)

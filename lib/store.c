@@ -27,24 +27,12 @@ struct sticky_store {
 
 STICKY_API int sticky_mapping_init_sized(sticky_mapping *m, size_t size)
 {
-    if (m == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
-    memset(m, 0, size);
-    m->size = size;
-    return STICKY_OK;
+    return sticky_struct_init(m, size);
 }
 
 STICKY_API int sticky_store_stats_init_sized(sticky_store_stats *s, size_t size)
 {
-    if (s == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
-    memset(s, 0, size);
-    s->size = size;
-    return STICKY_OK;
+    return sticky_struct_init(s, size);
 }
 
 STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtable,

@@ -34,3 +34,14 @@ int sticky_struct_copy_out(void *dst, size_t dst_size, const void *src,
            (const unsigned char *)src + sizeof(size_t), n - sizeof(size_t));
     return STICKY_OK;
 }
+
+int sticky_struct_init(void *p, size_t size)
+{
+    if (p == NULL)
+        return STICKY_EINVAL;
+    if (size < sizeof(size_t))
+        return STICKY_EABI;
+    memset(p, 0, size);
+    memcpy(p, &size, sizeof(size_t));
+    return STICKY_OK;
+}

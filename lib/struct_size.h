@@ -26,4 +26,11 @@ int sticky_struct_copy_in(void *dst, size_t dst_size, const void *src,
 int sticky_struct_copy_out(void *dst, size_t dst_size, const void *src,
                            size_t src_size);
 
+/*
+ * The body of every *_init_sized() function: zero @size bytes at @p and
+ * store @size in the leading size field. Returns 0, STICKY_EINVAL (@p NULL)
+ * or STICKY_EABI (@size smaller than the size field).
+ */
+int sticky_struct_init(void *p, size_t size);
+
 #endif /* STICKY_STRUCT_SIZE_H */

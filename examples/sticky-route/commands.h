@@ -13,6 +13,12 @@ int cmd_config(int argc, char **argv);
 /* `sticky-route hash`: print the session key chain of a request body. */
 int cmd_hash(int argc, char **argv);
 
+/* `sticky-route replay`: replay a JSON-lines trace, print a summary. */
+int cmd_replay(int argc, char **argv);
+
+/* `sticky-route gen`: write a synthetic Claude-Code-shaped trace. */
+int cmd_gen(int argc, char **argv);
+
 /* `sticky-route bench-key FILE...`: key derivation speed per body file. */
 int cmd_bench_key(int argc, char **argv);
 

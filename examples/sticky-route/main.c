@@ -18,6 +18,8 @@ static void usage(FILE *out)
             "  config      print the effective configuration (defaults + environment) as JSON\n"
             "  hash        print the session key chain of a request body (see hash --help)\n"
             "  bench-key   measure key derivation on captured bodies: bench-key FILE...\n"
+            "  replay      replay a JSON-lines trace through a real context (docs/replay.md)\n"
+            "  gen         write a synthetic Claude-Code-shaped trace (docs/replay.md)\n"
             "\n"
             "options:\n"
             "  --version   print the library and tool version\n"
@@ -44,6 +46,10 @@ int main(int argc, char **argv)
         return cmd_config(argc - 1, argv + 1);
     if (strcmp(cmd, "hash") == 0)
         return cmd_hash(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "gen") == 0)
+        return cmd_gen(argc - 1, argv + 1);
     if (strcmp(cmd, "bench-key") == 0)
         return cmd_bench_key(argc - 1, argv + 1);
     fprintf(stderr, "sticky-route: unknown command '%s'\n", cmd);

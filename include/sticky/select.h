@@ -130,21 +130,65 @@ typedef struct sticky_outcome {
     int64_t reset_epoch_s;  /* anthropic-ratelimit-unified-reset; 0 = absent */
 } sticky_outcome;
 
+/**
+ * sticky_channel_init_sized - zero a channel and set its size (priority 0, weight 0 = 1, active, all models, no in-flight cap).
+ *
+ * Prefer the wrapper without _sized, which passes sizeof(*p).
+ *
+ * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
+ *          too small.
+ * Thread-safety: touches only the struct.
+ * Since: 0.1.0
+ */
 STICKY_API int sticky_channel_init_sized(sticky_channel *c, size_t size);
 static inline int sticky_channel_init(sticky_channel *c)
 {
     return sticky_channel_init_sized(c, sizeof(*c));
 }
+/**
+ * sticky_request_init_sized - zero a request and set its size.
+ *
+ * Prefer the wrapper without _sized, which passes sizeof(*p).
+ *
+ * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
+ *          too small.
+ * Thread-safety: touches only the struct.
+ * Since: 0.1.0
+ */
 STICKY_API int sticky_request_init_sized(sticky_request *r, size_t size);
 static inline int sticky_request_init(sticky_request *r)
 {
     return sticky_request_init_sized(r, sizeof(*r));
 }
+/**
+ * sticky_decision_init_sized - zero a decision, set its size and channel_index -1.
+ *
+ * Prefer the wrapper without _sized, which passes sizeof(*p).
+ *
+ * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
+ *          too small.
+ * Thread-safety: touches only the struct.
+ * Since: 0.1.0
+ */
 STICKY_API int sticky_decision_init_sized(sticky_decision *d, size_t size);
 static inline int sticky_decision_init(sticky_decision *d)
 {
     return sticky_decision_init_sized(d, sizeof(*d));
 }
+/**
+ * sticky_outcome_init_sized - zero an outcome (HTTP, status 0), set its size and retry_after_s -1 (absent).
+ *
+ * Prefer the wrapper without _sized, which passes sizeof(*p).
+ *
+ * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
+ *          too small.
+ * Thread-safety: touches only the struct.
+ * Since: 0.1.0
+ */
 STICKY_API int sticky_outcome_init_sized(sticky_outcome *o, size_t size);
 static inline int sticky_outcome_init(sticky_outcome *o)
 {
@@ -155,8 +199,9 @@ static inline int sticky_outcome_init(sticky_outcome *o)
  * sticky_ctx_set_store - the store the selector keeps bindings in.
  *
  * Without a call, sticky_select() uses a memory store created with the
- * context's settings on first use. The context does not own @store: free
- * it after the context. Configure before the first sticky_select().
+ * context's settings on first use. The context does not own @store: after
+ * the last sticky_select(), free the store, then the context it was
+ * created with. Configure before the first sticky_select().
  *
  * @ctx: the context. @store: the store, or NULL for the built-in default.
  * Returns: 0; STICKY_EINVAL if @ctx is NULL; STICKY_EBUSY if a selection
@@ -228,6 +273,17 @@ typedef struct sticky_stats {
     uint64_t channels;        /* channels seen so far */
 } sticky_stats;
 
+/**
+ * sticky_stats_init_sized - zero a stats struct and set its size.
+ *
+ * Prefer the wrapper without _sized, which passes sizeof(*p).
+ *
+ * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
+ *          too small.
+ * Thread-safety: touches only the struct.
+ * Since: 0.1.0
+ */
 STICKY_API int sticky_stats_init_sized(sticky_stats *s, size_t size);
 static inline int sticky_stats_init(sticky_stats *s)
 {
@@ -254,7 +310,16 @@ STICKY_API int sticky_stats_get(sticky_ctx *ctx, sticky_stats *out);
 STICKY_API int sticky_stats_format_prometheus(sticky_ctx *ctx, char *buf,
                                               size_t cap, size_t *needed);
 
-/* Text for enum sticky_reason ("hit", "promoted_hit", ...); never NULL. */
+/**
+ * sticky_reason_name - text for an enum sticky_reason value.
+ *
+ * @reason: the value.
+ * Returns: a static string ("hit", "promoted_hit", "new", "failover",
+ *          "spill", "explicit_hit", "no_channel", "migrated"; "none" for
+ *          anything else); never NULL.
+ * Thread-safety: safe from any thread.
+ * Since: 0.1.0
+ */
 STICKY_API const char *sticky_reason_name(int reason);
 
 STICKY_END_DECLS

@@ -257,8 +257,8 @@ int main(void)
         snprintf(name, sizeof(name), "select_new_session_%zuch", n);
         bench_print(name, ns, "store_put_new", put_ns, NULL);
     }
-    sticky_ctx_free(ctx);
     sticky_store_free(store);
+    sticky_ctx_free(ctx);
 
     /* 1 vs 2 threads on the hit path (fresh context). */
     ctx = make_ctx(&store);
@@ -270,8 +270,8 @@ int main(void)
                 extra);
     printf("{\"bench\": \"select_hit_2_threads_scaling\", \"ns_per_op\": %.1f, \"ratio_vs\": "
            "\"1_thread_throughput\", \"ratio\": %.3f}\n", 1e9 / two, two / one);
-    sticky_ctx_free(ctx);
     sticky_store_free(store);
+    sticky_ctx_free(ctx);
     free(body);
     free(ch32);
     return 0;

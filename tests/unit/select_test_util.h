@@ -51,8 +51,8 @@ static inline void h_start(struct harness *h, size_t n_channels)
 
 static inline void h_stop(struct harness *h)
 {
+    sticky_store_free(h->store); /* the store uses its context: free it first */
     sticky_ctx_free(h->ctx);
-    sticky_store_free(h->store);
 }
 
 /* Body of turn @turn (1-based) of conversation @conv: 2*turn-1 messages. */

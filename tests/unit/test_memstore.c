@@ -169,6 +169,7 @@ static void test_global_cap_is_exact_lru(void **state)
     struct env e;
     env_open(&e, NULL, &o);
     sticky_mapping m;
+    sticky_mapping_init(&m);
     for (uint64_t k = 0; k < 1000; k++) {
         e.clock.now_ms += 1;
         assert_int_equal(put_key(e.st, k, "c"), STICKY_OK);

@@ -425,8 +425,8 @@ static void test_store_failure_degrades(void **state)
     assert_non_null(strstr(h.log.all, "session store get failed"));
     /* set_store after the first selection is refused. */
     assert_int_equal(sticky_ctx_set_store(h.ctx, NULL), STICKY_EBUSY);
-    sticky_ctx_free(h.ctx);
     sticky_store_free(bad);
+    sticky_ctx_free(h.ctx);
 }
 
 static void test_default_store_and_unkeyed(void **state)
@@ -510,6 +510,8 @@ static void test_bad_arguments(void **state)
     assert_int_equal(sticky_report(h.ctx, &d, NULL), STICKY_EINVAL);
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_OK); /* nothing in flight */
     assert_int_equal(sticky_release(h.ctx, NULL), STICKY_EINVAL);
+    memset(d.channel_id, 'x', sizeof(d.channel_id)); /* unterminated */
+    assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_EINVAL);
     assert_string_equal(sticky_reason_name(STICKY_REASON_SPILL), "spill");
     assert_string_equal(sticky_reason_name(99), "none");
     h_stop(&h);
