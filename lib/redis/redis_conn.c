@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -121,6 +122,33 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
+/*
+ * One redisBufferWrite() that cannot kill the host with SIGPIPE: hiredis
+ * writes with write(), which raises SIGPIPE on a connection the server
+ * reset. SIGPIPE is blocked in this thread for the call; one it raised
+ * (and that was not pending before) is consumed, so the host's disposition
+ * never matters. The caller just sees a broken connection.
+ */
+static int write_nosigpipe(redisContext *c, int *done)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    sigpending(&pending);
+    int was_pending = sigismember(&pending, SIGPIPE);
+    int rc = redisBufferWrite(c, done);
+    int saved = errno;
+    if (rc != REDIS_OK && saved == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return rc;
+}
+
 /* Send what is buffered in @c, then read @n replies into @out. */
 static int exchange(struct rstore *rs, redisContext *c, int n, redisReply **out,
                     int64_t deadline)
@@ -133,7 +161,7 @@ static int exchange(struct rstore *rs, redisContext *c, int n, redisReply **out,
         int w = wait_fd(c->fd, POLLOUT, deadline);
         if (w != IO_OK)
             return w;
-        if (redisBufferWrite(c, &done) != REDIS_OK)
+        if (write_nosigpipe(c, &done) != REDIS_OK)
             return IO_BROKEN;
     }
     for (int i = 0; i < n; i++) {
