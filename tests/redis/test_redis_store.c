@@ -210,6 +210,14 @@ static void redis_reclaims_expired(void **state)
     assert_int_equal(get(f, 3, &m), STICKY_ENOTFOUND);
 }
 
+static int setup_pool1(void **state)
+{
+    sticky_redis_options o;
+    sticky_redis_options_init(&o);
+    o.pool_size = 1;
+    return setup_opts(state, &o);
+}
+
 static int setup_named(void **state)
 {
     sticky_redis_options o;
@@ -383,6 +391,35 @@ static void auth_and_db(void **state)
     freeReplyObject(r);
 }
 
+/* A server answering with errors (here OOM: maxmemory reached under
+ * noeviction) -> STICKY_ESTORE at once, counted; the connection stays up
+ * and works again when the server does. */
+static void server_error_replies(void **state)
+{
+    struct fx *f = *state;
+    sticky_mapping m;
+    put(f, 31, "chan-a");
+    redisReply *r = redisCommand(f->admin, "CONFIG SET maxmemory-policy noeviction");
+    freeReplyObject(r);
+    r = redisCommand(f->admin, "CONFIG SET maxmemory 1");
+    freeReplyObject(r);
+    int64_t t0 = now_ns();
+    assert_int_equal(get(f, 31, &m), STICKY_ESTORE);
+    sticky_mapping_init(&m);
+    m.key = 32;
+    strcpy(m.channel_id, "chan-b");
+    assert_int_equal(sticky_store_put(f->st, &m, 0, NULL), STICKY_ESTORE);
+    assert_true(now_ns() - t0 < 1000000000LL);
+    r = redisCommand(f->admin, "CONFIG SET maxmemory 0");
+    freeReplyObject(r);
+    sticky_redis_stats s = rstats(f);
+    assert_int_equal(s.server_errors, 2);
+    assert_int_equal(s.connects, 1); /* no reconnect needed */
+    assert_int_equal(get(f, 31, &m), STICKY_OK);
+    assert_string_equal(m.channel_id, "chan-a");
+    assert_int_equal(rstats(f).backoff_ms, 0);
+}
+
 static void options_and_stats_api(void **state)
 {
     struct fx *f = *state;
@@ -466,6 +503,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(undecodable_record, setup, teardown),
         cmocka_unit_test_setup_teardown(noscript_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_and_db, setup, teardown),
+        cmocka_unit_test_setup_teardown(server_error_replies, setup_pool1, teardown),
         cmocka_unit_test_setup_teardown(options_and_stats_api, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("redis store", tests, NULL, NULL);
