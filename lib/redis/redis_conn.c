@@ -242,30 +242,34 @@ static int connect_slot(struct rstore *rs, struct rslot *s, int64_t deadline)
     atomic_fetch_add(&rs->connections_open, 1);
 
     /* One pipelined round trip for the whole handshake. */
-    int n = 0;
+    int n = 0, append_failed = 0;
     char dbbuf[16];
     if (o->password != NULL) {
         if (o->username != NULL)
-            redisAppendCommand(c, "AUTH %s %s", o->username, o->password);
+            append_failed |= redisAppendCommand(c, "AUTH %s %s", o->username, o->password);
         else
-            redisAppendCommand(c, "AUTH %s", o->password);
+            append_failed |= redisAppendCommand(c, "AUTH %s", o->password);
         n++;
     }
     if (o->db != 0) {
         snprintf(dbbuf, sizeof(dbbuf), "%d", o->db);
-        redisAppendCommand(c, "SELECT %s", dbbuf);
+        append_failed |= redisAppendCommand(c, "SELECT %s", dbbuf);
         n++;
     }
     if (o->client_name[0] != '\0') {
-        redisAppendCommand(c, "CLIENT SETNAME %s", o->client_name);
+        append_failed |= redisAppendCommand(c, "CLIENT SETNAME %s", o->client_name);
         n++;
     }
     int first_script = n;
     for (int i = 0; i < RS_COUNT; i++, n++)
-        redisAppendCommand(c, "SCRIPT LOAD %s", rscript_body((enum rscript)i));
+        append_failed |= redisAppendCommand(c, "SCRIPT LOAD %s", rscript_body((enum rscript)i));
     redisReply *r[3 + RS_COUNT];
     int64_t hs_deadline = rmono_ns() + o->command_timeout_ns;
-    int io = exchange(rs, c, n, r, hs_deadline < deadline ? hs_deadline : deadline);
+    int io = IO_BROKEN;
+    for (int i = 0; i < n; i++)
+        r[i] = NULL;
+    if (append_failed == REDIS_OK) /* REDIS_ERR (-1) from any append: out of memory */
+        io = exchange(rs, c, n, r, hs_deadline < deadline ? hs_deadline : deadline);
     const char *err = NULL;
     if (io == IO_OK) {
         for (int i = 0; i < n && err == NULL; i++) {
