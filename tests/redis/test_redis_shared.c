@@ -188,6 +188,7 @@ static void concurrent_first_requests_threads(void **state)
     pthread_join(tb, NULL);
     pthread_barrier_destroy(&go);
     assert_int_equal(ra.degraded + rb.degraded, 0);
+    printf("threads: node A created %d sessions, node B %d\n", ra.new_count, rb.new_count);
     for (unsigned i = 0; i < N_CONV; i++) {
         assert_true(ra.ids[i][0] != '\0');
         assert_string_equal(ra.ids[i], rb.ids[i]);
@@ -248,6 +249,7 @@ static void concurrent_first_requests_processes(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_int_equal(r.degraded + child_degraded, 0);
+    printf("processes: parent created %d sessions, child %d\n", r.new_count, child_new);
     for (unsigned i = 0; i < N_CONV; i++)
         assert_string_equal(r.ids[i], child_ids[i]);
     assert_int_equal(r.new_count + child_new, N_CONV);

@@ -165,6 +165,37 @@ static int setup_sliding(void **state)
     return setup_opts(state, &o);
 }
 
+/* Without TTL options the store takes the context's settings. */
+static void defaults_from_context(void **state)
+{
+    struct fx *f = *state;
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.ttl_seconds = 120;
+    cfg.renew_threshold_seconds = 30;
+    cfg.clock_fn = fake_clock_read;
+    cfg.clock_user = &f->clock;
+    sticky_ctx *ctx;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
+    sticky_store *st;
+    assert_int_equal(make_redis_store(ctx, "ctxdef:", NULL, &st), STICKY_OK);
+    sticky_mapping m;
+    sticky_mapping_init(&m);
+    m.key = 5;
+    strcpy(m.channel_id, "chan-a");
+    assert_int_equal(sticky_store_put(st, &m, 0, NULL), STICKY_OK);
+    long long t = test_redis_int(f->admin, "PTTL ctxdef:%016llx", 5ULL);
+    assert_true(t > 118000 && t <= 120000);
+    f->clock.now_ms += 85 * SEC; /* 35 s left: not below the 30 s threshold */
+    assert_int_equal(sticky_store_get(st, 5, 0, &m), STICKY_OK);
+    assert_int_equal(m.expires_ms, T0 + 120 * SEC);
+    f->clock.now_ms += 10 * SEC; /* 25 s left: renew to 120 s */
+    assert_int_equal(sticky_store_get(st, 5, 0, &m), STICKY_OK);
+    assert_int_equal(m.expires_ms, T0 + 95 * SEC + 120 * SEC);
+    sticky_store_free(st);
+    sticky_ctx_free(ctx);
+}
+
 /* Sliding: every hit writes the full TTL into Redis. */
 static void ttl_in_redis_sliding(void **state)
 {
@@ -498,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(key_layout_and_record, setup, teardown),
         cmocka_unit_test_setup_teardown(ttl_in_redis_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(ttl_in_redis_sliding, setup_sliding, teardown),
+        cmocka_unit_test_setup_teardown(defaults_from_context, setup, teardown),
         cmocka_unit_test_setup_teardown(redis_reclaims_expired, setup_short_ttl, teardown),
         cmocka_unit_test_setup_teardown(round_trips_per_operation, setup_named, teardown),
         cmocka_unit_test_setup_teardown(undecodable_record, setup, teardown),
