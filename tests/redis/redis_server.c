@@ -1,6 +1,7 @@
 /*
  * tests/redis/redis_server.c - start / kill / restart / stop a real
- * redis-server for a test (see redis_server.h). The port is one the kernel
+ * redis-server for a test (see redis_server.h); the server dies with the
+ * test process (PR_SET_PDEATHSIG). The port is one the kernel
  * just handed out for 127.0.0.1 (bind to port 0, read it, close).
  */
 #include "redis_server.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,6 +69,11 @@ static int spawn(struct test_redis *r)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* If the test dies (an assertion abort, a sanitizer report), the
+         * server goes with it instead of lingering on its port. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(127);
         int null = open("/dev/null", 1);
         if (null >= 0) {
             dup2(null, 1);
