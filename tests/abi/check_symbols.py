@@ -5,6 +5,11 @@ the linker version script == functions declared STICKY_API in the public
 headers; every export is a sticky_ symbol in the expected version node.
 
 usage: check_symbols.py LIB MAP INCLUDE_DIR [--node STICKY_1.0]
+                       [--header redis.h ...] [--exclude redis.h ...]
+
+--header limits the declarations to the named headers (a library that owns
+only some of include/sticky, e.g. libsticky-redis and sticky/redis.h);
+--exclude leaves headers of another library out (libsticky and redis.h).
 """
 import argparse
 import os
@@ -39,11 +44,11 @@ def from_map(path):
     return syms
 
 
-def from_headers(include_dir):
+def from_headers(include_dir, only=None, exclude=()):
     syms = set()
     hdir = os.path.join(include_dir, "sticky")
     for h in sorted(os.listdir(hdir)):
-        if not h.endswith(".h"):
+        if not h.endswith(".h") or h in exclude or (only and h not in only):
             continue
         text = open(os.path.join(hdir, h)).read()
         text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
@@ -60,11 +65,13 @@ def main():
     ap.add_argument("include_dir")
     ap.add_argument("--node", default="STICKY_1.0")
     ap.add_argument("--prefix", default="sticky_")
+    ap.add_argument("--header", action="append", default=[])
+    ap.add_argument("--exclude", action="append", default=[])
     a = ap.parse_args()
 
     exp = exported(a.lib)
     mapped = from_map(a.map)
-    declared = from_headers(a.include_dir)
+    declared = from_headers(a.include_dir, a.header, a.exclude)
     errors = []
 
     for s, v in sorted(exp.items()):

@@ -1,12 +1,26 @@
 #!/bin/bash
-# tests/abi/update_baseline.sh - regenerate an ABI baseline from a built
-# library. Run only for a deliberate ABI change, and explain it in docs/ABI.md
-# in the same commit.
-# usage: tests/abi/update_baseline.sh [BUILD_DIR]   (default: build)
+# tests/abi/update_baseline.sh - regenerate the ABI baselines from a built
+# tree: libsticky.abi, and libsticky-redis.abi when the Redis backend was
+# built. Run only for a deliberate ABI change, and explain it in
+# docs/ABI.md in the same commit.
+# usage: tests/abi/update_baseline.sh [BUILD_DIR] [libsticky|libsticky-redis]
+#        (default: build, both)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-build}
-abidw --headers-dir "$root/include/sticky" --no-corpus-path --short-locs \
-    --no-comp-dir-path --out-file "$root/tests/abi/libsticky.abi" \
-    "$build/lib/libsticky.so"
-echo "wrote tests/abi/libsticky.abi"
+which=${2:-all}
+dump() {
+    abidw --headers-dir "$root/include/sticky" --no-corpus-path --short-locs \
+        --no-comp-dir-path --out-file "$root/tests/abi/$1.abi" "$2"
+    echo "wrote tests/abi/$1.abi"
+}
+if [ "$which" = all ] || [ "$which" = libsticky ]; then
+    dump libsticky "$build/lib/libsticky.so"
+fi
+if [ "$which" = all ] || [ "$which" = libsticky-redis ]; then
+    if [ -f "$build/lib/redis/libsticky-redis.so" ]; then
+        dump libsticky-redis "$build/lib/redis/libsticky-redis.so"
+    elif [ "$which" = libsticky-redis ]; then
+        echo "no $build/lib/redis/libsticky-redis.so (redis feature off?)"; exit 1
+    fi
+fi

@@ -27,8 +27,12 @@ struct sticky_conf_backend {
     int (*make)(sticky_ctx *ctx, const struct sticky_conf_params *p,
                 void *user, sticky_store **out);
     void *user;
-    int has_lru;        /* at max_entries, evicts the least recently used */
-    int sweep_reclaims; /* sticky_store_sweep() reclaims expired mappings */
+    int has_lru;        /* at max_entries, evicts the least recently used
+                         * (0: no cap, e.g. Redis, which evicts by its
+                         * maxmemory-policy) */
+    int sweep_reclaims; /* sticky_store_sweep() reclaims expired mappings
+                         * (0: the server expires keys itself, e.g. Redis;
+                         * liveness must still follow the fake clock) */
     int has_sliding;    /* supports STICKY_RENEW_SLIDING */
     /* stats.entries is not an exact count (e.g. a shared server whose keys
      * expire by themselves); the entry-count checks outside the LRU and

@@ -1,0 +1,111 @@
+/*
+ * lib/redis/redis_internal.h - the Redis store's private state shared by
+ * the files of lib/redis/: validated options, the connection pool (one
+ * mutex per connection), the reconnect backoff gate, counters, and the
+ * internal functions each file provides.
+ */
+#ifndef STICKY_REDIS_INTERNAL_H
+#define STICKY_REDIS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "sticky/config.h"
+#include "sticky/redis.h"
+
+/* The Lua scripts, one per store operation (redis_scripts.c). */
+enum rscript { RS_GET = 0, RS_PUT, RS_TOUCH, RS_DEL, RS_COUNT };
+
+/* One pooled connection; `lock` is held by the call using it. */
+struct rslot {
+    pthread_mutex_t lock;
+    redisContext *c;         /* NULL: not connected */
+    int ever_connected;      /* a later connect is a reconnect */
+    char sha[RS_COUNT][41];  /* SCRIPT LOAD results on this connection */
+};
+
+/* Validated, owned copy of the options. */
+struct ropts {
+    char *host, *unix_path, *username, *password, *client_name;
+    char prefix[STICKY_REDIS_MAX_PREFIX + 1];
+    size_t prefix_len;
+    int port, db;
+    int64_t connect_timeout_ns, command_timeout_ns;
+    uint32_t pool_size;
+    int64_t ttl_ms;
+    int64_t threshold_ms;    /* -1: sliding renewal */
+    uint32_t backoff_min_ms, backoff_max_ms;
+    int count_entries, tcp_keepalive;
+};
+
+struct rstore {
+    sticky_ctx *ctx;
+    sticky_allocator alloc;
+    sticky_log_fn log_fn;
+    void *log_user;
+    int log_level;
+    struct ropts o;
+
+    struct rslot *pool;
+    atomic_uint next_slot;   /* round-robin start */
+
+    /* Backoff gate (redis_conn.c): 0 = healthy; otherwise calls before
+     * this CLOCK_MONOTONIC time fail at once. */
+    _Atomic int64_t down_until_ns;
+    pthread_mutex_t gate_lock; /* serialises backoff_ms updates */
+    _Atomic uint32_t backoff_ms;
+
+    /* sticky_store_stats counters. */
+    atomic_uint_fast64_t hits, misses, inserts, updates, renewals, deletes;
+    /* sticky_redis_stats counters. */
+    atomic_uint_fast64_t round_trips, connects, reconnects, connect_failures,
+        timeouts, io_errors, server_errors, protocol_errors, noscript_reloads,
+        fast_fails, pool_waits, pool_timeouts;
+    atomic_int_fast64_t connections_open;
+};
+
+#define RCOUNT(rs, field) atomic_fetch_add_explicit(&(rs)->field, 1, memory_order_relaxed)
+
+/* redis_util.c */
+void *ralloc(struct rstore *rs, size_t n);
+void rfree(struct rstore *rs, void *p);
+char *rstrdup(struct rstore *rs, const char *s);
+void rlog(struct rstore *rs, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int64_t rmono_ns(void);
+
+/* redis_options.c: defaults from @ctx, validation, owned copies. */
+int ropts_load(struct rstore *rs, const sticky_redis_options *in);
+void ropts_free(struct rstore *rs);
+
+/* redis_scripts.c */
+const char *rscript_body(enum rscript id);
+
+/* redis_record.c: the value stored under each key (docs/redis.md). */
+#define RRECORD_MAX 320
+/* Encode a fresh record; returns its length, or -1 if it does not fit. */
+int rrecord_encode(char *buf, size_t cap, int64_t created_ms, int64_t last_ms,
+                   int64_t expires_ms, uint64_t count, const char *tenant,
+                   const char *channel);
+/* Decode @len bytes into @m (key not set). 0 or STICKY_ESTORE. */
+int rrecord_decode(const char *v, size_t len, sticky_mapping *m);
+/* The Redis key of a session key: prefix + 16 hex digits. */
+size_t rkey_format(const struct rstore *rs, uint64_t key, char *buf, size_t cap);
+
+/* redis_conn.c: run one script on a pooled connection. On 0, *@reply is
+ * the script's reply (an array or integer; free with freeReplyObject()).
+ * Any failure is STICKY_ESTORE, already counted and logged. */
+int rconn_eval(struct rstore *rs, enum rscript id, const char *key, size_t key_len,
+               int nargs, const char **args, const size_t *arg_lens,
+               redisReply **reply);
+/* Count keys under the prefix with SCAN (for stats). */
+int rconn_count_keys(struct rstore *rs, uint64_t *count);
+int rpool_init(struct rstore *rs);
+void rpool_free(struct rstore *rs);
+
+#endif /* STICKY_REDIS_INTERNAL_H */

@@ -1,0 +1,336 @@
+/*
+ * lib/redis/redis_store.c - the Redis backend's sticky_store_vtable and
+ * its constructor: each method formats the Redis key, runs its script
+ * (redis_conn.c) in one round trip, checks the reply's shape, decodes the
+ * record strictly and keeps the sticky_store_stats counters. Also
+ * sticky_store_redis_stats().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sticky/error.h"
+#include "sticky/store.h"
+#include "redis_internal.h"
+
+#define KEY_BUF (STICKY_REDIS_MAX_PREFIX + 17)
+
+static int fmt_i64(char *buf, size_t cap, int64_t v, size_t *len)
+{
+    int n = snprintf(buf, cap, "%lld", (long long)v);
+    *len = (size_t)n;
+    return n;
+}
+
+/* Reply {status, record}: status into *st, record decoded into @out (if
+ * not NULL and the status says there is one). */
+static int parse_reply(struct rstore *rs, redisReply *r, long long *st,
+                       int want_record_from, sticky_mapping *out, uint64_t key)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER)
+        goto bad;
+    *st = r->element[0]->integer;
+    if (*st < 0) {
+        rlog(rs, STICKY_LOG_WARN, "undecodable record under key %016llx",
+             (unsigned long long)key);
+        goto bad;
+    }
+    if (*st >= want_record_from) {
+        if (r->elements != 2 || r->element[1]->type != REDIS_REPLY_STRING)
+            goto bad;
+        sticky_mapping tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        if (rrecord_decode(r->element[1]->str, r->element[1]->len, &tmp) != STICKY_OK) {
+            rlog(rs, STICKY_LOG_WARN, "undecodable record under key %016llx",
+                 (unsigned long long)key);
+            goto bad;
+        }
+        if (out != NULL) {
+            memcpy(out->channel_id, tmp.channel_id, sizeof(tmp.channel_id));
+            memcpy(out->tenant_id, tmp.tenant_id, sizeof(tmp.tenant_id));
+            out->key = key;
+            out->request_count = tmp.request_count;
+            out->created_ms = tmp.created_ms;
+            out->last_access_ms = tmp.last_access_ms;
+            out->expires_ms = tmp.expires_ms;
+        }
+    }
+    return STICKY_OK;
+bad:
+    RCOUNT(rs, protocol_errors);
+    return STICKY_ESTORE;
+}
+
+static int r_get(void *self, uint64_t key, int64_t now_ms, unsigned flags,
+                 sticky_mapping *out)
+{
+    struct rstore *rs = self;
+    char k[KEY_BUF], now[24], ttl[24], thr[24];
+    size_t kl = rkey_format(rs, key, k, sizeof(k));
+    const char *args[4] = {now, ttl, thr, (flags & STICKY_STORE_PEEK) ? "1" : "0"};
+    size_t lens[4];
+    fmt_i64(now, sizeof(now), now_ms, &lens[0]);
+    fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
+    fmt_i64(thr, sizeof(thr), rs->o.threshold_ms, &lens[2]);
+    lens[3] = 1;
+    redisReply *r;
+    int rc = rconn_eval(rs, RS_GET, k, kl, 4, args, lens, &r);
+    if (rc != STICKY_OK)
+        return rc;
+    long long st = 0;
+    rc = parse_reply(rs, r, &st, 1, out, key);
+    freeReplyObject(r);
+    if (rc != STICKY_OK)
+        return rc;
+    int peek = (flags & STICKY_STORE_PEEK) != 0;
+    if (st == 0) {
+        if (!peek)
+            RCOUNT(rs, misses);
+        return STICKY_ENOTFOUND;
+    }
+    if (!peek) {
+        RCOUNT(rs, hits);
+        if (st == 2)
+            RCOUNT(rs, renewals);
+    }
+    return STICKY_OK;
+}
+
+static int r_put(void *self, const sticky_mapping *m, int64_t now_ms, unsigned flags,
+                 sticky_mapping *existing)
+{
+    struct rstore *rs = self;
+    char k[KEY_BUF], now[24], ttl[24], rec[RRECORD_MAX];
+    size_t kl = rkey_format(rs, m->key, k, sizeof(k));
+    int n = rrecord_encode(rec, sizeof(rec), now_ms, now_ms, now_ms + rs->o.ttl_ms, 1,
+                           m->tenant_id, m->channel_id);
+    if (n < 0)
+        return STICKY_ELIMIT;
+    int if_absent = (flags & STICKY_STORE_IF_ABSENT) != 0;
+    const char *args[4] = {now, ttl, if_absent ? "1" : "0", rec};
+    size_t lens[4];
+    fmt_i64(now, sizeof(now), now_ms, &lens[0]);
+    fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
+    lens[2] = 1;
+    lens[3] = (size_t)n;
+    redisReply *r;
+    int rc = rconn_eval(rs, RS_PUT, k, kl, 4, args, lens, &r);
+    if (rc != STICKY_OK)
+        return rc;
+    long long st = 0;
+    rc = parse_reply(rs, r, &st, 2, existing, m->key);
+    freeReplyObject(r);
+    if (rc != STICKY_OK)
+        return rc;
+    if (st == 2)
+        return STICKY_EEXIST;
+    if (st == 1)
+        RCOUNT(rs, updates);
+    else
+        RCOUNT(rs, inserts);
+    return STICKY_OK;
+}
+
+static int r_touch(void *self, uint64_t key, int64_t now_ms, sticky_mapping *out)
+{
+    struct rstore *rs = self;
+    char k[KEY_BUF], now[24], ttl[24];
+    size_t kl = rkey_format(rs, key, k, sizeof(k));
+    const char *args[2] = {now, ttl};
+    size_t lens[2];
+    fmt_i64(now, sizeof(now), now_ms, &lens[0]);
+    fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
+    redisReply *r;
+    int rc = rconn_eval(rs, RS_TOUCH, k, kl, 2, args, lens, &r);
+    if (rc != STICKY_OK)
+        return rc;
+    long long st = 0;
+    rc = parse_reply(rs, r, &st, 1, out, key);
+    freeReplyObject(r);
+    if (rc != STICKY_OK)
+        return rc;
+    if (st == 0)
+        return STICKY_ENOTFOUND;
+    RCOUNT(rs, renewals);
+    return STICKY_OK;
+}
+
+static int r_del(void *self, uint64_t key, int64_t now_ms)
+{
+    struct rstore *rs = self;
+    char k[KEY_BUF], now[24];
+    size_t kl = rkey_format(rs, key, k, sizeof(k));
+    const char *args[1] = {now};
+    size_t lens[1];
+    fmt_i64(now, sizeof(now), now_ms, &lens[0]);
+    redisReply *r;
+    int rc = rconn_eval(rs, RS_DEL, k, kl, 1, args, lens, &r);
+    if (rc != STICKY_OK)
+        return rc;
+    int type = r->type;
+    long long v = r->integer;
+    freeReplyObject(r);
+    if (type != REDIS_REPLY_INTEGER) {
+        RCOUNT(rs, protocol_errors);
+        return STICKY_ESTORE;
+    }
+    if (v == 0)
+        return STICKY_ENOTFOUND;
+    RCOUNT(rs, deletes);
+    return STICKY_OK;
+}
+
+/* Redis expires keys itself (PX); there is nothing to reclaim here. */
+static int r_sweep(void *self, int64_t now_ms, size_t budget, size_t *reclaimed)
+{
+    (void)self;
+    (void)now_ms;
+    (void)budget;
+    (void)reclaimed;
+    return STICKY_OK;
+}
+
+#define LD(rs, f) atomic_load_explicit(&(rs)->f, memory_order_relaxed)
+
+static void fill_redis_stats(struct rstore *rs, sticky_redis_stats *s)
+{
+    s->round_trips = LD(rs, round_trips);
+    s->connects = LD(rs, connects);
+    s->reconnects = LD(rs, reconnects);
+    s->connect_failures = LD(rs, connect_failures);
+    s->timeouts = LD(rs, timeouts);
+    s->io_errors = LD(rs, io_errors);
+    s->server_errors = LD(rs, server_errors);
+    s->protocol_errors = LD(rs, protocol_errors);
+    s->noscript_reloads = LD(rs, noscript_reloads);
+    s->fast_fails = LD(rs, fast_fails);
+    s->pool_waits = LD(rs, pool_waits);
+    s->pool_timeouts = LD(rs, pool_timeouts);
+    int64_t open = LD(rs, connections_open);
+    s->connections_open = open > 0 ? (uint64_t)open : 0;
+    s->backoff_ms = atomic_load(&rs->down_until_ns) != 0 ? LD(rs, backoff_ms) : 0;
+}
+
+/*
+ * sticky_store_redis_stats() reaches this store's state through the public
+ * sticky_store_get_stats() path: it sets this thread-local request, the
+ * core calls r_stats(self, ...), and r_stats answers it instead of the
+ * usual counters. A store of another backend never answers, which is how a
+ * non-Redis store is recognised. Per thread and only during that one call.
+ */
+static _Thread_local sticky_redis_stats *tl_request;
+static _Thread_local int tl_answered;
+
+static int r_stats(void *self, sticky_store_stats *out)
+{
+    struct rstore *rs = self;
+    if (tl_request != NULL) {
+        fill_redis_stats(rs, tl_request);
+        tl_answered = 1;
+        return STICKY_OK;
+    }
+    out->hits = LD(rs, hits);
+    out->misses = LD(rs, misses);
+    out->inserts = LD(rs, inserts);
+    out->updates = LD(rs, updates);
+    out->renewals = LD(rs, renewals);
+    out->deletes = LD(rs, deletes);
+    if (rs->o.count_entries)
+        return rconn_count_keys(rs, &out->entries);
+    return STICKY_OK;
+}
+
+static void r_destroy(void *self)
+{
+    struct rstore *rs = self;
+    rpool_free(rs);
+    ropts_free(rs);
+    pthread_mutex_destroy(&rs->gate_lock);
+    sticky_allocator a = rs->alloc;
+    if (a.free_fn != NULL)
+        a.free_fn(rs, a.user);
+    else
+        free(rs);
+}
+
+static const sticky_store_vtable redis_vtable = {
+    .version = 1,
+    .flags = STICKY_STORE_CAP_THREAD_SAFE,
+    .name = "redis",
+    .get = r_get,
+    .put = r_put,
+    .touch = r_touch,
+    .del = r_del,
+    .sweep = r_sweep,
+    .stats = r_stats,
+    .destroy = r_destroy,
+};
+
+STICKY_API int sticky_store_redis_new(sticky_ctx *ctx, const sticky_redis_options *opts,
+                                      sticky_store **out)
+{
+    if (out == NULL)
+        return STICKY_EINVAL;
+    *out = NULL;
+    if (ctx == NULL)
+        return STICKY_EINVAL;
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    int rc = sticky_ctx_config(ctx, &cfg);
+    if (rc != STICKY_OK)
+        return rc;
+    struct rstore *rs = cfg.allocator.malloc_fn != NULL
+                            ? cfg.allocator.malloc_fn(sizeof(*rs), cfg.allocator.user)
+                            : malloc(sizeof(*rs));
+    if (rs == NULL)
+        return STICKY_ENOMEM;
+    memset(rs, 0, sizeof(*rs));
+    rs->ctx = ctx;
+    rs->alloc = cfg.allocator;
+    rs->log_fn = cfg.log_fn;
+    rs->log_user = cfg.log_user;
+    rs->log_level = cfg.log_level;
+    if (pthread_mutex_init(&rs->gate_lock, NULL) != 0) {
+        rfree(rs, rs);
+        return STICKY_ENOMEM;
+    }
+    if ((rc = ropts_load(rs, opts)) != STICKY_OK ||
+        (rc = rpool_init(rs)) != STICKY_OK ||
+        (rc = sticky_store_new(ctx, &redis_vtable, rs, out)) != STICKY_OK) {
+        r_destroy(rs);
+        return rc;
+    }
+    if (rs->o.unix_path != NULL)
+        rlog(rs, STICKY_LOG_INFO, "created: unix:%s db %d prefix \"%s\" pool %u",
+             rs->o.unix_path, rs->o.db, rs->o.prefix, rs->o.pool_size);
+    else
+        rlog(rs, STICKY_LOG_INFO, "created: %s:%d db %d prefix \"%s\" pool %u",
+             rs->o.host, rs->o.port, rs->o.db, rs->o.prefix, rs->o.pool_size);
+    return STICKY_OK;
+}
+
+STICKY_API int sticky_store_redis_stats(sticky_store *store, sticky_redis_stats *out)
+{
+    if (store == NULL || out == NULL)
+        return STICKY_EINVAL;
+    if (out->size < sizeof(size_t))
+        return STICKY_EABI;
+    sticky_redis_stats full;
+    memset(&full, 0, sizeof(full));
+    full.size = sizeof(full);
+    sticky_store_stats unused;
+    sticky_store_stats_init(&unused);
+    tl_request = &full;
+    tl_answered = 0;
+    int rc = sticky_store_get_stats(store, &unused);
+    int answered = tl_answered;
+    tl_request = NULL;
+    tl_answered = 0;
+    if (rc != STICKY_OK || !answered)
+        return rc != STICKY_OK ? rc : STICKY_EINVAL;
+    size_t n = out->size < sizeof(full) ? out->size : sizeof(full);
+    memcpy((unsigned char *)out + sizeof(size_t),
+           (const unsigned char *)&full + sizeof(size_t), n - sizeof(size_t));
+    return STICKY_OK;
+}
