@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#ifdef HAVE_STICKY_REDIS
+#include <sticky/redis.h>
+#endif
 
 #include "cli_util.h"
 #include "commands.h"
@@ -46,7 +49,7 @@ static void usage(void)
             "usage: sticky-route replay --channels channels.json [options] [TRACE|-]\n"
             "  --ttl S --renew-threshold S --max-sessions N --messages N --include-system\n"
             "  --policy lru|rendezvous|random   --strict   --max-attempts N (default 3)\n"
-            "  --store memory                   --decisions FILE   --human   --skip-bad\n");
+            "  --store memory|redis://host:port/db   --decisions FILE   --human   --skip-bad\n");
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -117,12 +120,58 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
         fprintf(stderr, "sticky-route: replay: --channels is required\n");
         return -1;
     }
-    if (o->store != NULL && strcmp(o->store, "memory") != 0) {
-        fprintf(stderr, "sticky-route: replay: --store %s: this build supports only 'memory'\n",
-                o->store);
+    if (o->store != NULL && strcmp(o->store, "memory") != 0 &&
+        strncmp(o->store, "redis://", 8) != 0) {
+        fprintf(stderr, "sticky-route: replay: --store: memory or redis://host:port/db\n");
         return -1;
     }
     return 0;
+}
+
+/* redis://host[:port][/db] -> options. Returns 0 or -1. */
+static int open_redis(struct replay *r, const char *url)
+{
+#ifdef HAVE_STICKY_REDIS
+    static char host[256];
+    unsigned port = 6379, db = 0;
+    const char *p = url + 8;
+    size_t n = strcspn(p, ":/");
+    if (n == 0 || n >= sizeof(host)) {
+        fprintf(stderr, "sticky-route: replay: bad redis URL %s\n", url);
+        return -1;
+    }
+    memcpy(host, p, n);
+    host[n] = '\0';
+    p += n;
+    char *end = NULL;
+    if (*p == ':') {
+        port = (unsigned)strtoul(p + 1, &end, 10);
+        p = end;
+    }
+    if (*p == '/') {
+        db = (unsigned)strtoul(p + 1, &end, 10);
+        p = end;
+    }
+    if (*p != '\0' || port == 0 || port > 65535) {
+        fprintf(stderr, "sticky-route: replay: bad redis URL %s\n", url);
+        return -1;
+    }
+    sticky_redis_options o;
+    sticky_redis_options_init(&o);
+    o.host = host;
+    o.port = (int32_t)port;
+    o.db = (int32_t)db;
+    int rc = sticky_store_redis_new(r->ctx, &o, &r->store);
+    if (rc != STICKY_OK) {
+        fprintf(stderr, "sticky-route: replay: redis store: %s\n", sticky_strerror(rc));
+        return -1;
+    }
+    return 0;
+#else
+    (void)r;
+    fprintf(stderr, "sticky-route: replay: %s: built without libsticky-redis\n", url);
+    return -1;
+#endif
 }
 
 static int setup(struct replay *r)
@@ -153,8 +202,12 @@ static int setup(struct replay *r)
     if (r->o.policy >= 0)
         cfg.select_policy = r->o.policy;
     int rc = sticky_ctx_new(&cfg, &r->ctx);
-    if (rc == STICKY_OK)
+    if (rc == STICKY_OK && r->o.store != NULL && strncmp(r->o.store, "redis://", 8) == 0) {
+        if (open_redis(r, r->o.store) != 0)
+            return -1;
+    } else if (rc == STICKY_OK) {
         rc = sticky_store_memory_new(r->ctx, NULL, &r->store);
+    }
     if (rc == STICKY_OK)
         rc = sticky_ctx_set_store(r->ctx, r->store);
     if (rc != STICKY_OK) {
