@@ -42,12 +42,12 @@ enum sticky_channel_state {
 typedef struct sticky_channel {
     size_t size;
     const char *id;            /* stable id, NUL-terminated, 1..127 bytes */
-    int priority;              /* lower number wins; default 0 */
-    uint32_t weight;           /* rendezvous / random weight; 0 = 1 */
-    int state;                 /* enum sticky_channel_state */
     const char *const *models; /* served models: exact names or prefixes
                                 * ending in '*' ("claude-*"); NULL = all */
     size_t n_models;
+    int priority;              /* lower number wins; default 0 */
+    uint32_t weight;           /* rendezvous / random weight; 0 = 1 */
+    int state;                 /* enum sticky_channel_state */
     uint32_t max_inflight;     /* in-flight cap; 0 = unlimited */
 } sticky_channel;
 

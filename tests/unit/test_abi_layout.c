@@ -52,6 +52,23 @@ _Static_assert(STICKY_PART_TEXT == 1 && STICKY_PART_IMAGE == 2 &&
                "part types");
 _Static_assert(STICKY_KEY_CHAIN_MAX == STICKY_MAX_MESSAGE_COUNT, "chain bound");
 
+_Static_assert(STICKY_CHANNEL_ACTIVE == 0 && STICKY_CHANNEL_DISABLED == 1 &&
+               STICKY_CHANNEL_DRAINING == 2, "channel states");
+_Static_assert(STICKY_SELECT_STRICT == 1, "select flags");
+_Static_assert(STICKY_REASON_NONE == 0 && STICKY_REASON_HIT == 1 &&
+               STICKY_REASON_PROMOTED_HIT == 2 && STICKY_REASON_NEW == 3 &&
+               STICKY_REASON_FAILOVER == 4 && STICKY_REASON_SPILL == 5 &&
+               STICKY_REASON_EXPLICIT_HIT == 6 && STICKY_REASON_NO_CHANNEL == 7 &&
+               STICKY_REASON_MIGRATED == 8, "reasons");
+_Static_assert(STICKY_OUTCOME_HTTP == 0 && STICKY_OUTCOME_TIMEOUT == 1 &&
+               STICKY_OUTCOME_TRANSPORT == 2, "outcome kinds");
+_Static_assert(STICKY_POLICY_LRU == 0 && STICKY_POLICY_RENDEZVOUS == 1 &&
+               STICKY_POLICY_RANDOM == 2, "policies");
+_Static_assert(STICKY_RENEW_THRESHOLD == 0 && STICKY_RENEW_SLIDING == 1, "renew modes");
+_Static_assert(STICKY_STORE_IF_ABSENT == 1 && STICKY_STORE_PEEK == 2 &&
+               STICKY_STORE_CAP_THREAD_SAFE == 1 && STICKY_STORE_VTABLE_VERSION == 1,
+               "store flags");
+
 /* No tail padding in size-prefixed structs. */
 _Static_assert(sizeof(sticky_config) == END_OF(sticky_config, breaker_cooldown_s),
                "sticky_config has tail padding");
@@ -59,6 +76,23 @@ _Static_assert(sizeof(sticky_key_request) == END_OF(sticky_key_request, session_
                "sticky_key_request has tail padding");
 _Static_assert(sizeof(sticky_key_chain) == END_OF(sticky_key_chain, keys),
                "sticky_key_chain has tail padding");
+_Static_assert(sizeof(sticky_mapping) == END_OF(sticky_mapping, expires_ms),
+               "sticky_mapping has tail padding");
+_Static_assert(sizeof(sticky_store_stats) == END_OF(sticky_store_stats, deletes),
+               "sticky_store_stats has tail padding");
+_Static_assert(sizeof(sticky_memory_store_options) ==
+                   END_OF(sticky_memory_store_options, sweep_on_write),
+               "sticky_memory_store_options has tail padding");
+_Static_assert(sizeof(sticky_channel) == END_OF(sticky_channel, max_inflight),
+               "sticky_channel has tail padding");
+_Static_assert(sizeof(sticky_request) == END_OF(sticky_request, session_id_len),
+               "sticky_request has tail padding");
+_Static_assert(sizeof(sticky_decision) == END_OF(sticky_decision, model_family),
+               "sticky_decision has tail padding");
+_Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, reset_epoch_s),
+               "sticky_outcome has tail padding");
+_Static_assert(sizeof(sticky_stats) == END_OF(sticky_stats, channels),
+               "sticky_stats has tail padding");
 
 static void test_layout_pins_compile(void **state)
 {
