@@ -31,16 +31,9 @@ void sticky_config_defaults(sticky_config *cfg)
 
 STICKY_API int sticky_config_init_sized(sticky_config *cfg, size_t size)
 {
-    if (cfg == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
     sticky_config defaults;
     sticky_config_defaults(&defaults);
-    /* A caller newer than us: zero what we do not know (zero = its default). */
-    memset(cfg, 0, size);
-    cfg->size = size;
-    return sticky_struct_copy_out(cfg, size, &defaults, sizeof(defaults));
+    return sticky_struct_init_defaults(cfg, size, &defaults, sizeof(defaults));
 }
 
 const char *sticky_config_field_name(enum sticky_config_field field)

@@ -26,15 +26,9 @@ static void options_defaults(sticky_memory_store_options *o)
 STICKY_API int sticky_memory_store_options_init_sized(sticky_memory_store_options *o,
                                                       size_t size)
 {
-    if (o == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
     sticky_memory_store_options d;
     options_defaults(&d);
-    memset(o, 0, size);
-    o->size = size;
-    return sticky_struct_copy_out(o, size, &d, sizeof(d));
+    return sticky_struct_init_defaults(o, size, &d, sizeof(d));
 }
 
 /*

@@ -59,18 +59,16 @@ STICKY_API int sticky_stats_init_sized(sticky_stats *s, size_t size)
 
 STICKY_API int sticky_decision_init_sized(sticky_decision *d, size_t size)
 {
-    int rc = sticky_struct_init(d, size);
-    if (rc == STICKY_OK && size >= offsetof(sticky_decision, channel_index) + sizeof(int))
-        d->channel_index = -1;
-    return rc;
+    static const sticky_decision defaults = {.size = sizeof(sticky_decision),
+                                             .channel_index = -1};
+    return sticky_struct_init_defaults(d, size, &defaults, sizeof(defaults));
 }
 
 STICKY_API int sticky_outcome_init_sized(sticky_outcome *o, size_t size)
 {
-    int rc = sticky_struct_init(o, size);
-    if (rc == STICKY_OK && size >= offsetof(sticky_outcome, retry_after_s) + sizeof(int64_t))
-        o->retry_after_s = -1;
-    return rc;
+    static const sticky_outcome defaults = {.size = sizeof(sticky_outcome),
+                                            .retry_after_s = -1};
+    return sticky_struct_init_defaults(o, size, &defaults, sizeof(defaults));
 }
 
 STICKY_API const char *sticky_reason_name(int reason)

@@ -35,6 +35,15 @@ int sticky_struct_copy_out(void *dst, size_t dst_size, const void *src,
     return STICKY_OK;
 }
 
+int sticky_struct_init_defaults(void *p, size_t size, const void *defaults,
+                                size_t full_size)
+{
+    int rc = sticky_struct_init(p, size);
+    if (rc != STICKY_OK)
+        return rc;
+    return sticky_struct_copy_out(p, size, defaults, full_size);
+}
+
 int sticky_struct_init(void *p, size_t size)
 {
     if (p == NULL)

@@ -33,4 +33,13 @@ int sticky_struct_copy_out(void *dst, size_t dst_size, const void *src,
  */
 int sticky_struct_init(void *p, size_t size);
 
+/*
+ * sticky_struct_init() followed by the fields of @defaults (our full struct
+ * of @full_size bytes) as far as @size covers: the body of every
+ * *_init_sized() whose struct has non-zero defaults. A caller struct larger
+ * than ours keeps zeros in the part we do not know.
+ */
+int sticky_struct_init_defaults(void *p, size_t size, const void *defaults,
+                                size_t full_size);
+
 #endif /* STICKY_STRUCT_SIZE_H */

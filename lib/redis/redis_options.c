@@ -9,13 +9,10 @@
 #include "sticky/context.h"
 #include "sticky/error.h"
 #include "redis_internal.h"
+#include "struct_size.h"
 
 STICKY_API int sticky_redis_options_init_sized(sticky_redis_options *o, size_t size)
 {
-    if (o == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
     sticky_redis_options d;
     memset(&d, 0, sizeof(d));
     d.port = STICKY_REDIS_DEFAULT_PORT;
@@ -27,21 +24,13 @@ STICKY_API int sticky_redis_options_init_sized(sticky_redis_options *o, size_t s
     d.backoff_min_ms = STICKY_REDIS_DEFAULT_BACKOFF_MIN_MS;
     d.backoff_max_ms = STICKY_REDIS_DEFAULT_BACKOFF_MAX_MS;
     d.tcp_keepalive = 1;
-    memset(o, 0, size);
-    memcpy(o, &d, size < sizeof(d) ? size : sizeof(d));
-    o->size = size;
-    return STICKY_OK;
+    d.size = sizeof(d);
+    return sticky_struct_init_defaults(o, size, &d, sizeof(d));
 }
 
 STICKY_API int sticky_redis_stats_init_sized(sticky_redis_stats *s, size_t size)
 {
-    if (s == NULL)
-        return STICKY_EINVAL;
-    if (size < sizeof(size_t))
-        return STICKY_EABI;
-    memset(s, 0, size);
-    s->size = size;
-    return STICKY_OK;
+    return sticky_struct_init(s, size);
 }
 
 /* The caller's struct over our defaults (see docs/ABI.md). */
@@ -50,19 +39,7 @@ static int copy_in(sticky_redis_options *full, const sticky_redis_options *in)
     sticky_redis_options_init(full);
     if (in == NULL)
         return STICKY_OK;
-    size_t n = in->size;
-    if (n < sizeof(size_t))
-        return STICKY_EABI;
-    if (n > sizeof(*full)) {
-        const unsigned char *tail = (const unsigned char *)in + sizeof(*full);
-        for (size_t i = 0; i < n - sizeof(*full); i++)
-            if (tail[i] != 0)
-                return STICKY_EABI;
-        n = sizeof(*full);
-    }
-    memcpy(full, in, n);
-    full->size = sizeof(*full);
-    return STICKY_OK;
+    return sticky_struct_copy_in(full, sizeof(*full), in, in->size);
 }
 
 static int bad(struct rstore *rs, const char *what)
