@@ -172,14 +172,26 @@ struct request_view {
     sticky_request req;
     enum model_family family;
     int64_t now;
-    struct cand *all;
+    struct cand *all; /* health entries resolved on first use */
     size_t n;
+    struct health_registry *health;
 };
 
-static enum usability usability(const struct request_view *v, const struct cand *c,
+/* The channel's health entry, looked up only when the decision needs it:
+ * a sticky hit looks at its own channel, not at every channel offered. */
+static struct channel_health *health_of(const struct request_view *v, struct cand *c)
+{
+    if (c->h == NULL)
+        c->h = health_get(v->health, c->ch->id);
+    return c->h;
+}
+
+static enum usability usability(const struct request_view *v, struct cand *c,
                                 int64_t *cool_end)
 {
     *cool_end = 0;
+    if (health_of(v, c) == NULL)
+        return UNUSABLE_SATURATED; /* cannot track it (no memory): not now */
     if (c->ch->state == STICKY_CHANNEL_DISABLED)
         return UNUSABLE_DISABLED;
     if (!served(c->ch, v->req.model, v->req.model_len))
@@ -203,7 +215,7 @@ static size_t placement_candidates(const struct request_view *v, size_t exclude,
     size_t n = 0;
     int best = 0;
     for (size_t i = 0; i < v->n; i++) {
-        const struct cand *c = &v->all[i];
+        struct cand *c = &v->all[i];
         int64_t end;
         if (i == exclude || c->ch->state != STICKY_CHANNEL_ACTIVE ||
             usability(v, c, &end) != USABLE)
@@ -224,12 +236,14 @@ static size_t least_bad_channel(const struct request_view *v)
     size_t best = SIZE_MAX;
     int64_t best_end = 0;
     for (size_t i = 0; i < v->n; i++) {
-        const struct cand *c = &v->all[i];
+        struct cand *c = &v->all[i];
         int64_t end;
         enum usability u = usability(v, c, &end);
         if (c->ch->state != STICKY_CHANNEL_ACTIVE || u == UNUSABLE_MODEL ||
             u == UNUSABLE_DISABLED)
             continue;
+        if (c->h == NULL)
+            continue; /* not trackable (no memory) */
         if (u != UNUSABLE_COOLING)
             end = v->now; /* saturated: usable as soon as a slot frees */
         if (best == SIZE_MAX || end < best_end) {
@@ -245,7 +259,7 @@ static int64_t earliest_retry(const struct request_view *v)
 {
     int64_t t = 0;
     for (size_t i = 0; i < v->n; i++) {
-        const struct cand *c = &v->all[i];
+        struct cand *c = &v->all[i];
         int64_t end;
         enum usability u = usability(v, c, &end);
         if (c->ch->state != STICKY_CHANNEL_ACTIVE)
@@ -345,29 +359,7 @@ static void choose(struct select_state *st, const struct request_view *v, size_t
     atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
     /* Any non-zero value marks the attempt open; no shared counter. */
     d->attempt = mix64((uint64_t)v->now ^ c->h->hash ^ st->deepest) | 1;
-    switch (reason) {
-    case STICKY_REASON_HIT:
-    case STICKY_REASON_EXPLICIT_HIT:
-        STAT_INC(st->ctx, hits);
-        break;
-    case STICKY_REASON_PROMOTED_HIT:
-        STAT_INC(st->ctx, promoted_hits);
-        break;
-    case STICKY_REASON_NEW:
-        STAT_INC(st->ctx, new_sessions);
-        break;
-    case STICKY_REASON_FAILOVER:
-        STAT_INC(st->ctx, failovers);
-        break;
-    case STICKY_REASON_SPILL:
-        STAT_INC(st->ctx, spills);
-        break;
-    case STICKY_REASON_MIGRATED:
-        STAT_INC(st->ctx, migrations);
-        break;
-    default:
-        break;
-    }
+    STAT_INC(st->ctx, by_reason[reason]);
 }
 
 /* Place by policy among @cands; returns the index into v->all or SIZE_MAX. */
@@ -391,7 +383,7 @@ static int no_channel(struct select_state *st, const struct request_view *v)
     }
     st->d->reason = STICKY_REASON_NO_CHANNEL;
     st->d->retry_at_ms = earliest_retry(v);
-    STAT_INC(st->ctx, no_channel);
+    STAT_INC(st->ctx, by_reason[STICKY_REASON_NO_CHANNEL]);
     sticky_log(st->ctx, STICKY_LOG_WARN, "no usable channel for session %s (model %.*s)",
                st->d->key_hex, (int)(v->req.model ? v->req.model_len : 0),
                v->req.model ? v->req.model : "");
@@ -513,7 +505,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
 }
 
 static int read_channels(const sticky_channel *channels, size_t n, sticky_channel *copies,
-                         struct cand *all, struct health_registry *health)
+                         struct cand *all)
 {
     size_t stride = channels[0].size;
     if (stride < offsetof(sticky_channel, id) + sizeof(const char *))
@@ -534,9 +526,7 @@ static int read_channels(const sticky_channel *channels, size_t n, sticky_channe
             return STICKY_EINVAL;
         all[i].ch = &copies[i];
         all[i].index = i;
-        all[i].h = health_get(health, id);
-        if (all[i].h == NULL)
-            return STICKY_ENOMEM;
+        all[i].h = NULL; /* resolved on first use */
     }
     return STICKY_OK;
 }
@@ -646,7 +636,7 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
             goto out;
         }
     }
-    rc = read_channels(channels, n_channels, copies, all, &ctx->sel->health);
+    rc = read_channels(channels, n_channels, copies, all);
     if (rc != STICKY_OK)
         goto out;
 
@@ -655,6 +645,7 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
     v.now = sticky_ctx_now_ms(ctx);
     v.all = all;
     v.n = n_channels;
+    v.health = &ctx->sel->health;
     strcpy(d.model_family, model_family_name(v.family));
     rc = select_impl(ctx, &v, &d, scratch);
     if (rc != STICKY_OK && d.reason != STICKY_REASON_NO_CHANNEL) {

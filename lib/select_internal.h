@@ -18,8 +18,8 @@
 #define STAT_SHARDS 16
 struct selector_stats {
     char pad_front[64];
-    _Atomic uint64_t requests, hits, promoted_hits, new_sessions, failovers, spills,
-        migrations, strict_rejections, no_channel, store_errors, reports;
+    _Atomic uint64_t requests, strict_rejections, store_errors, reports;
+    _Atomic uint64_t by_reason[STICKY_REASON_MIGRATED + 1]; /* enum sticky_reason */
     char pad_back[64];
 };
 

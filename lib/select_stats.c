@@ -28,14 +28,15 @@ STICKY_API int sticky_stats_get(sticky_ctx *ctx, sticky_stats *out)
     for (int i = 0; i < STAT_SHARDS; i++) {
         const struct selector_stats *s = &ctx->sel->stats[i];
         v.requests += LOAD(s->requests);
-        v.hits += LOAD(s->hits);
-        v.promoted_hits += LOAD(s->promoted_hits);
-        v.new_sessions += LOAD(s->new_sessions);
-        v.failovers += LOAD(s->failovers);
-        v.spills += LOAD(s->spills);
-        v.migrations += LOAD(s->migrations);
+        v.hits += LOAD(s->by_reason[STICKY_REASON_HIT]) +
+                  LOAD(s->by_reason[STICKY_REASON_EXPLICIT_HIT]);
+        v.promoted_hits += LOAD(s->by_reason[STICKY_REASON_PROMOTED_HIT]);
+        v.new_sessions += LOAD(s->by_reason[STICKY_REASON_NEW]);
+        v.failovers += LOAD(s->by_reason[STICKY_REASON_FAILOVER]);
+        v.spills += LOAD(s->by_reason[STICKY_REASON_SPILL]);
+        v.migrations += LOAD(s->by_reason[STICKY_REASON_MIGRATED]);
+        v.no_channel += LOAD(s->by_reason[STICKY_REASON_NO_CHANNEL]);
         v.strict_rejections += LOAD(s->strict_rejections);
-        v.no_channel += LOAD(s->no_channel);
         v.store_errors += LOAD(s->store_errors);
         v.reports += LOAD(s->reports);
     }

@@ -663,6 +663,68 @@ static void test_default_store_and_unkeyed(void **state)
     sticky_ctx_free(ctx);
 }
 
+/* More channels than fit on the stack (heap path): every allocation is
+ * returned; and a sticky hit looks up only its own channel's health. */
+static void test_many_channels_and_lazy_health(void **state)
+{
+    (void)state;
+    struct counting_alloc a = {0, 0, 0, -1};
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    counting_alloc_install(&cfg, &a);
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
+    sticky_store *st = NULL;
+    assert_int_equal(sticky_store_memory_new(ctx, NULL, &st), STICKY_OK);
+    assert_int_equal(sticky_ctx_set_store(ctx, st), STICKY_OK);
+    enum { N = 40 };
+    static char names[N][8];
+    sticky_channel ch[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "C%d", i);
+        sticky_channel_init(&ch[i]);
+        ch[i].id = names[i];
+    }
+    /* A binding made elsewhere (another node): K -> C37. */
+    sticky_mapping m;
+    sticky_mapping_init(&m);
+    m.key = 0xfeed;
+    strcpy(m.channel_id, "C37");
+    assert_int_equal(sticky_store_put(st, &m, 0, NULL), STICKY_OK);
+    sticky_key_chain chain;
+    sticky_key_chain_init(&chain);
+    chain.source = STICKY_KEY_SOURCE_CONTENT;
+    chain.n_keys = 1;
+    chain.keys[0] = 0xfeed;
+    sticky_request r;
+    sticky_request_init(&r);
+    r.chain = &chain;
+    sticky_decision d;
+    sticky_decision_init(&d);
+    assert_int_equal(sticky_select(ctx, &r, ch, N, &d), STICKY_OK);
+    assert_int_equal(d.reason, STICKY_REASON_HIT);
+    assert_int_equal(d.channel_index, 37);
+    sticky_release(ctx, &d);
+    sticky_stats s;
+    sticky_stats_init(&s);
+    sticky_stats_get(ctx, &s);
+    assert_int_equal(s.channels, 1); /* only C37's health was needed */
+    /* New sessions over all 40: LRU walks them in list order. */
+    for (uint64_t k = 1; k <= N; k++) {
+        chain.keys[0] = k;
+        sticky_decision_init(&d);
+        assert_int_equal(sticky_select(ctx, &r, ch, N, &d), STICKY_OK);
+        assert_int_equal(d.reason, STICKY_REASON_NEW);
+        sticky_release(ctx, &d);
+    }
+    sticky_stats_get(ctx, &s);
+    assert_int_equal(s.channels, N);
+    sticky_store_free(st);
+    sticky_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+    assert_int_equal(a.mallocs, a.frees);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -737,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_race_loser_follows_winner),
         cmocka_unit_test(test_store_failure_degrades),
         cmocka_unit_test(test_default_store_and_unkeyed),
+        cmocka_unit_test(test_many_channels_and_lazy_health),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
