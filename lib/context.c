@@ -9,6 +9,7 @@
 
 #include "config_internal.h"
 #include "context_internal.h"
+#include "digest.h"
 #include "select_internal.h"
 #include "struct_size.h"
 #include "sticky/error.h"
@@ -22,8 +23,7 @@ static int hmac_setup(sticky_ctx *ctx, const void *secret, size_t len)
         return STICKY_OK;
     uint8_t k[HMAC_BLOCK] = {0};
     if (len > HMAC_BLOCK) {
-        unsigned int n = 0;
-        if (EVP_Digest(secret, len, k, &n, ctx->sha256, NULL) != 1)
+        if (sticky_sha256(ctx, secret, len, k) != STICKY_OK) /* RFC 2104: K = H(K) */
             return STICKY_ECRYPTO;
     } else {
         memcpy(k, secret, len);

@@ -547,6 +547,18 @@ int json_scan_members(json_cur *c, const char *const *names, json_span *spans,
     return STICKY_OK;
 }
 
+int json_span_decode_string(const json_span *span, growbuf *out)
+{
+    if (span->start == NULL || *span->start != '"')
+        return STICKY_ENOTFOUND;
+    json_cur c;
+    json_str s;
+    json_cur_init(&c, span->start, (size_t)(span->end - span->start));
+    out->len = 0;
+    int rc = json_read_string(&c, &s);
+    return rc != STICKY_OK ? rc : json_decode_string(&s, out);
+}
+
 int json_span_value(json_cur *c, json_span *out)
 {
     json_peek(c);

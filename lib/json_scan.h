@@ -94,6 +94,11 @@ int json_key_is(const json_str *key, const char *lit);
 int json_scan_members(json_cur *c, const char *const *names, json_span *spans,
                       json_span *whole);
 
+/* Decode the string value at @span into @out (its contents replaced).
+ * Returns 0; STICKY_ENOTFOUND if the span is absent or not a string; a
+ * parse error for a malformed string. */
+int json_span_decode_string(const json_span *span, growbuf *out);
+
 /* Read a number token's raw text (validated against the JSON grammar). */
 int json_read_number(json_cur *c, json_span *out);
 

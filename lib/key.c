@@ -27,15 +27,8 @@ struct explicit_scratch {
 static int body_string_id(const json_span *span, struct explicit_scratch *s,
                           const uint8_t **id, size_t *len)
 {
-    if (span->start == NULL || *span->start != '"')
-        return 0;
-    json_cur c;
-    json_cur_init(&c, span->start, (size_t)(span->end - span->start));
-    json_str v;
-    s->a.len = 0;
-    if (json_read_string(&c, &v) != STICKY_OK || json_decode_string(&v, &s->a) != STICKY_OK)
-        return 0;
-    if (!explicit_id_ok(s->a.data, s->a.len))
+    if (json_span_decode_string(span, &s->a) != STICKY_OK ||
+        !explicit_id_ok(s->a.data, s->a.len))
         return 0;
     *id = s->a.data;
     *len = s->a.len;
@@ -52,15 +45,8 @@ static int metadata_id(const json_span *meta, struct explicit_scratch *s,
     json_span user;
     json_cur c;
     json_cur_init(&c, meta->start, (size_t)(meta->end - meta->start));
-    if (json_scan_members(&c, names, &user, NULL) != STICKY_OK)
-        return 0;
-    if (user.start == NULL || *user.start != '"')
-        return 0;
-    json_cur uc;
-    json_cur_init(&uc, user.start, (size_t)(user.end - user.start));
-    json_str v;
-    s->a.len = 0;
-    if (json_read_string(&uc, &v) != STICKY_OK || json_decode_string(&v, &s->a) != STICKY_OK)
+    if (json_scan_members(&c, names, &user, NULL) != STICKY_OK ||
+        json_span_decode_string(&user, &s->a) != STICKY_OK)
         return 0;
     return explicit_from_user_id(s->a.data, s->a.len, &s->b, id, len);
 }

@@ -126,6 +126,27 @@ static int type_is(const struct part_fields *pf, const char *t)
 
 static void encode_parts_value(canon *k, const json_span *content, int depth);
 
+/*
+ * Array iteration inside the canonical stream: open the array at @c, then
+ * next_element() is 1 while the cursor stands at an element, 0 at the end or
+ * on an error (recorded in @k, which stops the stream).
+ */
+static int open_array(canon *k, json_cur *c)
+{
+    int rc = json_array_begin(c);
+    if (rc != STICKY_OK)
+        canon_fail(k, rc);
+    return rc == STICKY_OK;
+}
+
+static int next_element(canon *k, json_cur *c)
+{
+    int done, rc = json_array_next(c, &done);
+    if (rc != STICKY_OK)
+        canon_fail(k, rc);
+    return rc == STICKY_OK && !done && k->err == STICKY_OK;
+}
+
 static const char *const source_skip[] = {"type", "media_type", NULL};
 
 /* An image / document: tag, str(source.type), str(source.media_type), then
@@ -324,7 +345,7 @@ static void encode_parts_value(canon *k, const json_span *content, int depth)
         return;
     json_cur c;
     cur_of(&c, content, depth);
-    int rc, done;
+    int rc;
     if (*content->start == '"') {
         json_str s;
         if ((rc = json_read_string(&c, &s)) != STICKY_OK) {
@@ -339,19 +360,10 @@ static void encode_parts_value(canon *k, const json_span *content, int depth)
         canon_fail(k, STICKY_EPARSE);
         return;
     }
-    if ((rc = json_array_begin(&c)) != STICKY_OK) {
-        canon_fail(k, rc);
+    if (!open_array(k, &c))
         return;
-    }
-    for (;;) {
-        if ((rc = json_array_next(&c, &done)) != STICKY_OK) {
-            canon_fail(k, rc);
-            return;
-        }
-        if (done || k->err != STICKY_OK)
-            return;
+    while (next_element(k, &c))
         encode_part(k, &c);
-    }
 }
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -394,18 +406,10 @@ static void encode_tool_calls(canon *k, const json_span *calls, int depth)
         return;
     json_cur c;
     cur_of(&c, calls, depth);
-    int rc, done;
-    if ((rc = json_array_begin(&c)) != STICKY_OK) {
-        canon_fail(k, rc);
+    int rc;
+    if (!open_array(k, &c))
         return;
-    }
-    for (;;) {
-        if ((rc = json_array_next(&c, &done)) != STICKY_OK) {
-            canon_fail(k, rc);
-            return;
-        }
-        if (done || k->err != STICKY_OK)
-            return;
+    while (next_element(k, &c)) {
         static const char *const names[] = {"function", NULL};
         struct part_fields fn;
         json_span function;

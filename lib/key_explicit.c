@@ -92,13 +92,7 @@ static int json_user_id(const uint8_t *v, size_t len, growbuf *scratch,
     json_cur c;
     json_cur_init(&c, v, len);
     if (json_peek(&c) != '{' || json_scan_members(&c, names, &sid, NULL) != STICKY_OK ||
-        json_peek(&c) != -1 || sid.start == NULL || *sid.start != '"')
-        return 0;
-    json_cur sc;
-    json_str val;
-    json_cur_init(&sc, sid.start, (size_t)(sid.end - sid.start));
-    scratch->len = 0;
-    if (json_read_string(&sc, &val) != STICKY_OK || json_decode_string(&val, scratch) != STICKY_OK ||
+        json_peek(&c) != -1 || json_span_decode_string(&sid, scratch) != STICKY_OK ||
         !explicit_id_ok(scratch->data, scratch->len))
         return 0;
     *id = scratch->data;
