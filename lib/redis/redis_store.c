@@ -62,6 +62,21 @@ bad:
     return STICKY_ESTORE;
 }
 
+/* Run @script on key @key in one round trip and parse its {status, record}
+ * reply: the shared tail of get, put and touch. */
+static int eval_record(struct rstore *rs, enum rscript script, uint64_t key, const char *k, size_t kl,
+                       int nargs, const char **args, const size_t *lens,
+                       int want_record_from, sticky_mapping *out, long long *st)
+{
+    redisReply *r;
+    int rc = rconn_eval(rs, script, k, kl, nargs, args, lens, &r);
+    if (rc != STICKY_OK)
+        return rc;
+    rc = parse_reply(rs, r, st, want_record_from, out, key);
+    freeReplyObject(r);
+    return rc;
+}
+
 static int r_get(void *self, uint64_t key, int64_t now_ms, unsigned flags,
                  sticky_mapping *out)
 {
@@ -74,13 +89,8 @@ static int r_get(void *self, uint64_t key, int64_t now_ms, unsigned flags,
     fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
     fmt_i64(thr, sizeof(thr), rs->o.threshold_ms, &lens[2]);
     lens[3] = 1;
-    redisReply *r;
-    int rc = rconn_eval(rs, RS_GET, k, kl, 4, args, lens, &r);
-    if (rc != STICKY_OK)
-        return rc;
     long long st = 0;
-    rc = parse_reply(rs, r, &st, 1, out, key);
-    freeReplyObject(r);
+    int rc = eval_record(rs, RS_GET, key, k, kl, 4, args, lens, 1, out, &st);
     if (rc != STICKY_OK)
         return rc;
     int peek = (flags & STICKY_STORE_PEEK) != 0;
@@ -114,13 +124,8 @@ static int r_put(void *self, const sticky_mapping *m, int64_t now_ms, unsigned f
     fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
     lens[2] = 1;
     lens[3] = (size_t)n;
-    redisReply *r;
-    int rc = rconn_eval(rs, RS_PUT, k, kl, 4, args, lens, &r);
-    if (rc != STICKY_OK)
-        return rc;
     long long st = 0;
-    rc = parse_reply(rs, r, &st, 2, existing, m->key);
-    freeReplyObject(r);
+    int rc = eval_record(rs, RS_PUT, m->key, k, kl, 4, args, lens, 2, existing, &st);
     if (rc != STICKY_OK)
         return rc;
     if (st == 2)
@@ -141,13 +146,8 @@ static int r_touch(void *self, uint64_t key, int64_t now_ms, sticky_mapping *out
     size_t lens[2];
     fmt_i64(now, sizeof(now), now_ms, &lens[0]);
     fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
-    redisReply *r;
-    int rc = rconn_eval(rs, RS_TOUCH, k, kl, 2, args, lens, &r);
-    if (rc != STICKY_OK)
-        return rc;
     long long st = 0;
-    rc = parse_reply(rs, r, &st, 1, out, key);
-    freeReplyObject(r);
+    int rc = eval_record(rs, RS_TOUCH, key, k, kl, 2, args, lens, 1, out, &st);
     if (rc != STICKY_OK)
         return rc;
     if (st == 0)
