@@ -314,12 +314,12 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
         snprintf(err, err_cap, "body: %s", sticky_strerror(rc));
         return -1;
     }
-    char sid[STICKY_ID_MAX + 24] = "";
-    if (chain.n_keys > 0) {
-        char hex[STICKY_KEY_HEX_SIZE];
-        sticky_key_to_hex(chain.keys[0], hex);
-        snprintf(sid, sizeof(sid), "%s/%s", ten, hex);
-    }
+    /* The session: its first key. Keys are already scoped to the tenant
+     * (it is hashed in), so two tenants never share one, whatever the
+     * length of their names. */
+    char sid[STICKY_KEY_HEX_SIZE] = "";
+    if (chain.n_keys > 0)
+        sticky_key_to_hex(chain.keys[0], sid);
     sticky_request req;
     sticky_request_init(&req);
     req.tenant = ten;

@@ -88,6 +88,22 @@ r, s, d = replay("body_file.jsonl")
 check("body_file", s is not None and s["sessions"] == 1 and s["followups_same_channel"] == 1,
       (r.stderr, s))
 
+# 6b. Options reach the context: a TTL shorter than the gaps between turns
+# ends the session (turn 2 is new); --strict refuses instead of moving.
+r, s, d = replay("multi_turn.jsonl", "--ttl", "10", "--renew-threshold", "0")
+check("--ttl 10: turns 30 s apart are new sessions",
+      s is not None and [x["reason"] for x in d] == ["new", "new", "new", "new"], (r.stderr, d))
+r, s, d = replay("rate_limit.jsonl", "--strict")
+seq = [(x["i"], x["attempt"], x["reason"]) for x in d]
+check("--strict: refused while A cools down, never moved, back on A after the reset",
+      s is not None and seq == [(1, 1, "new"), (2, 1, "promoted_hit"), (2, 2, "no_channel"),
+                                (3, 1, "no_channel"), (4, 1, "hit")]
+      and all(x["channel"] in ("A", None) for x in d) and s["failed_requests"] == 2,
+      (r.stderr, seq))
+r, s, d = replay("multi_turn.jsonl", "--messages", "1")
+check("--messages 1: turn 2 hits K1 directly",
+      s is not None and [x["reason"] for x in d] == ["new", "new", "hit", "hit"], (r.stderr, d))
+
 # 7. --human prints a table; bad options are usage errors.
 r = subprocess.run([TOOL, "replay", "--channels", CHANNELS, "--human", os.path.join(DIR, "multi_turn.jsonl")],
                    capture_output=True)
