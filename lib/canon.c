@@ -143,6 +143,7 @@ struct member {
     size_t off, len;       /* the encoded member (key record + value) in buf */
     size_t key_off, key_len; /* the decoded key bytes in buf */
     size_t order;          /* original position, for a stable sort */
+    const uint8_t *key;    /* base + key_off, set just before sorting */
 };
 
 
@@ -156,24 +157,25 @@ static int key_in(const growbuf *b, size_t off, size_t len, const char *const *s
     return 0;
 }
 
-/* Insertion sort by key bytes then original order: objects in requests are
- * small, and this needs no global comparator state. */
+/* Key bytes (shorter first on a common prefix), then original order: a
+ * stable order with qsort, O(n log n) even for objects with many keys. */
+static int member_cmp(const void *pa, const void *pb)
+{
+    const struct member *a = pa, *b = pb;
+    size_t l = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, l);
+    if (c != 0)
+        return c;
+    if (a->key_len != b->key_len)
+        return a->key_len < b->key_len ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
 static void sort_members(struct member *m, size_t n, const uint8_t *base)
 {
-    for (size_t i = 1; i < n; i++) {
-        struct member x = m[i];
-        size_t j = i;
-        while (j > 0) {
-            const struct member *y = &m[j - 1];
-            size_t l = x.key_len < y->key_len ? x.key_len : y->key_len;
-            int c = memcmp(base + y->key_off, base + x.key_off, l);
-            if (c < 0 || (c == 0 && y->key_len <= x.key_len))
-                break;
-            m[j] = m[j - 1];
-            j--;
-        }
-        m[j] = x;
-    }
+    for (size_t i = 0; i < n; i++)
+        m[i].key = base + m[i].key_off;
+    qsort(m, n, sizeof(*m), member_cmp);
 }
 
 static int encode_value(json_cur *c, growbuf *out, const char *const *skip);

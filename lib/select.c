@@ -362,16 +362,16 @@ static void choose(struct select_state *st, const struct request_view *v, size_t
     STAT_INC(st->ctx, by_reason[reason]);
 }
 
-/* Place by policy among @cands; returns the index into v->all or SIZE_MAX. */
-static size_t place(struct select_state *st, const struct request_view *v,
-                    struct cand *cands, size_t n)
+/* Place by policy among @cands; returns the index into v->all (the same
+ * as in the host's list) or SIZE_MAX. */
+static size_t place(struct select_state *st, struct cand *cands, size_t n)
 {
     if (n == 0)
         return SIZE_MAX;
     n = policy_bounded_load(st->ctx, cands, n);
     int keyed = st->chain->n_keys > 0;
     size_t k = policy_pick(st->ctx, cands, n, st->deepest, keyed, st->d->store_degraded);
-    return find_channel(v, cands[k].ch->id);
+    return cands[k].index;
 }
 
 static int no_channel(struct select_state *st, const struct request_view *v)
@@ -399,7 +399,7 @@ static int select_new(struct select_state *st, const struct request_view *v,
                       struct cand *scratch)
 {
     size_t n = placement_candidates(v, SIZE_MAX, scratch);
-    size_t idx = place(st, v, scratch, n);
+    size_t idx = place(st, scratch, n);
     if (idx == SIZE_MAX) {
         int lb = no_channel(st, v);
         if (lb < 0)
@@ -442,7 +442,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         if (st->ctx->cfg.migrate_better_tier && !strict) {
             size_t n = placement_candidates(v, bound, scratch);
             if (n > 0 && scratch[0].ch->priority < v->all[bound].ch->priority) {
-                size_t idx = place(st, v, scratch, n);
+                size_t idx = place(st, scratch, n);
                 rebind_chain(st, v->all[idx].ch->id, &v->req);
                 strcpy(d->moved_from, bound_id);
                 choose(st, v, idx, STICKY_REASON_MIGRATED);
@@ -474,7 +474,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
     }
 
     size_t n = placement_candidates(v, bound, scratch);
-    size_t idx = place(st, v, scratch, n);
+    size_t idx = place(st, scratch, n);
     if (idx == SIZE_MAX) {
         int lb = no_channel(st, v);
         if (lb < 0)

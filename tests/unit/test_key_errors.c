@@ -176,6 +176,34 @@ static void test_huge_valid_body(void **state)
     sticky_ctx_free(ctx);
 }
 
+/* An object with many members in a hashed tool input is canonicalised in
+ * O(n log n): 200,000 keys in reverse order take well under a second (an
+ * insertion sort needs ~2e10 comparisons here, beyond the test timeout);
+ * member order does not
+ * change the key. */
+static void test_many_object_members(void **state)
+{
+    (void)state;
+    sticky_ctx *ctx = key_ctx(3, 0, NULL);
+    enum { N = 200000 };
+    size_t cap = (size_t)N * 24 + 256;
+    char *fwd = malloc(cap), *rev = malloc(cap);
+    size_t a = (size_t)sprintf(fwd, "{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"name\":\"f\",\"input\":{");
+    size_t b = (size_t)sprintf(rev, "%s", fwd);
+    for (int i = 0; i < N; i++) {
+        a += (size_t)sprintf(fwd + a, "%s\"k%d\":%d", i ? "," : "", i, i);
+        b += (size_t)sprintf(rev + b, "%s\"k%d\":%d", i ? "," : "", N - 1 - i, N - 1 - i);
+    }
+    sprintf(fwd + a, "}}]}]}");
+    sprintf(rev + b, "}}]}]}");
+    sticky_key_chain x = derive_ok(ctx, "t", fwd);
+    sticky_key_chain y = derive_ok(ctx, "t", rev);
+    assert_same_chain(&x, &y);
+    free(fwd);
+    free(rev);
+    sticky_ctx_free(ctx);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -277,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_bad_escape_in_skipped_string),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_huge_valid_body),
+        cmocka_unit_test(test_many_object_members),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_small_chain_struct),
         cmocka_unit_test(test_allocator_failures),
