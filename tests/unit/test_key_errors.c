@@ -179,8 +179,7 @@ static void test_huge_valid_body(void **state)
 /* An object with many members in a hashed tool input is canonicalised in
  * O(n log n): 200,000 keys in reverse order take well under a second (an
  * insertion sort needs ~2e10 comparisons here, beyond the test timeout);
- * member order does not
- * change the key. */
+ * member order does not change the key. */
 static void test_many_object_members(void **state)
 {
     (void)state;
