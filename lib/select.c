@@ -374,20 +374,27 @@ static size_t place(struct select_state *st, struct cand *cands, size_t n)
     return cands[k].index;
 }
 
-static int no_channel(struct select_state *st, const struct request_view *v)
+/*
+ * A channel for this request other than v->all[@exclude] (SIZE_MAX: none
+ * excluded): by policy among the usable ones, else (with least_bad) the one
+ * that recovers first. Returns its index, or SIZE_MAX after recording "no
+ * channel" in the decision.
+ */
+static size_t pick_channel(struct select_state *st, const struct request_view *v,
+                           struct cand *scratch, size_t exclude)
 {
-    if (st->ctx->cfg.least_bad) {
-        size_t idx = least_bad_channel(v);
-        if (idx != SIZE_MAX)
-            return (int)idx;
-    }
+    size_t idx = place(st, scratch, placement_candidates(v, exclude, scratch));
+    if (idx != SIZE_MAX)
+        return idx;
+    if (st->ctx->cfg.least_bad && (idx = least_bad_channel(v)) != SIZE_MAX)
+        return idx;
     st->d->reason = STICKY_REASON_NO_CHANNEL;
     st->d->retry_at_ms = earliest_retry(v);
     STAT_INC(st->ctx, by_reason[STICKY_REASON_NO_CHANNEL]);
     sticky_log(st->ctx, STICKY_LOG_WARN, "no usable channel for session %s (model %.*s)",
                st->d->key_hex, (int)(v->req.model ? v->req.model_len : 0),
                v->req.model ? v->req.model : "");
-    return -1;
+    return SIZE_MAX;
 }
 
 static int select_bound(struct select_state *st, const struct request_view *v,
@@ -398,14 +405,9 @@ static int select_bound(struct select_state *st, const struct request_view *v,
 static int select_new(struct select_state *st, const struct request_view *v,
                       struct cand *scratch)
 {
-    size_t n = placement_candidates(v, SIZE_MAX, scratch);
-    size_t idx = place(st, scratch, n);
-    if (idx == SIZE_MAX) {
-        int lb = no_channel(st, v);
-        if (lb < 0)
-            return STICKY_ENOCHANNEL;
-        idx = (size_t)lb;
-    }
+    size_t idx = pick_channel(st, v, scratch, SIZE_MAX);
+    if (idx == SIZE_MAX)
+        return STICKY_ENOCHANNEL;
     if (st->chain->n_keys > 0) {
         sticky_mapping existing;
         sticky_mapping_init(&existing);
@@ -473,18 +475,13 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         return STICKY_ENOCHANNEL;
     }
 
-    size_t n = placement_candidates(v, bound, scratch);
-    size_t idx = place(st, scratch, n);
-    if (idx == SIZE_MAX) {
-        int lb = no_channel(st, v);
-        if (lb < 0)
-            return STICKY_ENOCHANNEL;
-        idx = (size_t)lb;
-        if (idx == bound) {
-            /* The least bad channel is the session's own: stay, no move. */
-            choose(st, v, bound, explicit_key ? STICKY_REASON_EXPLICIT_HIT : STICKY_REASON_HIT);
-            return STICKY_OK;
-        }
+    size_t idx = pick_channel(st, v, scratch, bound);
+    if (idx == SIZE_MAX)
+        return STICKY_ENOCHANNEL;
+    if (idx == bound) {
+        /* least_bad: the session's own channel recovers first: stay. */
+        choose(st, v, bound, explicit_key ? STICKY_REASON_EXPLICIT_HIT : STICKY_REASON_HIT);
+        return STICKY_OK;
     }
     if (u == UNUSABLE_SATURATED) {
         /* This request only: the binding stays. */
