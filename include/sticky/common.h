@@ -34,4 +34,12 @@
 #  define STICKY_END_DECLS
 #endif
 
+/* The two opaque handles, declared here so that every header can name them.
+ * sticky_ctx: create with sticky_ctx_new(), destroy with sticky_ctx_free().
+ * sticky_store: a storage backend (vtable + state) as one handle; create
+ * with sticky_store_new() or a backend's constructor, destroy with
+ * sticky_store_free(). */
+typedef struct sticky_ctx sticky_ctx;
+typedef struct sticky_store sticky_store;
+
 #endif /* STICKY_COMMON_H */

@@ -12,9 +12,6 @@
 
 STICKY_BEGIN_DECLS
 
-/* Opaque; create with sticky_ctx_new(), destroy with sticky_ctx_free(). */
-typedef struct sticky_ctx sticky_ctx;
-
 /**
  * sticky_ctx_new - validate @cfg, copy it and create a context.
  *
@@ -65,6 +62,22 @@ STICKY_API int sticky_ctx_config(const sticky_ctx *ctx, sticky_config *out);
  * Since: 0.1.0
  */
 STICKY_API int64_t sticky_ctx_now_ms(const sticky_ctx *ctx);
+
+/**
+ * sticky_ctx_set_store - the store the selector keeps bindings in.
+ *
+ * Without a call, sticky_select() uses a memory store created with the
+ * context's settings on first use. The context does not own @store: after
+ * the last sticky_select(), free the store, then the context it was
+ * created with. Configure before the first sticky_select().
+ *
+ * @ctx: the context. @store: the store, or NULL for the built-in default.
+ * Returns: 0; STICKY_EINVAL if @ctx is NULL; STICKY_EBUSY if a selection
+ *          has already run.
+ * Thread-safety: not thread-safe; call during set-up.
+ * Since: 0.1.0
+ */
+STICKY_API int sticky_ctx_set_store(sticky_ctx *ctx, sticky_store *store);
 
 STICKY_END_DECLS
 

@@ -8,7 +8,7 @@
  *     sticky_memory_store_options_init(&o);   // defaults: from the context
  *     o.renew_mode = STICKY_RENEW_SLIDING;
  *     sticky_store *st;
- *     int rc = sticky_store_memory_new(ctx, &o, &st);
+ *     int rc = sticky_memory_store_new(ctx, &o, &st);
  */
 #ifndef STICKY_MEMORY_STORE_H
 #define STICKY_MEMORY_STORE_H
@@ -19,11 +19,9 @@
 
 STICKY_BEGIN_DECLS
 
-#define STICKY_MEMORY_DEFAULT_SHARDS 16u
-#define STICKY_MEMORY_MAX_SHARDS 1024u
-#define STICKY_MEMORY_DEFAULT_SWEEP_ON_WRITE 8u
-/* renew_threshold_seconds value meaning "take it from the context". */
-#define STICKY_MEMORY_THRESHOLD_FROM_CTX (-1)
+#define STICKY_MEMORY_STORE_DEFAULT_SHARDS 16u
+#define STICKY_MEMORY_STORE_MAX_SHARDS 1024u
+#define STICKY_MEMORY_STORE_DEFAULT_SWEEP_ON_WRITE 8u
 
 /*
  * Caller-filled, size-prefixed: start with sticky_memory_store_options_init().
@@ -38,7 +36,7 @@ typedef struct sticky_memory_store_options {
     uint32_t ttl_seconds;  /* 1..1 year; 0 = ctx ttl_seconds */
     int renew_mode;        /* enum sticky_renew_mode; default THRESHOLD */
     /* 0..ttl; 0 = never renew by threshold; default
-     * STICKY_MEMORY_THRESHOLD_FROM_CTX = ctx renew_threshold_seconds */
+     * STICKY_RENEW_THRESHOLD_FROM_CTX = ctx renew_threshold_seconds */
     int32_t renew_threshold_seconds;
     /* Expired mappings examined in the written shard on each put of a new
      * key (opportunistic sweep); 0 = off; default 8. */
@@ -64,7 +62,7 @@ static inline int sticky_memory_store_options_init(sticky_memory_store_options *
 }
 
 /**
- * sticky_store_memory_new - create an in-process store.
+ * sticky_memory_store_new - create an in-process store.
  *
  * Thread-safe: one mutex per shard (a key's shard comes from its hash).
  * The cap is global: the store never holds more than max_entries mappings;
@@ -82,7 +80,7 @@ static inline int sticky_memory_store_options_init(sticky_memory_store_options *
  * Thread-safety: safe from any thread.
  * Since: 0.1.0
  */
-STICKY_API int sticky_store_memory_new(sticky_ctx *ctx,
+STICKY_API int sticky_memory_store_new(sticky_ctx *ctx,
                                        const sticky_memory_store_options *opts,
                                        sticky_store **out);
 

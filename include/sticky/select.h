@@ -196,22 +196,6 @@ static inline int sticky_outcome_init(sticky_outcome *o)
 }
 
 /**
- * sticky_ctx_set_store - the store the selector keeps bindings in.
- *
- * Without a call, sticky_select() uses a memory store created with the
- * context's settings on first use. The context does not own @store: after
- * the last sticky_select(), free the store, then the context it was
- * created with. Configure before the first sticky_select().
- *
- * @ctx: the context. @store: the store, or NULL for the built-in default.
- * Returns: 0; STICKY_EINVAL if @ctx is NULL; STICKY_EBUSY if a selection
- *          has already run.
- * Thread-safety: not thread-safe; call during set-up.
- * Since: 0.1.0
- */
-STICKY_API int sticky_ctx_set_store(sticky_ctx *ctx, sticky_store *store);
-
-/**
  * sticky_select - choose a channel for @req among @channels.
  *
  * @ctx: the context. @req: the request. @channels: the host's channels for
@@ -256,11 +240,11 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d,
  */
 STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d);
 
-/* Selector counters. Size-prefixed: start with sticky_stats_init().
+/* Selector counters. Size-prefixed: start with sticky_ctx_stats_init().
  * A request is counted once its key is derived, so always
  * requests == hits + promoted_hits + new_sessions + failovers + spills
  *             + migrations + strict_rejections + no_channel. */
-typedef struct sticky_stats {
+typedef struct sticky_ctx_stats {
     size_t size;
     uint64_t requests;        /* sticky_select() calls that got as far as a key */
     uint64_t hits;            /* HIT + EXPLICIT_HIT */
@@ -274,10 +258,10 @@ typedef struct sticky_stats {
     uint64_t store_errors;
     uint64_t reports;
     uint64_t channels;        /* channels seen so far */
-} sticky_stats;
+} sticky_ctx_stats;
 
 /**
- * sticky_stats_init_sized - zero a stats struct and set its size.
+ * sticky_ctx_stats_init_sized - zero a stats struct and set its size.
  *
  * Prefer the wrapper without _sized, which passes sizeof(*p).
  *
@@ -287,21 +271,21 @@ typedef struct sticky_stats {
  * Thread-safety: touches only the struct.
  * Since: 0.1.0
  */
-STICKY_API int sticky_stats_init_sized(sticky_stats *s, size_t size);
-static inline int sticky_stats_init(sticky_stats *s)
+STICKY_API int sticky_ctx_stats_init_sized(sticky_ctx_stats *s, size_t size);
+static inline int sticky_ctx_stats_init(sticky_ctx_stats *s)
 {
-    return sticky_stats_init_sized(s, sizeof(*s));
+    return sticky_ctx_stats_init_sized(s, sizeof(*s));
 }
 
 /**
- * sticky_stats_get - read the selector's counters.
+ * sticky_ctx_get_stats - read the selector's counters.
  * Returns: 0; STICKY_EINVAL; STICKY_EABI. Thread-safety: safe; counters
  * are individually exact, not one atomic snapshot. Since: 0.1.0
  */
-STICKY_API int sticky_stats_get(sticky_ctx *ctx, sticky_stats *out);
+STICKY_API int sticky_ctx_get_stats(sticky_ctx *ctx, sticky_ctx_stats *out);
 
 /**
- * sticky_stats_format_prometheus - the counters, per-channel selections,
+ * sticky_ctx_format_prometheus - the counters, per-channel selections,
  * in-flight counts and current cooldowns, in the Prometheus text format.
  *
  * @ctx: the context. @buf: output (may be NULL when @cap is 0).
@@ -310,7 +294,7 @@ STICKY_API int sticky_stats_get(sticky_ctx *ctx, sticky_stats *out);
  *          (then *@needed says how much is needed); STICKY_EINVAL.
  * Thread-safety: safe from any thread. Since: 0.1.0
  */
-STICKY_API int sticky_stats_format_prometheus(sticky_ctx *ctx, char *buf,
+STICKY_API int sticky_ctx_format_prometheus(sticky_ctx *ctx, char *buf,
                                               size_t cap, size_t *needed);
 
 /**

@@ -3,11 +3,11 @@
  * channel), the versioned vtable every storage backend implements, and the
  * opaque sticky_store handle through which the library and hosts use any
  * backend. The built-in memory store is created with
- * sticky_store_memory_new() (sticky/memory_store.h).
+ * sticky_memory_store_new() (sticky/memory_store.h).
  *
  * Usage:
  *     sticky_store *st;
- *     sticky_store_memory_new(ctx, NULL, &st);      // defaults from ctx
+ *     sticky_memory_store_new(ctx, NULL, &st);      // defaults from ctx
  *     sticky_mapping m;
  *     sticky_mapping_init(&m);
  *     m.key = key;
@@ -112,6 +112,10 @@ enum sticky_renew_mode {
     STICKY_RENEW_SLIDING = 1
 };
 
+/* A backend option renew_threshold_seconds with this value takes the
+ * context's renew_threshold_seconds. */
+#define STICKY_RENEW_THRESHOLD_FROM_CTX (-1)
+
 /* Flags for sticky_store_get() / sticky_store_put() and the vtable. */
 enum sticky_store_flag {
     /* put: store only when no live mapping exists; otherwise return
@@ -196,9 +200,6 @@ typedef struct sticky_store_vtable {
      * sticky_store_free(). */
     void (*destroy)(void *self);
 } sticky_store_vtable;
-
-/* Opaque: a backend (vtable + self) as one handle. */
-typedef struct sticky_store sticky_store;
 
 /**
  * sticky_store_new - wrap a backend in a sticky_store handle.

@@ -449,7 +449,7 @@ int rconn_count_keys(struct rstore *rs, uint64_t *count)
         pthread_mutex_unlock(&s->lock);
         return STICKY_ESTORE;
     }
-    char pattern[2 * STICKY_REDIS_MAX_PREFIX + 2];
+    char pattern[2 * STICKY_REDIS_STORE_MAX_PREFIX + 2];
     size_t plen = glob_escape(rs->o.prefix, pattern);
     char cursor[32] = "0";
     uint64_t total = 0;

@@ -16,7 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include "sticky/config.h"
-#include "sticky/redis.h"
+#include "sticky/redis_store.h"
 
 /* The Lua scripts, one per store operation (redis_scripts.c). */
 enum rscript { RS_GET = 0, RS_PUT, RS_TOUCH, RS_DEL, RS_COUNT };
@@ -32,7 +32,7 @@ struct rslot {
 /* Validated, owned copy of the options. */
 struct ropts {
     char *host, *unix_path, *username, *password, *client_name;
-    char prefix[STICKY_REDIS_MAX_PREFIX + 1];
+    char prefix[STICKY_REDIS_STORE_MAX_PREFIX + 1];
     size_t prefix_len;
     int port, db;
     int64_t connect_timeout_ns, command_timeout_ns;
@@ -62,7 +62,7 @@ struct rstore {
 
     /* sticky_store_stats counters. */
     atomic_uint_fast64_t hits, misses, inserts, updates, renewals, deletes;
-    /* sticky_redis_stats counters. */
+    /* sticky_redis_store_stats counters. */
     atomic_uint_fast64_t round_trips, connects, reconnects, connect_failures,
         timeouts, io_errors, server_errors, protocol_errors, noscript_reloads,
         fast_fails, pool_waits, pool_timeouts;
@@ -80,7 +80,7 @@ void rlog(struct rstore *rs, int level, const char *fmt, ...)
 int64_t rmono_ns(void);
 
 /* redis_options.c: defaults from @ctx, validation, owned copies. */
-int ropts_load(struct rstore *rs, const sticky_redis_options *in);
+int ropts_load(struct rstore *rs, const sticky_redis_store_options *in);
 void ropts_free(struct rstore *rs);
 
 /* redis_scripts.c */

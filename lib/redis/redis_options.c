@@ -1,5 +1,5 @@
 /*
- * lib/redis/redis_options.c - sticky_redis_options: defaults, the
+ * lib/redis/redis_options.c - sticky_redis_store_options: defaults, the
  * size-prefixed copy-in (fields past the caller's size keep defaults, a
  * larger struct must have a zero tail), range checks, and owned copies of
  * the strings.
@@ -9,37 +9,37 @@
 #include "sticky/context.h"
 #include "sticky/error.h"
 #include "redis_internal.h"
-#include "struct_size.h"
+#include "util/struct_size.h"
 
-STICKY_API int sticky_redis_options_init_sized(sticky_redis_options *o, size_t size)
+STICKY_API int sticky_redis_store_options_init_sized(sticky_redis_store_options *o, size_t size)
 {
-    sticky_redis_options d;
+    sticky_redis_store_options d;
     memset(&d, 0, sizeof(d));
-    d.port = STICKY_REDIS_DEFAULT_PORT;
-    d.connect_timeout_ms = STICKY_REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
-    d.command_timeout_ms = STICKY_REDIS_DEFAULT_COMMAND_TIMEOUT_MS;
-    d.pool_size = STICKY_REDIS_DEFAULT_POOL_SIZE;
+    d.port = STICKY_REDIS_STORE_DEFAULT_PORT;
+    d.connect_timeout_ms = STICKY_REDIS_STORE_DEFAULT_CONNECT_TIMEOUT_MS;
+    d.command_timeout_ms = STICKY_REDIS_STORE_DEFAULT_COMMAND_TIMEOUT_MS;
+    d.pool_size = STICKY_REDIS_STORE_DEFAULT_POOL_SIZE;
     d.renew_mode = STICKY_RENEW_THRESHOLD;
-    d.renew_threshold_seconds = STICKY_REDIS_THRESHOLD_FROM_CTX;
-    d.backoff_min_ms = STICKY_REDIS_DEFAULT_BACKOFF_MIN_MS;
-    d.backoff_max_ms = STICKY_REDIS_DEFAULT_BACKOFF_MAX_MS;
+    d.renew_threshold_seconds = STICKY_RENEW_THRESHOLD_FROM_CTX;
+    d.backoff_min_ms = STICKY_REDIS_STORE_DEFAULT_BACKOFF_MIN_MS;
+    d.backoff_max_ms = STICKY_REDIS_STORE_DEFAULT_BACKOFF_MAX_MS;
     d.tcp_keepalive = 1;
     d.size = sizeof(d);
-    return sticky_struct_init_defaults(o, size, &d, sizeof(d));
+    return struct_init_defaults(o, size, &d, sizeof(d));
 }
 
-STICKY_API int sticky_redis_stats_init_sized(sticky_redis_stats *s, size_t size)
+STICKY_API int sticky_redis_store_stats_init_sized(sticky_redis_store_stats *s, size_t size)
 {
-    return sticky_struct_init(s, size);
+    return struct_init(s, size);
 }
 
 /* The caller's struct over our defaults (see docs/ABI.md). */
-static int copy_in(sticky_redis_options *full, const sticky_redis_options *in)
+static int copy_in(sticky_redis_store_options *full, const sticky_redis_store_options *in)
 {
-    sticky_redis_options_init(full);
+    sticky_redis_store_options_init(full);
     if (in == NULL)
         return STICKY_OK;
-    return sticky_struct_copy_in(full, sizeof(*full), in, in->size);
+    return struct_copy_in(full, sizeof(*full), in, in->size);
 }
 
 static int bad(struct rstore *rs, const char *what)
@@ -56,9 +56,9 @@ static int dup_opt(struct rstore *rs, char **dst, const char *src)
     return *dst != NULL ? STICKY_OK : STICKY_ENOMEM;
 }
 
-int ropts_load(struct rstore *rs, const sticky_redis_options *in)
+int ropts_load(struct rstore *rs, const sticky_redis_store_options *in)
 {
-    sticky_redis_options o;
+    sticky_redis_store_options o;
     int rc = copy_in(&o, in);
     if (rc != STICKY_OK)
         return rc;
@@ -76,24 +76,24 @@ int ropts_load(struct rstore *rs, const sticky_redis_options *in)
         return bad(rs, "host is empty");
     if (o.db < 0 || o.db > 1000000)
         return bad(rs, "db must be 0..1000000");
-    const char *prefix = o.key_prefix ? o.key_prefix : STICKY_REDIS_DEFAULT_PREFIX;
-    if (strlen(prefix) > STICKY_REDIS_MAX_PREFIX)
+    const char *prefix = o.key_prefix ? o.key_prefix : STICKY_REDIS_STORE_DEFAULT_PREFIX;
+    if (strlen(prefix) > STICKY_REDIS_STORE_MAX_PREFIX)
         return bad(rs, "key_prefix longer than 64 bytes");
-    const char *name = o.client_name ? o.client_name : STICKY_REDIS_DEFAULT_CLIENT_NAME;
-    if (strlen(name) > STICKY_REDIS_MAX_PREFIX || strpbrk(name, " \t\r\n") != NULL)
+    const char *name = o.client_name ? o.client_name : STICKY_REDIS_STORE_DEFAULT_CLIENT_NAME;
+    if (strlen(name) > STICKY_REDIS_STORE_MAX_PREFIX || strpbrk(name, " \t\r\n") != NULL)
         return bad(rs, "client_name longer than 64 bytes or has spaces");
     if (o.connect_timeout_ms < 1 || o.connect_timeout_ms > 60000)
         return bad(rs, "connect_timeout_ms must be 1..60000");
     if (o.command_timeout_ms < 1 || o.command_timeout_ms > 60000)
         return bad(rs, "command_timeout_ms must be 1..60000");
-    if (o.pool_size < 1 || o.pool_size > STICKY_REDIS_MAX_POOL_SIZE)
+    if (o.pool_size < 1 || o.pool_size > STICKY_REDIS_STORE_MAX_POOL_SIZE)
         return bad(rs, "pool_size must be 1..256");
     uint32_t ttl = o.ttl_seconds ? o.ttl_seconds : cfg.ttl_seconds;
     if (ttl < 1 || ttl > STICKY_MAX_TTL_SECONDS)
         return bad(rs, "ttl_seconds must be 1..31536000");
     if (o.renew_mode != STICKY_RENEW_THRESHOLD && o.renew_mode != STICKY_RENEW_SLIDING)
         return bad(rs, "renew_mode");
-    int64_t thr = o.renew_threshold_seconds == STICKY_REDIS_THRESHOLD_FROM_CTX
+    int64_t thr = o.renew_threshold_seconds == STICKY_RENEW_THRESHOLD_FROM_CTX
                       ? (int64_t)cfg.renew_threshold_seconds
                       : (int64_t)o.renew_threshold_seconds;
     if (thr < 0 || thr > (int64_t)ttl)
@@ -119,7 +119,7 @@ int ropts_load(struct rstore *rs, const sticky_redis_options *in)
     r->backoff_max_ms = o.backoff_max_ms;
     r->count_entries = o.count_entries;
     r->tcp_keepalive = o.tcp_keepalive;
-    if ((rc = dup_opt(rs, &r->host, o.host ? o.host : STICKY_REDIS_DEFAULT_HOST)) ||
+    if ((rc = dup_opt(rs, &r->host, o.host ? o.host : STICKY_REDIS_STORE_DEFAULT_HOST)) ||
         (rc = dup_opt(rs, &r->unix_path, o.unix_path)) ||
         (rc = dup_opt(rs, &r->username, o.username)) ||
         (rc = dup_opt(rs, &r->password, o.password)) ||

@@ -3,7 +3,7 @@
  * its constructor: each method formats the Redis key, runs its script
  * (redis_conn.c) in one round trip, checks the reply's shape, decodes the
  * record strictly and keeps the sticky_store_stats counters. Also
- * sticky_store_redis_stats().
+ * sticky_redis_store_get_stats().
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include "sticky/store.h"
 #include "redis_internal.h"
 
-#define KEY_BUF (STICKY_REDIS_MAX_PREFIX + 17)
+#define KEY_BUF (STICKY_REDIS_STORE_MAX_PREFIX + 17)
 
 static int fmt_i64(char *buf, size_t cap, int64_t v, size_t *len)
 {
@@ -193,7 +193,7 @@ static int r_sweep(void *self, int64_t now_ms, size_t budget, size_t *reclaimed)
 
 #define LD(rs, f) atomic_load_explicit(&(rs)->f, memory_order_relaxed)
 
-static void fill_redis_stats(struct rstore *rs, sticky_redis_stats *s)
+static void fill_redis_stats(struct rstore *rs, sticky_redis_store_stats *s)
 {
     s->round_trips = LD(rs, round_trips);
     s->connects = LD(rs, connects);
@@ -213,13 +213,13 @@ static void fill_redis_stats(struct rstore *rs, sticky_redis_stats *s)
 }
 
 /*
- * sticky_store_redis_stats() reaches this store's state through the public
+ * sticky_redis_store_get_stats() reaches this store's state through the public
  * sticky_store_get_stats() path: it sets this thread-local request, the
  * core calls r_stats(self, ...), and r_stats answers it instead of the
  * usual counters. A store of another backend never answers, which is how a
  * non-Redis store is recognised. Per thread and only during that one call.
  */
-static _Thread_local sticky_redis_stats *tl_request;
+static _Thread_local sticky_redis_store_stats *tl_request;
 static _Thread_local int tl_answered;
 
 static int r_stats(void *self, sticky_store_stats *out)
@@ -267,7 +267,7 @@ static const sticky_store_vtable redis_vtable = {
     .destroy = r_destroy,
 };
 
-STICKY_API int sticky_store_redis_new(sticky_ctx *ctx, const sticky_redis_options *opts,
+STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_options *opts,
                                       sticky_store **out)
 {
     if (out == NULL)
@@ -310,13 +310,13 @@ STICKY_API int sticky_store_redis_new(sticky_ctx *ctx, const sticky_redis_option
     return STICKY_OK;
 }
 
-STICKY_API int sticky_store_redis_stats(sticky_store *store, sticky_redis_stats *out)
+STICKY_API int sticky_redis_store_get_stats(sticky_store *store, sticky_redis_store_stats *out)
 {
     if (store == NULL || out == NULL)
         return STICKY_EINVAL;
     if (out->size < sizeof(size_t))
         return STICKY_EABI;
-    sticky_redis_stats full;
+    sticky_redis_store_stats full;
     memset(&full, 0, sizeof(full));
     full.size = sizeof(full);
     sticky_store_stats unused;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/abi/check_install_redis.sh - `meson install --destdir` into a temp
 # tree, check sticky-redis.pc (Requires: sticky; hiredis only private) and
-# sticky/redis.h are installed, then build tests/abi/install_smoke_redis.c
+# sticky/redis_store.h are installed, then build tests/abi/install_smoke_redis.c
 # with `pkg-config --cflags --libs sticky-redis` from that tree and run it.
 # Also checks that libsticky itself does not link hiredis.
 # usage: check_install_redis.sh MESON BUILD_DIR SMOKE_C CC... [-- extra cflags...]
@@ -20,8 +20,8 @@ pc=$(find "$dest" -name sticky-redis.pc | head -n1)
 grep -q '^Requires: sticky' "$pc" || { echo "FAIL: sticky-redis.pc lacks Requires: sticky"; exit 1; }
 grep -q '^Requires.private: hiredis' "$pc" ||
     { echo "FAIL: hiredis not in Requires.private"; exit 1; }
-[ -f "$(find "$dest" -path '*/include/sticky/redis.h' | head -n1)" ] ||
-    { echo "FAIL: sticky/redis.h not installed"; exit 1; }
+[ -f "$(find "$dest" -path '*/include/sticky/redis_store.h' | head -n1)" ] ||
+    { echo "FAIL: sticky/redis_store.h not installed"; exit 1; }
 export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest
 flags=$(pkg-config --cflags --libs sticky-redis)
 echo "pkg-config --cflags --libs sticky-redis: $flags"

@@ -5,11 +5,11 @@ the linker version script == functions declared STICKY_API in the public
 headers; every export is a sticky_ symbol in the expected version node.
 
 usage: check_symbols.py LIB MAP INCLUDE_DIR [--node STICKY_1.0]
-                       [--header redis.h ...] [--exclude redis.h ...]
+                       [--header redis_store.h ...] [--exclude redis_store.h ...]
 
 --header limits the declarations to the named headers (a library that owns
-only some of include/sticky, e.g. libsticky-redis and sticky/redis.h);
---exclude leaves headers of another library out (libsticky and redis.h).
+only some of include/sticky, e.g. libsticky-redis and sticky/redis_store.h);
+--exclude leaves headers of another library out (libsticky and redis_store.h).
 """
 import argparse
 import os

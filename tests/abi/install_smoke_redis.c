@@ -3,7 +3,7 @@
  * Redis store (no I/O happens at creation) and reads its counters. */
 #include <stdio.h>
 
-#include <sticky/redis.h>
+#include <sticky/redis_store.h>
 #include <sticky/sticky.h>
 
 int main(void)
@@ -11,17 +11,17 @@ int main(void)
     sticky_ctx *ctx = NULL;
     if (sticky_ctx_new(NULL, &ctx) != STICKY_OK)
         return 1;
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     sticky_store *st = NULL;
-    int rc = sticky_store_redis_new(ctx, &o, &st);
+    int rc = sticky_redis_store_new(ctx, &o, &st);
     if (rc != STICKY_OK) {
-        fprintf(stderr, "sticky_store_redis_new: %s\n", sticky_strerror(rc));
+        fprintf(stderr, "sticky_redis_store_new: %s\n", sticky_strerror(rc));
         return 1;
     }
-    sticky_redis_stats s;
-    sticky_redis_stats_init(&s);
-    rc = sticky_store_redis_stats(st, &s);
+    sticky_redis_store_stats s;
+    sticky_redis_store_stats_init(&s);
+    rc = sticky_redis_store_get_stats(st, &s);
     sticky_store_free(st);
     sticky_ctx_free(ctx);
     if (rc != STICKY_OK || s.round_trips != 0)

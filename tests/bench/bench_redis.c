@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include <hiredis/hiredis.h>
-#include <sticky/redis.h>
+#include <sticky/redis_store.h>
 #include <sticky/sticky.h>
 
 #include "bench_util.h"
@@ -119,9 +119,9 @@ static void select_new(void *arg)
 
 static uint64_t round_trips(struct bench *b)
 {
-    sticky_redis_stats s;
-    sticky_redis_stats_init(&s);
-    sticky_store_redis_stats(b->st, &s);
+    sticky_redis_store_stats s;
+    sticky_redis_store_stats_init(&s);
+    sticky_redis_store_get_stats(b->st, &s);
     return s.round_trips;
 }
 
@@ -156,11 +156,11 @@ int main(void)
     memset(&b, 0, sizeof(b));
     if (sticky_ctx_new(NULL, &b.ctx) != STICKY_OK)
         return 1;
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.port = srv.port;
     o.pool_size = 1;
-    if (sticky_store_redis_new(b.ctx, &o, &b.st) != STICKY_OK ||
+    if (sticky_redis_store_new(b.ctx, &o, &b.st) != STICKY_OK ||
         sticky_ctx_set_store(b.ctx, b.st) != STICKY_OK)
         return 1;
     b.raw = test_redis_admin(&srv);

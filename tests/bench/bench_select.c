@@ -102,7 +102,7 @@ static sticky_ctx *make_ctx(sticky_store **store)
     cfg.max_sessions = 2000000;
     sticky_ctx *ctx = NULL;
     if (sticky_ctx_new(&cfg, &ctx) != STICKY_OK ||
-        sticky_store_memory_new(ctx, NULL, store) != STICKY_OK ||
+        sticky_memory_store_new(ctx, NULL, store) != STICKY_OK ||
         sticky_ctx_set_store(ctx, *store) != STICKY_OK)
         abort();
     return ctx;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <sticky/redis.h>
+#include <sticky/redis_store.h>
 #include <sticky/sticky.h>
 
 #include "redis_server.h"
@@ -20,17 +20,17 @@ extern struct test_redis g_redis;
 /* A Redis store on g_redis with @prefix; o.* adjusted by the caller first
  * when @o is not NULL. Returns the sticky error code. */
 static inline int make_redis_store(sticky_ctx *ctx, const char *prefix,
-                                   sticky_redis_options *o, sticky_store **out)
+                                   sticky_redis_store_options *o, sticky_store **out)
 {
-    sticky_redis_options local;
+    sticky_redis_store_options local;
     if (o == NULL) {
-        sticky_redis_options_init(&local);
+        sticky_redis_store_options_init(&local);
         o = &local;
     }
     o->host = "127.0.0.1";
     o->port = g_redis.port;
     o->key_prefix = prefix;
-    return sticky_store_redis_new(ctx, o, out);
+    return sticky_redis_store_new(ctx, o, out);
 }
 
 static inline int64_t now_ns(void)

@@ -22,8 +22,8 @@ static int make_redis(sticky_ctx *ctx, const struct sticky_conf_params *p, void 
     static unsigned serial;
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "conf:%d:%u:", (int)getpid(), ++serial);
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.ttl_seconds = p->ttl_seconds;
     o.renew_threshold_seconds = (int32_t)p->renew_threshold_seconds;
     o.renew_mode = p->renew_mode;

@@ -32,8 +32,8 @@ static struct fx open_fx(const char *prefix, uint32_t command_timeout_ms)
 {
     struct fx f;
     assert_int_equal(sticky_ctx_new(NULL, &f.ctx), STICKY_OK);
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.command_timeout_ms = command_timeout_ms;
     o.pool_size = 2;
     assert_int_equal(make_redis_store(f.ctx, prefix, &o, &f.st), STICKY_OK);
@@ -47,11 +47,11 @@ static void close_fx(struct fx *f)
     sticky_ctx_free(f->ctx);
 }
 
-static sticky_redis_stats rstats(struct fx *f)
+static sticky_redis_store_stats rstats(struct fx *f)
 {
-    sticky_redis_stats s;
-    sticky_redis_stats_init(&s);
-    assert_int_equal(sticky_store_redis_stats(f->st, &s), STICKY_OK);
+    sticky_redis_store_stats s;
+    sticky_redis_store_stats_init(&s);
+    assert_int_equal(sticky_redis_store_get_stats(f->st, &s), STICKY_OK);
     return s;
 }
 
@@ -90,7 +90,7 @@ static void killed_then_restarted(void **state)
     printf("server down: %d calls, %d degraded, worst %.2f ms\n", calls, degraded, worst);
     assert_int_equal(degraded, calls);
     assert_true(worst < 1000.0);
-    sticky_redis_stats s = rstats(&f);
+    sticky_redis_store_stats s = rstats(&f);
     printf("connect_failures %llu fast_fails %llu io_errors %llu backoff_ms %llu\n",
            (unsigned long long)s.connect_failures, (unsigned long long)s.fast_fails,
            (unsigned long long)s.io_errors, (unsigned long long)s.backoff_ms);
@@ -157,7 +157,7 @@ static void hanging_server(void **state)
     /* command timeout 100 ms; a call that reconnects may also spend the
      * 200 ms connect timeout: generous bound for a loaded machine. */
     assert_true(worst < 1000.0);
-    sticky_redis_stats s = rstats(&f);
+    sticky_redis_store_stats s = rstats(&f);
     assert_true(s.timeouts >= 1);
     assert_true(s.fast_fails >= 1);
 

@@ -36,8 +36,8 @@ struct node {
 static void node_open(struct node *n, const char *prefix)
 {
     assert_int_equal(sticky_ctx_new(NULL, &n->ctx), STICKY_OK);
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.command_timeout_ms = 2000; /* no spurious degradation on a busy CI box */
     assert_int_equal(make_redis_store(n->ctx, prefix, &o, &n->st), STICKY_OK);
     assert_int_equal(sticky_ctx_set_store(n->ctx, n->st), STICKY_OK);

@@ -24,12 +24,12 @@
 struct test_redis g_redis;
 
 /* Size-prefixed structs end without tail padding (docs/ABI.md, rule 1). */
-_Static_assert(sizeof(sticky_redis_options) ==
-                   offsetof(sticky_redis_options, tcp_keepalive) + sizeof(int32_t),
-               "sticky_redis_options has tail padding");
-_Static_assert(sizeof(sticky_redis_stats) ==
-                   offsetof(sticky_redis_stats, backoff_ms) + sizeof(uint64_t),
-               "sticky_redis_stats has tail padding");
+_Static_assert(sizeof(sticky_redis_store_options) ==
+                   offsetof(sticky_redis_store_options, tcp_keepalive) + sizeof(int32_t),
+               "sticky_redis_store_options has tail padding");
+_Static_assert(sizeof(sticky_redis_store_stats) ==
+                   offsetof(sticky_redis_store_stats, backoff_ms) + sizeof(uint64_t),
+               "sticky_redis_store_stats has tail padding");
 
 struct fx {
     struct fake_clock clock;
@@ -39,7 +39,7 @@ struct fx {
     char prefix[64];
 };
 
-static int setup_opts(void **state, sticky_redis_options *o)
+static int setup_opts(void **state, sticky_redis_store_options *o)
 {
     static unsigned serial;
     struct fx *f = calloc(1, sizeof(*f));
@@ -93,11 +93,11 @@ static long long pttl(struct fx *f, uint64_t key)
     return test_redis_int(f->admin, "PTTL %s%016llx", f->prefix, (unsigned long long)key);
 }
 
-static sticky_redis_stats rstats(struct fx *f)
+static sticky_redis_store_stats rstats(struct fx *f)
 {
-    sticky_redis_stats s;
-    sticky_redis_stats_init(&s);
-    assert_int_equal(sticky_store_redis_stats(f->st, &s), STICKY_OK);
+    sticky_redis_store_stats s;
+    sticky_redis_store_stats_init(&s);
+    assert_int_equal(sticky_redis_store_get_stats(f->st, &s), STICKY_OK);
     return s;
 }
 
@@ -158,8 +158,8 @@ static void ttl_in_redis_threshold(void **state)
 
 static int setup_sliding(void **state)
 {
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.renew_mode = STICKY_RENEW_SLIDING;
     o.ttl_seconds = 600;
     return setup_opts(state, &o);
@@ -217,8 +217,8 @@ static int setup_short_ttl(void **state)
     struct fx *f = calloc(1, sizeof(*f));
     assert_int_equal(sticky_ctx_new(NULL, &f->ctx), STICKY_OK);
     snprintf(f->prefix, sizeof(f->prefix), "short:");
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.ttl_seconds = 1;
     o.renew_threshold_seconds = 0;
     assert_int_equal(make_redis_store(f->ctx, f->prefix, &o, &f->st), STICKY_OK);
@@ -243,16 +243,16 @@ static void redis_reclaims_expired(void **state)
 
 static int setup_pool1(void **state)
 {
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.pool_size = 1;
     return setup_opts(state, &o);
 }
 
 static int setup_named(void **state)
 {
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.client_name = "rt-test";
     o.pool_size = 2;
     return setup_opts(state, &o);
@@ -388,8 +388,8 @@ static void auth_and_db(void **state)
     assert_int_equal(r->type, REDIS_REPLY_STATUS);
     freeReplyObject(r);
 
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.username = "gw";
     o.password = "s3cret";
     o.db = 3;
@@ -411,12 +411,12 @@ static void auth_and_db(void **state)
     o.password = "wrong";
     assert_int_equal(make_redis_store(f->ctx, "auth:", &o, &st), STICKY_OK);
     assert_int_equal(sticky_store_put(st, &m, 0, NULL), STICKY_ESTORE);
-    sticky_redis_stats s;
-    sticky_redis_stats_init(&s);
-    assert_int_equal(sticky_store_redis_stats(st, &s), STICKY_OK);
+    sticky_redis_store_stats s;
+    sticky_redis_store_stats_init(&s);
+    assert_int_equal(sticky_redis_store_get_stats(st, &s), STICKY_OK);
     assert_int_equal(s.connect_failures, 1);
     assert_int_equal(s.connects, 0);
-    assert_true(s.backoff_ms >= STICKY_REDIS_DEFAULT_BACKOFF_MIN_MS);
+    assert_true(s.backoff_ms >= STICKY_REDIS_STORE_DEFAULT_BACKOFF_MIN_MS);
     sticky_store_free(st);
     r = redisCommand(f->admin, "ACL DELUSER gw");
     freeReplyObject(r);
@@ -443,7 +443,7 @@ static void server_error_replies(void **state)
     assert_true(now_ns() - t0 < 1000000000LL);
     r = redisCommand(f->admin, "CONFIG SET maxmemory 0");
     freeReplyObject(r);
-    sticky_redis_stats s = rstats(f);
+    sticky_redis_store_stats s = rstats(f);
     assert_int_equal(s.server_errors, 2);
     assert_int_equal(s.connects, 1); /* no reconnect needed */
     assert_int_equal(get(f, 31, &m), STICKY_OK);
@@ -454,25 +454,25 @@ static void server_error_replies(void **state)
 static void options_and_stats_api(void **state)
 {
     struct fx *f = *state;
-    sticky_redis_options o;
+    sticky_redis_store_options o;
     sticky_store *st = (sticky_store *)1;
-    assert_int_equal(sticky_redis_options_init_sized(NULL, sizeof(o)), STICKY_EINVAL);
-    assert_int_equal(sticky_redis_options_init_sized(&o, 2), STICKY_EABI);
-    assert_int_equal(sticky_redis_options_init(&o), STICKY_OK);
+    assert_int_equal(sticky_redis_store_options_init_sized(NULL, sizeof(o)), STICKY_EINVAL);
+    assert_int_equal(sticky_redis_store_options_init_sized(&o, 2), STICKY_EABI);
+    assert_int_equal(sticky_redis_store_options_init(&o), STICKY_OK);
     assert_int_equal(o.port, 6379);
     assert_int_equal(o.connect_timeout_ms, 200);
     assert_int_equal(o.command_timeout_ms, 100);
     assert_int_equal(o.pool_size, 4);
-    assert_int_equal(o.renew_threshold_seconds, STICKY_REDIS_THRESHOLD_FROM_CTX);
-    assert_int_equal(sticky_store_redis_new(NULL, &o, &st), STICKY_EINVAL);
-    assert_int_equal(sticky_store_redis_new(f->ctx, &o, NULL), STICKY_EINVAL);
+    assert_int_equal(o.renew_threshold_seconds, STICKY_RENEW_THRESHOLD_FROM_CTX);
+    assert_int_equal(sticky_redis_store_new(NULL, &o, &st), STICKY_EINVAL);
+    assert_int_equal(sticky_redis_store_new(f->ctx, &o, NULL), STICKY_EINVAL);
 
 #define BAD(stmt)                                                             \
     do {                                                                      \
-        sticky_redis_options_init(&o);                                        \
+        sticky_redis_store_options_init(&o);                                        \
         stmt;                                                                 \
         st = (sticky_store *)1;                                               \
-        assert_int_equal(sticky_store_redis_new(f->ctx, &o, &st), STICKY_ECONFIG); \
+        assert_int_equal(sticky_redis_store_new(f->ctx, &o, &st), STICKY_ECONFIG); \
         assert_null(st);                                                      \
     } while (0)
     BAD(o.port = 0);
@@ -490,34 +490,34 @@ static void options_and_stats_api(void **state)
     BAD(o.db = -1);
 #undef BAD
     /* A newer caller's larger struct with a non-zero unknown tail. */
-    struct { sticky_redis_options o; uint64_t extra; } big;
+    struct { sticky_redis_store_options o; uint64_t extra; } big;
     memset(&big, 0, sizeof(big));
-    sticky_redis_options_init_sized(&big.o, sizeof(big));
-    assert_int_equal(sticky_store_redis_new(f->ctx, &big.o, &st), STICKY_OK);
+    sticky_redis_store_options_init_sized(&big.o, sizeof(big));
+    assert_int_equal(sticky_redis_store_new(f->ctx, &big.o, &st), STICKY_OK);
     sticky_store_free(st);
     big.extra = 1;
-    assert_int_equal(sticky_store_redis_new(f->ctx, &big.o, &st), STICKY_EABI);
+    assert_int_equal(sticky_redis_store_new(f->ctx, &big.o, &st), STICKY_EABI);
     /* An older caller's smaller struct: the rest are defaults. */
-    sticky_redis_options_init_sized(&o, offsetof(sticky_redis_options, port));
-    assert_int_equal(sticky_store_redis_new(f->ctx, &o, &st), STICKY_OK);
+    sticky_redis_store_options_init_sized(&o, offsetof(sticky_redis_store_options, port));
+    assert_int_equal(sticky_redis_store_new(f->ctx, &o, &st), STICKY_OK);
     sticky_store_free(st);
 
     /* Redis stats only for a Redis store; sizes respected. */
-    sticky_redis_stats s;
-    sticky_redis_stats_init(&s);
+    sticky_redis_store_stats s;
+    sticky_redis_store_stats_init(&s);
     sticky_store *mem;
-    assert_int_equal(sticky_store_memory_new(f->ctx, NULL, &mem), STICKY_OK);
-    assert_int_equal(sticky_store_redis_stats(mem, &s), STICKY_EINVAL);
+    assert_int_equal(sticky_memory_store_new(f->ctx, NULL, &mem), STICKY_OK);
+    assert_int_equal(sticky_redis_store_get_stats(mem, &s), STICKY_EINVAL);
     sticky_store_free(mem);
-    assert_int_equal(sticky_store_redis_stats(NULL, &s), STICKY_EINVAL);
-    assert_int_equal(sticky_store_redis_stats(f->st, NULL), STICKY_EINVAL);
+    assert_int_equal(sticky_redis_store_get_stats(NULL, &s), STICKY_EINVAL);
+    assert_int_equal(sticky_redis_store_get_stats(f->st, NULL), STICKY_EINVAL);
     s.size = 0;
-    assert_int_equal(sticky_store_redis_stats(f->st, &s), STICKY_EABI);
+    assert_int_equal(sticky_redis_store_get_stats(f->st, &s), STICKY_EABI);
     assert_string_equal(sticky_store_name(f->st), "redis");
     /* No I/O at creation: a store on a closed port is created fine. */
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options_init(&o);
     o.port = 1;
-    assert_int_equal(sticky_store_redis_new(f->ctx, &o, &st), STICKY_OK);
+    assert_int_equal(sticky_redis_store_new(f->ctx, &o, &st), STICKY_OK);
     sticky_store_free(st);
 }
 

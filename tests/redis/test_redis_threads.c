@@ -82,8 +82,8 @@ static void pool_under_threads(void **state)
     (void)state;
     sticky_ctx *ctx;
     assert_int_equal(sticky_ctx_new(NULL, &ctx), STICKY_OK);
-    sticky_redis_options o;
-    sticky_redis_options_init(&o);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
     o.pool_size = 3;
     o.command_timeout_ms = 5000; /* TSan and a busy machine are slow */
     static struct shared sh;
@@ -100,9 +100,9 @@ static void pool_under_threads(void **state)
     assert_int_equal(sticky_store_get_stats(sh.st, &s), STICKY_OK);
     assert_int_equal(s.hits + s.misses, (uint64_t)atomic_load(&sh.gets));
     assert_int_equal(s.inserts + s.updates, (uint64_t)atomic_load(&sh.puts));
-    sticky_redis_stats r;
-    sticky_redis_stats_init(&r);
-    assert_int_equal(sticky_store_redis_stats(sh.st, &r), STICKY_OK);
+    sticky_redis_store_stats r;
+    sticky_redis_store_stats_init(&r);
+    assert_int_equal(sticky_redis_store_get_stats(sh.st, &r), STICKY_OK);
     printf("round trips %llu, connects %llu, pool waits %llu\n",
            (unsigned long long)r.round_trips, (unsigned long long)r.connects,
            (unsigned long long)r.pool_waits);

@@ -18,7 +18,7 @@
 
 #include "test_helpers.h"
 
-#include "select_internal.h"
+#include "select/select_internal.h"
 
 #define N_THREADS 4
 #define N_SESSIONS 64
@@ -186,9 +186,9 @@ static void test_mixed_traffic(void **state)
     for (int i = 0; i < N_THREADS; i++)
         pthread_join(t[i], NULL);
     assert_int_equal(atomic_load(&sh.failures), 0);
-    sticky_stats s;
-    sticky_stats_init(&s);
-    assert_int_equal(sticky_stats_get(sh.ctx, &s), STICKY_OK);
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    assert_int_equal(sticky_ctx_get_stats(sh.ctx, &s), STICKY_OK);
     assert_int_equal(s.requests, (uint64_t)N_THREADS * ROUNDS);
     assert_int_equal(s.requests, atomic_load(&sh.ok) + atomic_load(&sh.no_channel));
     assert_int_equal(s.hits + s.promoted_hits + s.new_sessions + s.failovers + s.spills +

@@ -18,7 +18,7 @@
 
 #include "test_helpers.h"
 
-#include "memstore.h"
+#include "store/memory_store.h"
 #ifdef HAVE_ARRAY_STORE
 #include "array_store.h"
 #endif
@@ -231,9 +231,9 @@ static void test_memory_store_mixed(void **state)
         o.max_entries = CAP;
         o.ttl_seconds = 5;
         o.renew_threshold_seconds = 2;
-        assert_int_equal(sticky_store_memory_new(ctx, &o, &sh.st), STICKY_OK);
+        assert_int_equal(sticky_memory_store_new(ctx, &o, &sh.st), STICKY_OK);
         run_mixed(sh.st, &sh);
-        assert_int_equal(sticky_memstore_check(sh.st, NULL), STICKY_OK);
+        assert_int_equal(memory_store_check(sh.st, NULL), STICKY_OK);
         sticky_store_free(sh.st);
         sticky_ctx_free(ctx);
     }
@@ -288,7 +288,7 @@ static void test_put_if_absent_agrees(void **state)
     sticky_ctx *ctx;
     assert_int_equal(sticky_ctx_new(NULL, &ctx), STICKY_OK);
     sticky_store *st;
-    assert_int_equal(sticky_store_memory_new(ctx, NULL, &st), STICKY_OK);
+    assert_int_equal(sticky_memory_store_new(ctx, NULL, &st), STICKY_OK);
     pthread_barrier_t barrier;
     pthread_barrier_init(&barrier, NULL, N_THREADS);
     for (uint64_t key = 1; key <= 200; key++) {

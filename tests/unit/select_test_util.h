@@ -40,7 +40,7 @@ static inline void h_start(struct harness *h, size_t n_channels)
 {
     static const char *ids[] = {"A", "B", "C", "D", "E", "F", "G", "H"};
     assert_int_equal(sticky_ctx_new(&h->cfg, &h->ctx), STICKY_OK);
-    assert_int_equal(sticky_store_memory_new(h->ctx, NULL, &h->store), STICKY_OK);
+    assert_int_equal(sticky_memory_store_new(h->ctx, NULL, &h->store), STICKY_OK);
     assert_int_equal(sticky_ctx_set_store(h->ctx, h->store), STICKY_OK);
     h->n = n_channels;
     for (size_t i = 0; i < n_channels; i++) {

@@ -91,8 +91,8 @@ _Static_assert(sizeof(sticky_decision) == END_OF(sticky_decision, model_family),
                "sticky_decision has tail padding");
 _Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, reset_epoch_s),
                "sticky_outcome has tail padding");
-_Static_assert(sizeof(sticky_stats) == END_OF(sticky_stats, channels),
-               "sticky_stats has tail padding");
+_Static_assert(sizeof(sticky_ctx_stats) == END_OF(sticky_ctx_stats, channels),
+               "sticky_ctx_stats has tail padding");
 
 static void test_layout_pins_compile(void **state)
 {

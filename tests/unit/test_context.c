@@ -10,8 +10,8 @@
 
 #include "test_helpers.h"
 
-#include "context_internal.h"
-#include "digest.h"
+#include "util/context_internal.h"
+#include "util/digest.h"
 
 static void test_allocator_used_and_balanced(void **state)
 {
@@ -24,12 +24,12 @@ static void test_allocator_used_and_balanced(void **state)
     assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
     assert_true(a.mallocs >= 1);
     assert_true(a.live >= 1);
-    void *p = sticky_malloc(ctx, 64);
+    void *p = mem_malloc(ctx, 64);
     assert_non_null(p);
-    p = sticky_realloc(ctx, p, 128);
+    p = mem_realloc(ctx, p, 128);
     assert_non_null(p);
-    sticky_free(ctx, p);
-    assert_null(sticky_calloc(ctx, SIZE_MAX / 2, 4)); /* overflow refused */
+    mem_free(ctx, p);
+    assert_null(mem_calloc(ctx, SIZE_MAX / 2, 4)); /* overflow refused */
     sticky_ctx_free(ctx);
     assert_int_equal(a.live, 0);
     assert_int_equal(a.mallocs, a.frees);
@@ -62,7 +62,7 @@ static void test_log_callback_and_level(void **state)
     assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
     assert_int_equal(rec.count[STICKY_LOG_DEBUG], 1);
     assert_non_null(strstr(rec.last, "context created"));
-    sticky_log(ctx, STICKY_LOG_INFO, "hello %d", 42);
+    ctx_log(ctx, STICKY_LOG_INFO, "hello %d", 42);
     assert_string_equal(rec.last, "hello 42");
     assert_int_equal(rec.last_level, STICKY_LOG_INFO);
     sticky_ctx_free(ctx);
@@ -72,9 +72,9 @@ static void test_log_callback_and_level(void **state)
     cfg.log_level = STICKY_LOG_INFO;
     assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
     assert_int_equal(rec.count[STICKY_LOG_DEBUG], 0);
-    sticky_log(ctx, STICKY_LOG_DEBUG, "hidden");
+    ctx_log(ctx, STICKY_LOG_DEBUG, "hidden");
     assert_int_equal(rec.count[STICKY_LOG_DEBUG], 0);
-    sticky_log(ctx, STICKY_LOG_WARN, "shown");
+    ctx_log(ctx, STICKY_LOG_WARN, "shown");
     assert_int_equal(rec.count[STICKY_LOG_WARN], 1);
     sticky_ctx_free(ctx);
 }
@@ -93,7 +93,7 @@ static void test_long_log_line_truncated(void **state)
     char big[2000];
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    sticky_log(ctx, STICKY_LOG_ERROR, "%s", big);
+    ctx_log(ctx, STICKY_LOG_ERROR, "%s", big);
     assert_int_equal(strlen(rec.last), STICKY_LOG_LINE_MAX - 1);
     sticky_ctx_free(ctx);
 }
@@ -103,7 +103,7 @@ static void test_silent_by_default(void **state)
     (void)state;
     sticky_ctx *ctx = NULL;
     assert_int_equal(sticky_ctx_new(NULL, &ctx), STICKY_OK);
-    sticky_log(ctx, STICKY_LOG_ERROR, "nobody listens"); /* must not crash */
+    ctx_log(ctx, STICKY_LOG_ERROR, "nobody listens"); /* must not crash */
     sticky_ctx_free(ctx);
 }
 
@@ -147,7 +147,7 @@ static void test_sha256_fetched_once_and_correct(void **state)
     assert_int_equal(sticky_ctx_new(NULL, &ctx), STICKY_OK);
     assert_non_null(ctx->sha256);
     uint8_t d[STICKY_SHA256_LEN];
-    assert_int_equal(sticky_sha256(ctx, "abc", 3, d), STICKY_OK);
+    assert_int_equal(sha256_digest(ctx, "abc", 3, d), STICKY_OK);
     static const uint8_t want[STICKY_SHA256_LEN] = {
         0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
         0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,

@@ -78,9 +78,9 @@ static void test_turns_stay_together(void **state)
     assert_int_equal(t3.reason, STICKY_REASON_HIT);
     assert_string_equal(t3.channel_id, t1.channel_id);
     assert_true(t3.key == t2.key);
-    sticky_stats s;
-    sticky_stats_init(&s);
-    assert_int_equal(sticky_stats_get(h.ctx, &s), STICKY_OK);
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    assert_int_equal(sticky_ctx_get_stats(h.ctx, &s), STICKY_OK);
     assert_int_equal(s.requests, 4);
     assert_int_equal(s.new_sessions, 2);
     assert_int_equal(s.promoted_hits, 1);
@@ -305,9 +305,9 @@ static void test_strict_mode(void **state)
     assert_int_equal(d.reason, STICKY_REASON_HIT);
     assert_string_equal(d.channel_id, "A");
     sticky_release(h.ctx, &d);
-    sticky_stats s;
-    sticky_stats_init(&s);
-    sticky_stats_get(h.ctx, &s);
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    sticky_ctx_get_stats(h.ctx, &s);
     assert_int_equal(s.strict_rejections, 1);
     h_stop(&h);
 }
@@ -391,9 +391,9 @@ static void test_stats_add_up(void **state)
     assert_int_equal(h_select(&h, NULL, conv_body(31, 1, body, sizeof(body)), NULL, 0, &d),
                      STICKY_ENOCHANNEL);                     /* no channel */
     assert_int_equal(h_select(&h, NULL, "{\"messages\":[", NULL, 0, &d), STICKY_EPARSE);
-    sticky_stats s;
-    sticky_stats_init(&s);
-    assert_int_equal(sticky_stats_get(h.ctx, &s), STICKY_OK);
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    assert_int_equal(sticky_ctx_get_stats(h.ctx, &s), STICKY_OK);
     assert_int_equal(s.requests, 9);
     assert_int_equal(s.hits + s.promoted_hits + s.new_sessions + s.failovers + s.spills +
                          s.migrations + s.strict_rejections + s.no_channel,
@@ -617,9 +617,9 @@ static void test_store_failure_degrades(void **state)
             strcpy(first, d.channel_id);
         assert_string_equal(d.channel_id, first);
     }
-    sticky_stats s;
-    sticky_stats_init(&s);
-    sticky_stats_get(h.ctx, &s);
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    sticky_ctx_get_stats(h.ctx, &s);
     assert_int_equal(s.store_errors, 4);
     assert_non_null(strstr(h.log.all, "session store get failed"));
     /* set_store after the first selection is refused. */
@@ -675,7 +675,7 @@ static void test_many_channels_and_lazy_health(void **state)
     sticky_ctx *ctx = NULL;
     assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
     sticky_store *st = NULL;
-    assert_int_equal(sticky_store_memory_new(ctx, NULL, &st), STICKY_OK);
+    assert_int_equal(sticky_memory_store_new(ctx, NULL, &st), STICKY_OK);
     assert_int_equal(sticky_ctx_set_store(ctx, st), STICKY_OK);
     enum { N = 40 };
     static char names[N][8];
@@ -705,9 +705,9 @@ static void test_many_channels_and_lazy_health(void **state)
     assert_int_equal(d.reason, STICKY_REASON_HIT);
     assert_int_equal(d.channel_index, 37);
     sticky_release(ctx, &d);
-    sticky_stats s;
-    sticky_stats_init(&s);
-    sticky_stats_get(ctx, &s);
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    sticky_ctx_get_stats(ctx, &s);
     assert_int_equal(s.channels, 1); /* only C37's health was needed */
     /* New sessions over all 40: LRU walks them in list order. */
     for (uint64_t k = 1; k <= N; k++) {
@@ -717,7 +717,7 @@ static void test_many_channels_and_lazy_health(void **state)
         assert_int_equal(d.reason, STICKY_REASON_NEW);
         sticky_release(ctx, &d);
     }
-    sticky_stats_get(ctx, &s);
+    sticky_ctx_get_stats(ctx, &s);
     assert_int_equal(s.channels, N);
     sticky_store_free(st);
     sticky_ctx_free(ctx);

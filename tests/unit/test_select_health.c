@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "select_test_util.h"
-#include "select_internal.h"
+#include "select/select_internal.h"
 
 /* After reporting @status on A, A is unusable for exactly @cool_s seconds
  * (0: not at all) for a request of @model. */
@@ -281,10 +281,10 @@ static void test_prometheus(void **state)
     h_fail(&h, 1, 1, 429, 100, 0);
     h_turn(&h, 1, 2);
     size_t need = 0;
-    assert_int_equal(sticky_stats_format_prometheus(h.ctx, NULL, 0, &need), STICKY_ELIMIT);
+    assert_int_equal(sticky_ctx_format_prometheus(h.ctx, NULL, 0, &need), STICKY_ELIMIT);
     assert_true(need > 100);
     char *buf = malloc(need + 1);
-    assert_int_equal(sticky_stats_format_prometheus(h.ctx, buf, need + 1, &need), STICKY_OK);
+    assert_int_equal(sticky_ctx_format_prometheus(h.ctx, buf, need + 1, &need), STICKY_OK);
     assert_non_null(strstr(buf, "# TYPE sticky_requests_total counter\nsticky_requests_total 2\n"));
     assert_non_null(strstr(buf, "sticky_failovers_total 1\n"));
     assert_non_null(strstr(buf, "sticky_channel_selections_total{channel=\"A\"} 1\n"));

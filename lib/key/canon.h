@@ -1,0 +1,79 @@
+/*
+ * lib/canon.h - the canonical key stream (docs/session-key.md): a staged
+ * SHA-256 / HMAC-SHA256 over tagged, length-prefixed records, from which a
+ * 64-bit key is taken after each message without restarting the hash. Also
+ * the canonical encoding of arbitrary JSON values (sorted object keys).
+ */
+#ifndef STICKY_CANON_H
+#define STICKY_CANON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/context_internal.h"
+#include "util/growbuf.h"
+#include "key/json_scan.h"
+#include "util/sha256_state.h"
+
+/* Record tags of the canonical encoding. */
+#define CANON_DOMAIN "sticky-key/1"  /* followed by a NUL byte */
+#define TAG_TENANT 'K'
+#define TAG_EXPLICIT 'E'
+#define TAG_SYSTEM 'S'
+#define TAG_MESSAGE 'M'
+#define TAG_END '.'
+#define TAG_TEXT 'T'
+#define TAG_IMAGE 'I'
+#define TAG_DOCUMENT 'D'
+#define TAG_TOOL_USE 'U'
+#define TAG_TOOL_RESULT 'R'
+#define TAG_OTHER 'X'
+/* JSON value tags. */
+#define VAL_OBJECT 'o'
+#define VAL_OBJECT_END '}'
+#define VAL_ARRAY 'a'
+#define VAL_ARRAY_END ']'
+#define VAL_STRING 's'
+#define VAL_NUMBER 'n'
+#define VAL_TRUE 't'
+#define VAL_FALSE 'f'
+#define VAL_NULL 'z'
+
+#define CANON_STAGE_BYTES 2048
+
+typedef struct canon {
+    const sticky_ctx *ctx;
+    sha256_state sha; /* the running hash */
+    size_t n;         /* bytes staged */
+    int err;          /* first error; later calls do nothing */
+    growbuf scratch;  /* decoded strings */
+    uint8_t stage[CANON_STAGE_BYTES];
+} canon;
+
+/* Start a stream: domain, then the tenant record. */
+int canon_begin(canon *k, const sticky_ctx *ctx, const void *tenant, size_t tenant_len);
+void canon_end(canon *k);
+
+void canon_bytes(canon *k, const void *data, size_t len);
+void canon_tag(canon *k, uint8_t tag);
+/* u32 big-endian length + bytes. */
+void canon_str(canon *k, const void *data, size_t len);
+/* A JSON string from the body: decoded (escapes, UTF-8 checked) then canon_str. */
+void canon_json_str(canon *k, const json_str *s);
+/* A JSON value at the cursor, canonically encoded (see canon_value_encode). */
+void canon_json_value(canon *k, json_cur *c);
+/* Record an error (first one wins). */
+void canon_fail(canon *k, int err);
+
+/* The key of everything written so far; the stream goes on. */
+int canon_key(canon *k, uint64_t *out);
+
+/*
+ * Canonical encoding of the JSON value at @c into @out: objects with keys
+ * sorted bytewise (stable for duplicates) and members named in @skip_keys
+ * (NULL-terminated, top level only) left out; strings decoded; numbers by
+ * their token text.
+ */
+int canon_value_encode(json_cur *c, growbuf *out, const char *const *skip_keys);
+
+#endif /* STICKY_CANON_H */

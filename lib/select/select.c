@@ -1,0 +1,660 @@
+/*
+ * lib/select.c - sticky_select(): the per-request routing decision. Walks
+ * the key chain deepest first; a binding whose channel is usable for this
+ * request is a hit (promoted to the deepest key when found on a shallower
+ * one); otherwise places the session by policy with put-if-absent. Moves a
+ * session once when its channel is unusable: permanent trouble (gone from
+ * the list, disabled, model not served) deletes the old binding, transient
+ * trouble (cooldown) rewrites it, saturation serves one request elsewhere.
+ * The algorithm is described in docs/selection.md.
+ */
+#include <string.h>
+
+#include "select/select_internal.h"
+#include "util/struct_size.h"
+#include "sticky/error.h"
+#include "sticky/memory_store.h"
+
+#define MAX_CHANNELS 1024
+#define LOCAL_CHANNELS 32
+
+/* Why a channel cannot take this request. */
+enum usability {
+    USABLE = 0,
+    UNUSABLE_ABSENT,    /* permanent: not in this request's list */
+    UNUSABLE_DISABLED,  /* permanent */
+    UNUSABLE_MODEL,     /* permanent: does not serve the model */
+    UNUSABLE_COOLING,   /* transient */
+    UNUSABLE_SATURATED  /* transient, this request only */
+};
+
+static const char *usability_name(enum usability u)
+{
+    switch (u) {
+    case UNUSABLE_ABSENT: return "channel not offered";
+    case UNUSABLE_DISABLED: return "channel disabled";
+    case UNUSABLE_MODEL: return "model not served";
+    case UNUSABLE_COOLING: return "cooling down";
+    case UNUSABLE_SATURATED: return "in-flight cap reached";
+    default: return "usable";
+    }
+}
+
+/* ---- init functions ---------------------------------------------------- */
+
+STICKY_API int sticky_channel_init_sized(sticky_channel *c, size_t size)
+{
+    return struct_init(c, size);
+}
+
+STICKY_API int sticky_request_init_sized(sticky_request *r, size_t size)
+{
+    return struct_init(r, size);
+}
+
+STICKY_API int sticky_ctx_stats_init_sized(sticky_ctx_stats *s, size_t size)
+{
+    return struct_init(s, size);
+}
+
+STICKY_API int sticky_decision_init_sized(sticky_decision *d, size_t size)
+{
+    static const sticky_decision defaults = {.size = sizeof(sticky_decision),
+                                             .channel_index = -1};
+    return struct_init_defaults(d, size, &defaults, sizeof(defaults));
+}
+
+STICKY_API int sticky_outcome_init_sized(sticky_outcome *o, size_t size)
+{
+    static const sticky_outcome defaults = {.size = sizeof(sticky_outcome),
+                                            .retry_after_s = -1};
+    return struct_init_defaults(o, size, &defaults, sizeof(defaults));
+}
+
+STICKY_API const char *sticky_reason_name(int reason)
+{
+    switch (reason) {
+    case STICKY_REASON_HIT: return "hit";
+    case STICKY_REASON_PROMOTED_HIT: return "promoted_hit";
+    case STICKY_REASON_NEW: return "new";
+    case STICKY_REASON_FAILOVER: return "failover";
+    case STICKY_REASON_SPILL: return "spill";
+    case STICKY_REASON_EXPLICIT_HIT: return "explicit_hit";
+    case STICKY_REASON_NO_CHANNEL: return "no_channel";
+    case STICKY_REASON_MIGRATED: return "migrated";
+    default: return "none";
+    }
+}
+
+/* ---- selector lifetime --------------------------------------------------- */
+
+int selector_create(sticky_ctx *ctx)
+{
+    struct sticky_selector *s = mem_calloc(ctx, 1, sizeof(*s));
+    if (s == NULL)
+        return STICKY_ENOMEM;
+    if (health_init(&s->health, ctx) != STICKY_OK) {
+        mem_free(ctx, s);
+        return STICKY_ENOMEM;
+    }
+    if (pthread_mutex_init(&s->store_lock, NULL) != 0) {
+        health_destroy(&s->health);
+        mem_free(ctx, s);
+        return STICKY_ENOMEM;
+    }
+    atomic_init(&s->rng, (uint64_t)sticky_ctx_now_ms(ctx) ^ (uint64_t)(uintptr_t)s);
+    ctx->sel = s;
+    return STICKY_OK;
+}
+
+void selector_destroy(sticky_ctx *ctx)
+{
+    struct sticky_selector *s = ctx->sel;
+    if (s == NULL)
+        return;
+    sticky_store_free(atomic_load(&s->owned_store));
+    health_destroy(&s->health);
+    pthread_mutex_destroy(&s->store_lock);
+    mem_free(ctx, s);
+    ctx->sel = NULL;
+}
+
+STICKY_API int sticky_ctx_set_store(sticky_ctx *ctx, sticky_store *store)
+{
+    if (ctx == NULL || ctx->sel == NULL)
+        return STICKY_EINVAL;
+    if (atomic_load(&ctx->sel->started))
+        return STICKY_EBUSY;
+    ctx->sel->store = store;
+    return STICKY_OK;
+}
+
+/* The store to use; the default memory store is created on first use. */
+static sticky_store *store_of(sticky_ctx *ctx)
+{
+    struct sticky_selector *s = ctx->sel;
+    sticky_store *st = s->store;
+    if (st != NULL)
+        return st;
+    st = atomic_load_explicit(&s->owned_store, memory_order_acquire);
+    if (st != NULL)
+        return st; /* the common case: no lock */
+    pthread_mutex_lock(&s->store_lock);
+    st = atomic_load_explicit(&s->owned_store, memory_order_acquire);
+    if (st == NULL && sticky_memory_store_new(ctx, NULL, &st) == STICKY_OK)
+        atomic_store_explicit(&s->owned_store, st, memory_order_release);
+    pthread_mutex_unlock(&s->store_lock);
+    return st;
+}
+
+/* ---- the request's channels ---------------------------------------------- */
+
+static int served(const sticky_channel *ch, const char *model, size_t len)
+{
+    if (ch->models == NULL || ch->n_models == 0 || model == NULL || len == 0)
+        return 1;
+    for (size_t i = 0; i < ch->n_models; i++) {
+        const char *p = ch->models[i];
+        if (p == NULL)
+            continue;
+        size_t n = strlen(p);
+        if (n > 0 && p[n - 1] == '*') {
+            if (len >= n - 1 && memcmp(model, p, n - 1) == 0)
+                return 1;
+        } else if (n == len && memcmp(model, p, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+struct request_view {
+    sticky_request req;
+    enum model_family family;
+    int64_t now;
+    struct cand *all; /* health entries resolved on first use */
+    size_t n;
+    struct health_registry *health;
+};
+
+/* The channel's health entry, looked up only when the decision needs it:
+ * a sticky hit looks at its own channel, not at every channel offered. */
+static struct channel_health *health_of(const struct request_view *v, struct cand *c)
+{
+    if (c->h == NULL)
+        c->h = health_get(v->health, c->ch->id);
+    return c->h;
+}
+
+static enum usability usability(const struct request_view *v, struct cand *c,
+                                int64_t *cool_end)
+{
+    *cool_end = 0;
+    if (health_of(v, c) == NULL)
+        return UNUSABLE_SATURATED; /* cannot track it (no memory): not now */
+    if (c->ch->state == STICKY_CHANNEL_DISABLED)
+        return UNUSABLE_DISABLED;
+    if (!served(c->ch, v->req.model, v->req.model_len))
+        return UNUSABLE_MODEL;
+    int64_t end = health_cooldown_end(c->h, v->family, v->now);
+    if (end != 0) {
+        *cool_end = end;
+        return UNUSABLE_COOLING;
+    }
+    uint32_t cap = c->ch->max_inflight;
+    if (cap != 0 && atomic_load_explicit(&c->h->in_flight, memory_order_relaxed) >= cap)
+        return UNUSABLE_SATURATED;
+    return USABLE;
+}
+
+/* Usable, active (not draining) channels of the best priority tier among
+ * them, other than @exclude (an index into v->all, or SIZE_MAX). */
+static size_t placement_candidates(const struct request_view *v, size_t exclude,
+                                   struct cand *out)
+{
+    size_t n = 0;
+    int best = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        struct cand *c = &v->all[i];
+        int64_t end;
+        if (i == exclude || c->ch->state != STICKY_CHANNEL_ACTIVE ||
+            usability(v, c, &end) != USABLE)
+            continue;
+        if (n == 0 || c->ch->priority < best) {
+            best = c->ch->priority;
+            n = 0;
+        }
+        if (c->ch->priority == best)
+            out[n++] = *c;
+    }
+    return n;
+}
+
+/* The least bad channel: active, serving the model, recovering first. */
+static size_t least_bad_channel(const struct request_view *v)
+{
+    size_t best = SIZE_MAX;
+    int64_t best_end = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        struct cand *c = &v->all[i];
+        int64_t end;
+        enum usability u = usability(v, c, &end);
+        if (c->ch->state != STICKY_CHANNEL_ACTIVE || u == UNUSABLE_MODEL ||
+            u == UNUSABLE_DISABLED)
+            continue;
+        if (c->h == NULL)
+            continue; /* not trackable (no memory) */
+        if (u != UNUSABLE_COOLING)
+            end = v->now; /* saturated: usable as soon as a slot frees */
+        if (best == SIZE_MAX || end < best_end) {
+            best = i;
+            best_end = end;
+        }
+    }
+    return best;
+}
+
+/* Earliest time a cooling, otherwise usable channel recovers; 0 if none. */
+static int64_t earliest_retry(const struct request_view *v)
+{
+    int64_t t = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        struct cand *c = &v->all[i];
+        int64_t end;
+        enum usability u = usability(v, c, &end);
+        if (c->ch->state != STICKY_CHANNEL_ACTIVE)
+            continue;
+        if (u == UNUSABLE_COOLING && (t == 0 || end < t))
+            t = end;
+        if (u == UNUSABLE_SATURATED && (t == 0 || v->now < t))
+            t = v->now;
+    }
+    return t;
+}
+
+static size_t find_channel(const struct request_view *v, const char *id)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        if (strcmp(v->all[i].ch->id, id) == 0)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+/* ---- store helpers ---------------------------------------------------------- */
+
+struct select_state {
+    sticky_ctx *ctx;
+    sticky_store *store; /* NULL once degraded */
+    sticky_decision *d;
+    const sticky_key_chain *chain;
+    uint64_t deepest;
+};
+
+static void store_failed(struct select_state *st, const char *op, int rc)
+{
+    st->d->store_degraded = 1;
+    STAT_INC(st->ctx, store_errors);
+    ctx_log(st->ctx, STICKY_LOG_WARN, "session store %s failed (%s): deciding without it",
+               op, sticky_strerror(rc));
+    st->store = NULL;
+}
+
+static void fill_mapping(sticky_mapping *m, uint64_t key, const char *channel,
+                         const sticky_request *req)
+{
+    sticky_mapping_init(m);
+    m->key = key;
+    size_t n = strlen(channel);
+    memcpy(m->channel_id, channel, n + 1);
+    if (req->tenant != NULL && req->tenant_len < STICKY_ID_MAX) {
+        memcpy(m->tenant_id, req->tenant, req->tenant_len);
+        m->tenant_id[req->tenant_len] = '\0';
+    }
+}
+
+/* Write @channel at the deepest key. With @if_absent and a concurrent
+ * binding, *@existing receives it and 1 is returned. */
+static int bind(struct select_state *st, const char *channel, const sticky_request *req,
+                int if_absent, sticky_mapping *existing)
+{
+    if (st->store == NULL)
+        return 0;
+    sticky_mapping m;
+    fill_mapping(&m, st->deepest, channel, req);
+    int rc = sticky_store_put(st->store, &m, if_absent ? STICKY_STORE_IF_ABSENT : 0, existing);
+    if (rc == STICKY_EEXIST)
+        return 1;
+    if (rc != STICKY_OK)
+        store_failed(st, "put", rc);
+    return 0;
+}
+
+/* After a move, every key of the chain points to the new channel, so a
+ * later shallower hit (a forked or edited turn) cannot silently lead back
+ * to the old one. Moves are rare; the extra writes are cheap. */
+static void rebind_chain(struct select_state *st, const char *channel, const sticky_request *req)
+{
+    for (uint32_t i = 0; i < st->chain->n_keys && st->store != NULL; i++) {
+        sticky_mapping m;
+        fill_mapping(&m, st->chain->keys[i], channel, req);
+        int rc = sticky_store_put(st->store, &m, 0, NULL);
+        if (rc != STICKY_OK)
+            store_failed(st, "put", rc);
+    }
+}
+
+/* ---- the decision -------------------------------------------------------------- */
+
+static void choose(struct select_state *st, const struct request_view *v, size_t idx,
+                   int reason)
+{
+    sticky_decision *d = st->d;
+    const struct cand *c = &v->all[idx];
+    d->reason = reason;
+    d->channel_index = (int)c->index;
+    strcpy(d->channel_id, c->ch->id);
+    atomic_fetch_add_explicit(&c->h->in_flight, 1, memory_order_relaxed);
+    atomic_store_explicit(&c->h->last_used_ms, v->now, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
+    /* Any non-zero value marks the attempt open; no shared counter. */
+    d->attempt = mix64((uint64_t)v->now ^ c->h->hash ^ st->deepest) | 1;
+    STAT_INC(st->ctx, by_reason[reason]);
+}
+
+/* Place by policy among @cands; returns the index into v->all (the same
+ * as in the host's list) or SIZE_MAX. */
+static size_t place(struct select_state *st, struct cand *cands, size_t n)
+{
+    if (n == 0)
+        return SIZE_MAX;
+    n = policy_bounded_load(st->ctx, cands, n);
+    int keyed = st->chain->n_keys > 0;
+    size_t k = policy_pick(st->ctx, cands, n, st->deepest, keyed, st->d->store_degraded);
+    return cands[k].index;
+}
+
+/*
+ * A channel for this request other than v->all[@exclude] (SIZE_MAX: none
+ * excluded): by policy among the usable ones, else (with least_bad) the one
+ * that recovers first. Returns its index, or SIZE_MAX after recording "no
+ * channel" in the decision.
+ */
+static size_t pick_channel(struct select_state *st, const struct request_view *v,
+                           struct cand *scratch, size_t exclude)
+{
+    size_t idx = place(st, scratch, placement_candidates(v, exclude, scratch));
+    if (idx != SIZE_MAX)
+        return idx;
+    if (st->ctx->cfg.least_bad && (idx = least_bad_channel(v)) != SIZE_MAX)
+        return idx;
+    st->d->reason = STICKY_REASON_NO_CHANNEL;
+    st->d->retry_at_ms = earliest_retry(v);
+    STAT_INC(st->ctx, by_reason[STICKY_REASON_NO_CHANNEL]);
+    ctx_log(st->ctx, STICKY_LOG_WARN, "no usable channel for session %s (model %.*s)",
+               st->d->key_hex, (int)(v->req.model ? v->req.model_len : 0),
+               v->req.model ? v->req.model : "");
+    return SIZE_MAX;
+}
+
+static int select_bound(struct select_state *st, const struct request_view *v,
+                        struct cand *scratch, size_t bound, const char *bound_id,
+                        uint32_t level);
+
+/* A new session (or an unkeyed request, or a degraded store). */
+static int select_new(struct select_state *st, const struct request_view *v,
+                      struct cand *scratch)
+{
+    size_t idx = pick_channel(st, v, scratch, SIZE_MAX);
+    if (idx == SIZE_MAX)
+        return STICKY_ENOCHANNEL;
+    if (st->chain->n_keys > 0) {
+        sticky_mapping existing;
+        sticky_mapping_init(&existing);
+        if (bind(st, v->all[idx].ch->id, &v->req, 1, &existing)) {
+            /* A concurrent first request bound the session: it is now a
+             * bound session like any other (hit, spill, failover, strict). */
+            return select_bound(st, v, scratch, find_channel(v, existing.channel_id),
+                                existing.channel_id, st->chain->n_keys - 1);
+        }
+    }
+    choose(st, v, idx, STICKY_REASON_NEW);
+    if (st->chain->n_keys > 0)
+        ctx_log(st->ctx, STICKY_LOG_INFO, "created sticky session %s -> %s",
+                   st->d->key_hex, st->d->channel_id);
+    return STICKY_OK;
+}
+
+/* The session is bound to v->all[bound] (or to an absent channel when
+ * bound == SIZE_MAX) through chain key @level. */
+static int select_bound(struct select_state *st, const struct request_view *v,
+                        struct cand *scratch, size_t bound, const char *bound_id,
+                        uint32_t level)
+{
+    int64_t cool_end = 0;
+    enum usability u = bound == SIZE_MAX ? UNUSABLE_ABSENT
+                                         : usability(v, &v->all[bound], &cool_end);
+    sticky_decision *d = st->d;
+    int explicit_key = st->chain->source == STICKY_KEY_SOURCE_EXPLICIT;
+
+    int strict = (v->req.flags & STICKY_SELECT_STRICT) != 0;
+
+    if (u == USABLE) {
+        /* Optional move to a strictly better tier; never for strict requests. */
+        if (st->ctx->cfg.migrate_better_tier && !strict) {
+            size_t n = placement_candidates(v, bound, scratch);
+            if (n > 0 && scratch[0].ch->priority < v->all[bound].ch->priority) {
+                size_t idx = place(st, scratch, n);
+                rebind_chain(st, v->all[idx].ch->id, &v->req);
+                strcpy(d->moved_from, bound_id);
+                choose(st, v, idx, STICKY_REASON_MIGRATED);
+                ctx_log(st->ctx, STICKY_LOG_INFO,
+                           "sticky session %s migrated %s -> %s (better priority tier)",
+                           d->key_hex, bound_id, d->channel_id);
+                return STICKY_OK;
+            }
+        }
+        int promoted = level + 1 < st->chain->n_keys;
+        if (promoted)
+            bind(st, bound_id, &v->req, 1, NULL);
+        choose(st, v, bound, promoted       ? STICKY_REASON_PROMOTED_HIT
+                             : explicit_key ? STICKY_REASON_EXPLICIT_HIT
+                                            : STICKY_REASON_HIT);
+        ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session hit %s -> %s%s", d->key_hex,
+                   d->channel_id, promoted ? " (promoted)" : "");
+        return STICKY_OK;
+    }
+
+    if (strict) {
+        d->reason = STICKY_REASON_NO_CHANNEL;
+        d->retry_at_ms = u == UNUSABLE_COOLING ? cool_end : u == UNUSABLE_SATURATED ? v->now : 0;
+        strcpy(d->moved_from, "");
+        STAT_INC(st->ctx, strict_rejections);
+        ctx_log(st->ctx, STICKY_LOG_INFO, "strict session %s: %s is unusable (%s)",
+                   d->key_hex, bound_id, usability_name(u));
+        return STICKY_ENOCHANNEL;
+    }
+
+    size_t idx = pick_channel(st, v, scratch, bound);
+    if (idx == SIZE_MAX)
+        return STICKY_ENOCHANNEL;
+    if (idx == bound) {
+        /* least_bad: the session's own channel recovers first: stay. */
+        choose(st, v, bound, explicit_key ? STICKY_REASON_EXPLICIT_HIT : STICKY_REASON_HIT);
+        return STICKY_OK;
+    }
+    if (u == UNUSABLE_SATURATED) {
+        /* This request only: the binding stays. */
+        choose(st, v, idx, STICKY_REASON_SPILL);
+        ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session %s spills %s -> %s (%s)",
+                   d->key_hex, bound_id, d->channel_id, usability_name(u));
+        return STICKY_OK;
+    }
+    /* Permanent (gone, disabled, model) or transient (cooling) trouble:
+     * move once. Every key of the chain is rewritten, which also replaces
+     * the old binding wherever it was found. */
+    rebind_chain(st, v->all[idx].ch->id, &v->req);
+    strcpy(d->moved_from, bound_id);
+    choose(st, v, idx, STICKY_REASON_FAILOVER);
+    ctx_log(st->ctx, STICKY_LOG_INFO, "sticky session %s failover %s -> %s (%s)",
+               d->key_hex, bound_id, d->channel_id, usability_name(u));
+    return STICKY_OK;
+}
+
+static int read_channels(const sticky_channel *channels, size_t n, sticky_channel *copies,
+                         struct cand *all)
+{
+    size_t stride = channels[0].size;
+    if (stride < offsetof(sticky_channel, id) + sizeof(const char *))
+        return STICKY_EABI;
+    for (size_t i = 0; i < n; i++) {
+        const sticky_channel *src =
+            (const sticky_channel *)(const void *)((const char *)channels + i * stride);
+        if (src->size != stride)
+            return STICKY_EABI;
+        sticky_channel_init(&copies[i]);
+        int rc = struct_copy_in(&copies[i], sizeof(copies[i]), src, stride);
+        if (rc != STICKY_OK)
+            return rc;
+        const char *id = copies[i].id;
+        if (id == NULL || id[0] == '\0' || memchr(id, '\0', STICKY_ID_MAX) == NULL ||
+            copies[i].state < STICKY_CHANNEL_ACTIVE || copies[i].state > STICKY_CHANNEL_DRAINING ||
+            (copies[i].models == NULL && copies[i].n_models != 0))
+            return STICKY_EINVAL;
+        all[i].ch = &copies[i];
+        all[i].index = i;
+        all[i].h = NULL; /* resolved on first use */
+    }
+    return STICKY_OK;
+}
+
+static int derive_chain(const sticky_ctx *ctx, const sticky_request *req,
+                        sticky_key_chain *chain)
+{
+    sticky_key_chain_init(chain);
+    if (req->chain != NULL) {
+        if (req->chain->size < offsetof(sticky_key_chain, keys))
+            return STICKY_EABI;
+        int rc = struct_copy_in(chain, sizeof(*chain), req->chain, req->chain->size);
+        if (rc != STICKY_OK)
+            return rc;
+        return chain->n_keys <= STICKY_KEY_CHAIN_MAX ? STICKY_OK : STICKY_EINVAL;
+    }
+    sticky_key_request kr;
+    sticky_key_request_init(&kr);
+    kr.tenant = req->tenant;
+    kr.tenant_len = req->tenant_len;
+    kr.body = req->body;
+    kr.body_len = req->body_len;
+    kr.format = req->format;
+    kr.messages = req->messages;
+    kr.n_messages = req->n_messages;
+    kr.system = req->system;
+    kr.n_system = req->n_system;
+    kr.headers = req->headers;
+    kr.n_headers = req->n_headers;
+    kr.session_id = req->session_id;
+    kr.session_id_len = req->session_id_len;
+    return sticky_key_derive(ctx, &kr, chain);
+}
+
+static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision *d,
+                       struct cand *scratch)
+{
+    sticky_key_chain chain;
+    int rc = derive_chain(ctx, &v->req, &chain);
+    if (rc != STICKY_OK)
+        return rc; /* not counted: a request is counted once it has a key */
+    STAT_INC(ctx, requests);
+    struct select_state st = {ctx, store_of(ctx), d, &chain, 0};
+    if (st.store == NULL) {
+        d->store_degraded = 1; /* the default store could not be created */
+        STAT_INC(ctx, store_errors);
+    }
+    d->key_source = chain.source;
+    if (chain.n_keys > 0) {
+        st.deepest = chain.keys[chain.n_keys - 1];
+        d->key = st.deepest;
+        sticky_key_to_hex(st.deepest, d->key_hex);
+    }
+
+    /* Deepest key first: the first binding found is the session's. */
+    for (uint32_t i = chain.n_keys; i-- > 0 && st.store != NULL;) {
+        sticky_mapping m;
+        sticky_mapping_init(&m);
+        rc = sticky_store_get(st.store, chain.keys[i], 0, &m);
+        if (rc == STICKY_ENOTFOUND)
+            continue;
+        if (rc != STICKY_OK) {
+            store_failed(&st, "get", rc);
+            break;
+        }
+        size_t bound = find_channel(v, m.channel_id);
+        return select_bound(&st, v, scratch, bound, m.channel_id, i);
+    }
+    return select_new(&st, v, scratch);
+}
+
+STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
+                             const sticky_channel *channels, size_t n_channels,
+                             sticky_decision *out)
+{
+    if (ctx == NULL || req == NULL || channels == NULL || out == NULL || ctx->sel == NULL)
+        return STICKY_EINVAL;
+    if (out->size < sizeof(size_t))
+        return STICKY_EABI;
+    if (n_channels == 0 || n_channels > MAX_CHANNELS)
+        return STICKY_EINVAL;
+
+    sticky_decision d;
+    sticky_decision_init(&d);
+    struct request_view v;
+    sticky_request_init(&v.req);
+    int rc = struct_copy_in(&v.req, sizeof(v.req), req, req->size);
+    if (rc == STICKY_OK && ((v.req.tenant == NULL && v.req.tenant_len != 0) ||
+                            (v.req.model == NULL && v.req.model_len != 0)))
+        rc = STICKY_EINVAL;
+    if (rc != STICKY_OK) {
+        struct_copy_out(out, out->size, &d, sizeof(d));
+        return rc;
+    }
+
+    /* Small lists live on the stack; large ones on the context allocator. */
+    sticky_channel local_copies[LOCAL_CHANNELS];
+    struct cand local_all[LOCAL_CHANNELS], local_scratch[LOCAL_CHANNELS];
+    sticky_channel *copies = local_copies;
+    struct cand *all = local_all, *scratch = local_scratch;
+    if (n_channels > LOCAL_CHANNELS) {
+        copies = mem_calloc(ctx, n_channels, sizeof(*copies));
+        all = mem_calloc(ctx, n_channels, sizeof(*all));
+        scratch = mem_calloc(ctx, n_channels, sizeof(*scratch));
+        if (copies == NULL || all == NULL || scratch == NULL) {
+            rc = STICKY_ENOMEM;
+            goto out;
+        }
+    }
+    rc = read_channels(channels, n_channels, copies, all);
+    if (rc != STICKY_OK)
+        goto out;
+
+    atomic_store_explicit(&ctx->sel->started, 1, memory_order_relaxed);
+    v.family = model_family_of(v.req.model, v.req.model_len);
+    v.now = sticky_ctx_now_ms(ctx);
+    v.all = all;
+    v.n = n_channels;
+    v.health = &ctx->sel->health;
+    strcpy(d.model_family, model_family_name(v.family));
+    rc = select_impl(ctx, &v, &d, scratch);
+    if (rc != STICKY_OK && d.reason != STICKY_REASON_NO_CHANNEL) {
+        /* Argument / key errors: no partial decision. */
+        sticky_decision_init(&d);
+    }
+out:
+    if (copies != local_copies) {
+        mem_free(ctx, copies);
+        mem_free(ctx, all);
+        mem_free(ctx, scratch);
+    }
+    struct_copy_out(out, out->size, &d, sizeof(d));
+    return rc;
+}

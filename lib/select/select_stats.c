@@ -1,0 +1,161 @@
+/*
+ * lib/select_stats.c - the selector's counters: sticky_ctx_get_stats() and the
+ * Prometheus text exposition with per-channel series.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "select/select_internal.h"
+#include "util/struct_size.h"
+#include "sticky/error.h"
+
+static void count_channel(struct channel_health *h, void *arg)
+{
+    (void)h;
+    (*(uint64_t *)arg)++;
+}
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+STICKY_API int sticky_ctx_get_stats(sticky_ctx *ctx, sticky_ctx_stats *out)
+{
+    if (ctx == NULL || out == NULL || ctx->sel == NULL)
+        return STICKY_EINVAL;
+    sticky_ctx_stats v;
+    sticky_ctx_stats_init(&v);
+    for (int i = 0; i < STAT_SHARDS; i++) {
+        const struct selector_stats *s = &ctx->sel->stats[i];
+        v.requests += LOAD(s->requests);
+        v.hits += LOAD(s->by_reason[STICKY_REASON_HIT]) +
+                  LOAD(s->by_reason[STICKY_REASON_EXPLICIT_HIT]);
+        v.promoted_hits += LOAD(s->by_reason[STICKY_REASON_PROMOTED_HIT]);
+        v.new_sessions += LOAD(s->by_reason[STICKY_REASON_NEW]);
+        v.failovers += LOAD(s->by_reason[STICKY_REASON_FAILOVER]);
+        v.spills += LOAD(s->by_reason[STICKY_REASON_SPILL]);
+        v.migrations += LOAD(s->by_reason[STICKY_REASON_MIGRATED]);
+        v.no_channel += LOAD(s->by_reason[STICKY_REASON_NO_CHANNEL]);
+        v.strict_rejections += LOAD(s->strict_rejections);
+        v.store_errors += LOAD(s->store_errors);
+        v.reports += LOAD(s->reports);
+    }
+    health_each(&ctx->sel->health, count_channel, &v.channels);
+    return struct_copy_out(out, out->size, &v, sizeof(v));
+}
+
+struct writer {
+    char *buf;
+    size_t cap, len;
+    int64_t now;
+};
+
+static void w_printf(struct writer *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *dst = w->len < w->cap ? w->buf + w->len : NULL;
+    size_t room = w->len < w->cap ? w->cap - w->len : 0;
+    int n = vsnprintf(dst, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        w->len += (size_t)n;
+}
+
+/* Label values: escape backslash, quote and newline. */
+static void w_label(struct writer *w, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            w_printf(w, "\\%c", *s);
+        else if (*s == '\n')
+            w_printf(w, "\\n");
+        else
+            w_printf(w, "%c", *s);
+    }
+}
+
+/* One metric family at a time: Prometheus wants each family's samples
+ * grouped under its HELP / TYPE lines. */
+struct family_writer {
+    struct writer *w;
+    int which; /* 0 selections, 1 failures, 2 in flight, 3 cooldown */
+};
+
+static void channel_series(struct channel_health *h, void *arg)
+{
+    struct family_writer *fw = arg;
+    struct writer *w = fw->w;
+    static const char *const names[] = {"sticky_channel_selections_total",
+                                        "sticky_channel_failures_total",
+                                        "sticky_channel_in_flight"};
+    if (fw->which < 3) {
+        uint64_t v = fw->which == 0   ? LOAD(h->selections)
+                     : fw->which == 1 ? LOAD(h->failures)
+                                      : LOAD(h->in_flight);
+        w_printf(w, "%s{channel=\"", names[fw->which]);
+        w_label(w, h->id);
+        w_printf(w, "\"} %" PRIu64 "\n", v);
+        return;
+    }
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        int64_t until = LOAD(h->cooldown_until_ms[f]);
+        double left = until > w->now ? (double)(until - w->now) / 1000.0 : 0.0;
+        w_printf(w, "sticky_channel_cooldown_seconds{channel=\"");
+        w_label(w, h->id);
+        w_printf(w, "\",family=\"%s\"} %.3f\n",
+                 f == HEALTH_ALL ? "all" : model_family_name((enum model_family)f), left);
+    }
+}
+
+STICKY_API int sticky_ctx_format_prometheus(sticky_ctx *ctx, char *buf, size_t cap,
+                                              size_t *needed)
+{
+    if (ctx == NULL || needed == NULL || ctx->sel == NULL || (buf == NULL && cap != 0))
+        return STICKY_EINVAL;
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    sticky_ctx_get_stats(ctx, &s);
+    struct writer w = {buf, cap, 0, sticky_ctx_now_ms(ctx)};
+    struct {
+        const char *name, *help;
+        uint64_t v;
+    } counters[] = {
+        {"sticky_requests_total", "sticky_select() calls", s.requests},
+        {"sticky_hits_total", "requests routed by an existing binding", s.hits},
+        {"sticky_promoted_hits_total", "hits on a shallower key, promoted", s.promoted_hits},
+        {"sticky_new_sessions_total", "sessions placed by policy", s.new_sessions},
+        {"sticky_failovers_total", "sessions moved off an unusable channel", s.failovers},
+        {"sticky_spills_total", "requests served elsewhere, binding kept", s.spills},
+        {"sticky_migrations_total", "sessions moved to a better priority tier", s.migrations},
+        {"sticky_strict_rejections_total", "strict requests refused", s.strict_rejections},
+        {"sticky_no_channel_total", "requests with no usable channel", s.no_channel},
+        {"sticky_store_errors_total", "store failures (decided without the store)", s.store_errors},
+        {"sticky_reports_total", "outcomes reported", s.reports},
+    };
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        w_printf(&w, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", counters[i].name,
+                 counters[i].help, counters[i].name, counters[i].name, counters[i].v);
+    static const char *const families[] = {
+        "# HELP sticky_channel_selections_total selections per channel\n"
+        "# TYPE sticky_channel_selections_total counter\n",
+        "# HELP sticky_channel_failures_total failed outcomes per channel\n"
+        "# TYPE sticky_channel_failures_total counter\n",
+        "# HELP sticky_channel_in_flight attempts in flight per channel\n"
+        "# TYPE sticky_channel_in_flight gauge\n",
+        "# HELP sticky_channel_cooldown_seconds cooldown left per channel and model family\n"
+        "# TYPE sticky_channel_cooldown_seconds gauge\n",
+    };
+    for (int f = 0; f < 4; f++) {
+        w_printf(&w, "%s", families[f]);
+        struct family_writer fw = {&w, f};
+        health_each(&ctx->sel->health, channel_series, &fw);
+    }
+    *needed = w.len;
+    if (w.len >= cap) {
+        if (cap > 0)
+            buf[cap - 1] = '\0';
+        return STICKY_ELIMIT;
+    }
+    return STICKY_OK;
+}

@@ -1,0 +1,248 @@
+/*
+ * lib/store.c - the sticky_store handle: checks a backend's vtable, copies
+ * the part its version covers, serialises backends that are not
+ * thread-safe, validates arguments and size-prefixed records, reads the
+ * context clock and passes it to every method.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "util/context_internal.h"
+#include "util/struct_size.h"
+#include "sticky/error.h"
+#include "sticky/store.h"
+#include "store/store_internal.h"
+
+struct sticky_store {
+    sticky_ctx *ctx;
+    sticky_store_vtable vt; /* methods newer than vt.version stay NULL */
+    void *self;
+    int serialize;          /* backend not thread-safe: hold `lock` */
+    pthread_mutex_t lock;
+};
+
+/* Bytes of sticky_store_vtable that version 1 defines. */
+#define VTABLE_V1_SIZE \
+    (offsetof(sticky_store_vtable, destroy) + sizeof(void (*)(void *)))
+
+STICKY_API int sticky_mapping_init_sized(sticky_mapping *m, size_t size)
+{
+    return struct_init(m, size);
+}
+
+STICKY_API int sticky_store_stats_init_sized(sticky_store_stats *s, size_t size)
+{
+    return struct_init(s, size);
+}
+
+STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtable,
+                                void *self, sticky_store **out)
+{
+    if (out == NULL)
+        return STICKY_EINVAL;
+    *out = NULL;
+    if (ctx == NULL || vtable == NULL)
+        return STICKY_EINVAL;
+    if (vtable->version < 1)
+        return STICKY_EABI;
+    if (vtable->get == NULL || vtable->put == NULL || vtable->touch == NULL ||
+        vtable->del == NULL || vtable->sweep == NULL || vtable->stats == NULL ||
+        vtable->destroy == NULL)
+        return STICKY_EINVAL;
+
+    sticky_store *st = mem_calloc(ctx, 1, sizeof(*st));
+    if (st == NULL)
+        return STICKY_ENOMEM;
+    st->ctx = ctx;
+    /* Copy only what the backend's version defines (all of v1 today). */
+    memcpy(&st->vt, vtable, VTABLE_V1_SIZE);
+    st->self = self;
+    st->serialize = (vtable->flags & STICKY_STORE_CAP_THREAD_SAFE) == 0;
+    if (st->serialize && pthread_mutex_init(&st->lock, NULL) != 0) {
+        mem_free(ctx, st);
+        return STICKY_ENOMEM;
+    }
+    ctx_log(ctx, STICKY_LOG_DEBUG, "store created: backend %s v%d%s",
+               sticky_store_name(st), vtable->version,
+               st->serialize ? " (serialised)" : "");
+    *out = st;
+    return STICKY_OK;
+}
+
+STICKY_API void sticky_store_free(sticky_store *store)
+{
+    if (store == NULL)
+        return;
+    store->vt.destroy(store->self);
+    if (store->serialize)
+        pthread_mutex_destroy(&store->lock);
+    mem_free(store->ctx, store);
+}
+
+void *store_backend(const sticky_store *store,
+                           const sticky_store_vtable **vt)
+{
+    *vt = &store->vt;
+    return store->self;
+}
+
+STICKY_API const char *sticky_store_name(const sticky_store *store)
+{
+    if (store == NULL)
+        return "";
+    return store->vt.name != NULL ? store->vt.name : "unnamed";
+}
+
+static void enter(sticky_store *st)
+{
+    if (st->serialize)
+        pthread_mutex_lock(&st->lock);
+}
+
+static void leave(sticky_store *st)
+{
+    if (st->serialize)
+        pthread_mutex_unlock(&st->lock);
+}
+
+/* A backend may only return 0 or a known error; anything else is ESTORE. */
+static int backend_rc(int rc)
+{
+    if (rc > 0 || rc < STICKY_ELIMIT)
+        return STICKY_ESTORE;
+    return rc;
+}
+
+/* A full-size record for a backend to fill. */
+static void blank(sticky_mapping *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->size = sizeof(*m);
+}
+
+/* Copy a backend's record out to the caller, ids always terminated. */
+static int deliver(sticky_mapping *out, sticky_mapping *full)
+{
+    full->channel_id[STICKY_ID_MAX - 1] = '\0';
+    full->tenant_id[STICKY_ID_MAX - 1] = '\0';
+    return struct_copy_out(out, out->size, full, sizeof(*full));
+}
+
+/* An id is NUL-terminated within STICKY_ID_MAX bytes. */
+static int check_id(const char *id, int may_be_empty)
+{
+    if (memchr(id, '\0', STICKY_ID_MAX) == NULL)
+        return STICKY_ELIMIT;
+    if (!may_be_empty && id[0] == '\0')
+        return STICKY_EINVAL;
+    return STICKY_OK;
+}
+
+STICKY_API int sticky_store_get(sticky_store *store, uint64_t key, unsigned flags,
+                                sticky_mapping *out)
+{
+    if (store == NULL || out == NULL || (flags & ~(unsigned)STICKY_STORE_PEEK))
+        return STICKY_EINVAL;
+    if (out->size < sizeof(size_t))
+        return STICKY_EABI;
+    sticky_mapping full;
+    blank(&full);
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    int rc = backend_rc(store->vt.get(store->self, key, now, flags, &full));
+    leave(store);
+    if (rc != STICKY_OK)
+        return rc;
+    return deliver(out, &full);
+}
+
+STICKY_API int sticky_store_put(sticky_store *store, const sticky_mapping *m,
+                                unsigned flags, sticky_mapping *existing)
+{
+    if (store == NULL || m == NULL || (flags & ~(unsigned)STICKY_STORE_IF_ABSENT))
+        return STICKY_EINVAL;
+    if (existing != NULL && existing->size < sizeof(size_t))
+        return STICKY_EABI;
+    sticky_mapping in;
+    blank(&in);
+    int rc = struct_copy_in(&in, sizeof(in), m, m->size);
+    if (rc != STICKY_OK)
+        return rc;
+    if ((rc = check_id(in.channel_id, 0)) != STICKY_OK ||
+        (rc = check_id(in.tenant_id, 1)) != STICKY_OK)
+        return rc;
+    sticky_mapping old;
+    blank(&old);
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    rc = backend_rc(store->vt.put(store->self, &in, now, flags, &old));
+    leave(store);
+    if (rc == STICKY_EEXIST && existing != NULL)
+        deliver(existing, &old);
+    return rc;
+}
+
+STICKY_API int sticky_store_touch(sticky_store *store, uint64_t key,
+                                  sticky_mapping *out)
+{
+    if (store == NULL)
+        return STICKY_EINVAL;
+    if (out != NULL && out->size < sizeof(size_t))
+        return STICKY_EABI;
+    sticky_mapping full;
+    blank(&full);
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    int rc = backend_rc(store->vt.touch(store->self, key, now, &full));
+    leave(store);
+    if (rc == STICKY_OK && out != NULL)
+        rc = deliver(out, &full);
+    return rc;
+}
+
+STICKY_API int sticky_store_delete(sticky_store *store, uint64_t key)
+{
+    if (store == NULL)
+        return STICKY_EINVAL;
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    int rc = backend_rc(store->vt.del(store->self, key, now));
+    leave(store);
+    return rc;
+}
+
+STICKY_API int sticky_store_sweep(sticky_store *store, size_t budget,
+                                  size_t *reclaimed)
+{
+    if (reclaimed != NULL)
+        *reclaimed = 0;
+    if (store == NULL)
+        return STICKY_EINVAL;
+    if (budget == 0)
+        return STICKY_OK;
+    size_t n = 0;
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    int rc = backend_rc(store->vt.sweep(store->self, now, budget, &n));
+    leave(store);
+    if (reclaimed != NULL)
+        *reclaimed = n;
+    return rc;
+}
+
+STICKY_API int sticky_store_get_stats(sticky_store *store, sticky_store_stats *out)
+{
+    if (store == NULL || out == NULL)
+        return STICKY_EINVAL;
+    if (out->size < sizeof(size_t))
+        return STICKY_EABI;
+    sticky_store_stats full;
+    memset(&full, 0, sizeof(full));
+    full.size = sizeof(full);
+    enter(store);
+    int rc = backend_rc(store->vt.stats(store->self, &full));
+    leave(store);
+    if (rc != STICKY_OK)
+        return rc;
+    return struct_copy_out(out, out->size, &full, sizeof(full));
+}

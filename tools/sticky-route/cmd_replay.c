@@ -1,0 +1,507 @@
+/*
+ * examples/sticky-route/cmd_replay.c - `sticky-route replay --channels F
+ * [options] [TRACE|-]`: replays a JSON-lines trace through a real context,
+ * with the trace's "t" (ms) as the clock, and prints a summary. The trace
+ * format is in docs/replay.md.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#ifdef HAVE_STICKY_REDIS
+#include <sticky/redis_store.h>
+#endif
+
+#include "cli_util.h"
+#include "commands.h"
+#include "replay.h"
+
+struct replay_opts {
+    const char *channels, *trace, *decisions, *store;
+    unsigned ttl, renew, max_sessions, messages;
+    int renew_set;
+    int include_system, policy, strict, human, skip_bad;
+    unsigned max_attempts;
+};
+
+struct replay {
+    struct replay_opts o;
+    struct replay_channels ch;
+    struct replay_stats stats;
+    sticky_ctx *ctx;
+    sticky_store *store;
+    int64_t now_ms;
+    FILE *decisions;
+    const char *trace_dir;
+};
+
+static int64_t replay_clock(void *user)
+{
+    return ((struct replay *)user)->now_ms;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: sticky-route replay --channels channels.json [options] [TRACE|-]\n"
+            "  --ttl S --renew-threshold S --max-sessions N --messages N --include-system\n"
+            "  --policy lru|rendezvous|random   --strict   --max-attempts N (default 3)\n"
+            "  --store memory|redis://host:port/db   --decisions FILE   --human   --skip-bad\n");
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct replay_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_attempts = 3;
+    o->policy = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1, bad = 0;
+        if (strcmp(a, "--channels") == 0 && v)
+            o->channels = v;
+        else if (strcmp(a, "--decisions") == 0 && v)
+            o->decisions = v;
+        else if (strcmp(a, "--store") == 0 && v)
+            o->store = v;
+        else if (strcmp(a, "--ttl") == 0 && v)
+            bad = parse_uint(v, 1, STICKY_MAX_TTL_SECONDS, &o->ttl);
+        else if (strcmp(a, "--renew-threshold") == 0 && v)
+            bad = parse_uint(v, 0, STICKY_MAX_TTL_SECONDS, &o->renew), o->renew_set = 1;
+        else if (strcmp(a, "--max-sessions") == 0 && v)
+            bad = parse_uint(v, 1, STICKY_MAX_SESSIONS_LIMIT, &o->max_sessions);
+        else if (strcmp(a, "--messages") == 0 && v)
+            bad = parse_uint(v, 1, STICKY_MAX_MESSAGE_COUNT, &o->messages);
+        else if (strcmp(a, "--max-attempts") == 0 && v)
+            bad = parse_uint(v, 1, 16, &o->max_attempts);
+        else if (strcmp(a, "--policy") == 0 && v) {
+            o->policy = strcmp(v, "lru") == 0          ? STICKY_POLICY_LRU
+                        : strcmp(v, "rendezvous") == 0 ? STICKY_POLICY_RENDEZVOUS
+                        : strcmp(v, "random") == 0     ? STICKY_POLICY_RANDOM
+                                                       : -2;
+            bad = o->policy == -2;
+        } else {
+            takes = 0;
+            if (strcmp(a, "--include-system") == 0)
+                o->include_system = 1;
+            else if (strcmp(a, "--strict") == 0)
+                o->strict = 1;
+            else if (strcmp(a, "--human") == 0)
+                o->human = 1;
+            else if (strcmp(a, "--skip-bad") == 0)
+                o->skip_bad = 1;
+            else if ((a[0] != '-' || strcmp(a, "-") == 0) && o->trace == NULL)
+                o->trace = a;
+            else {
+                fprintf(stderr, "sticky-route: replay: unknown or incomplete option '%s'\n", a);
+                return -1;
+            }
+        }
+        if (bad) {
+            fprintf(stderr, "sticky-route: replay: bad value for %s: '%s'\n", a, v);
+            return -1;
+        }
+        i += takes;
+    }
+    if (o->channels == NULL) {
+        fprintf(stderr, "sticky-route: replay: --channels is required\n");
+        return -1;
+    }
+    if (o->store != NULL && strcmp(o->store, "memory") != 0 &&
+        strncmp(o->store, "redis://", 8) != 0) {
+        fprintf(stderr, "sticky-route: replay: --store: memory or redis://host:port/db\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* redis://host[:port][/db] -> options. Returns 0 or -1. */
+static int open_redis(struct replay *r, const char *url)
+{
+#ifdef HAVE_STICKY_REDIS
+    static char host[256];
+    unsigned port = 6379, db = 0;
+    const char *p = url + 8;
+    size_t n = strcspn(p, ":/");
+    if (n == 0 || n >= sizeof(host)) {
+        fprintf(stderr, "sticky-route: replay: bad redis URL %s\n", url);
+        return -1;
+    }
+    memcpy(host, p, n);
+    host[n] = '\0';
+    p += n;
+    char *end = NULL;
+    if (*p == ':') {
+        port = (unsigned)strtoul(p + 1, &end, 10);
+        p = end;
+    }
+    if (*p == '/') {
+        db = (unsigned)strtoul(p + 1, &end, 10);
+        p = end;
+    }
+    if (*p != '\0' || port == 0 || port > 65535) {
+        fprintf(stderr, "sticky-route: replay: bad redis URL %s\n", url);
+        return -1;
+    }
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
+    o.host = host;
+    o.port = (int32_t)port;
+    o.db = (int32_t)db;
+    int rc = sticky_redis_store_new(r->ctx, &o, &r->store);
+    if (rc != STICKY_OK) {
+        fprintf(stderr, "sticky-route: replay: redis store: %s\n", sticky_strerror(rc));
+        return -1;
+    }
+    return 0;
+#else
+    (void)r;
+    fprintf(stderr, "sticky-route: replay: %s: built without libsticky-redis\n", url);
+    return -1;
+#endif
+}
+
+static int setup(struct replay *r)
+{
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.log_fn = log_to_stderr;
+    cfg.log_level = STICKY_LOG_ERROR;
+    const char *bad = NULL;
+    if (sticky_config_from_env(&cfg, &bad) != STICKY_OK) {
+        fprintf(stderr, "sticky-route: replay: bad environment variable %s\n", bad);
+        return -1;
+    }
+    cfg.clock_fn = replay_clock;
+    cfg.clock_user = r;
+    if (r->o.ttl)
+        cfg.ttl_seconds = r->o.ttl;
+    if (r->o.renew_set)
+        cfg.renew_threshold_seconds = r->o.renew;
+    if (cfg.renew_threshold_seconds > cfg.ttl_seconds)
+        cfg.renew_threshold_seconds = cfg.ttl_seconds;
+    if (r->o.max_sessions)
+        cfg.max_sessions = r->o.max_sessions;
+    if (r->o.messages)
+        cfg.message_count = r->o.messages;
+    if (r->o.include_system)
+        cfg.include_system_prompt = 1;
+    if (r->o.policy >= 0)
+        cfg.select_policy = r->o.policy;
+    int rc = sticky_ctx_new(&cfg, &r->ctx);
+    if (rc == STICKY_OK && r->o.store != NULL && strncmp(r->o.store, "redis://", 8) == 0) {
+        if (open_redis(r, r->o.store) != 0)
+            return -1;
+    } else if (rc == STICKY_OK) {
+        rc = sticky_memory_store_new(r->ctx, NULL, &r->store);
+    }
+    if (rc == STICKY_OK)
+        rc = sticky_ctx_set_store(r->ctx, r->store);
+    if (rc != STICKY_OK) {
+        fprintf(stderr, "sticky-route: replay: %s\n", sticky_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void write_decision(struct replay *r, uint64_t line_no, const char *tenant,
+                           const sticky_key_chain *chain, const sticky_decision *d, int attempt)
+{
+    if (r->decisions == NULL)
+        return;
+    const char *src = chain->source == STICKY_KEY_SOURCE_EXPLICIT  ? "explicit"
+                      : chain->source == STICKY_KEY_SOURCE_CONTENT ? "content"
+                                                                   : "none";
+    cJSON *ts = cJSON_CreateString(tenant);
+    char *t = ts ? cJSON_PrintUnformatted(ts) : NULL; /* JSON-escaped */
+    cJSON_Delete(ts);
+    fprintf(r->decisions,
+            "{\"i\":%llu,\"t\":%lld,\"tenant\":%s,\"key\":\"%s\",\"source\":\"%s\","
+            "\"channel\":%s%s%s,\"reason\":\"%s\",\"attempt\":%d,\"moved_from\":%s%s%s}\n",
+            (unsigned long long)line_no, (long long)r->now_ms, t ? t : "\"\"", d->key_hex, src,
+            d->channel_id[0] ? "\"" : "", d->channel_id[0] ? d->channel_id : "null",
+            d->channel_id[0] ? "\"" : "", sticky_reason_name(d->reason), attempt,
+            d->moved_from[0] ? "\"" : "", d->moved_from[0] ? d->moved_from : "null",
+            d->moved_from[0] ? "\"" : "");
+    free(t);
+}
+
+/* The failure the trace injects for @channel, if any. */
+static const cJSON *failure_for(const cJSON *fail, const char *channel)
+{
+    if (!cJSON_IsObject(fail))
+        return NULL;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(fail, channel);
+    return cJSON_IsObject(f) ? f : NULL;
+}
+
+static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, char *err,
+                       size_t err_cap)
+{
+    const cJSON *tenant = cJSON_GetObjectItemCaseSensitive(line, "tenant");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(line, "model");
+    const cJSON *headers = cJSON_GetObjectItemCaseSensitive(line, "headers");
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(line, "body");
+    const cJSON *body_file = cJSON_GetObjectItemCaseSensitive(line, "body_file");
+    const cJSON *fail = cJSON_GetObjectItemCaseSensitive(line, "fail");
+    const char *ten = cJSON_IsString(tenant) ? tenant->valuestring : "";
+    char *raw = NULL;
+    size_t raw_len = 0;
+    if (cJSON_IsObject(body)) {
+        raw = cJSON_PrintUnformatted(body);
+        raw_len = raw ? strlen(raw) : 0;
+    } else if (cJSON_IsString(body_file)) {
+        char path[4096];
+        if (body_file->valuestring[0] == '/' || r->trace_dir == NULL)
+            snprintf(path, sizeof(path), "%s", body_file->valuestring);
+        else
+            snprintf(path, sizeof(path), "%s/%s", r->trace_dir, body_file->valuestring);
+        if (read_file(path, &raw, &raw_len) != 0) {
+            snprintf(err, err_cap, "cannot read body_file %.200s", body_file->valuestring);
+            return -1;
+        }
+    } else {
+        snprintf(err, err_cap, "a request needs \"body\" (object) or \"body_file\"");
+        return -1;
+    }
+    sticky_header hdrs[32];
+    size_t n_h = 0;
+    const cJSON *h;
+    if (cJSON_IsObject(headers)) {
+        cJSON_ArrayForEach(h, headers) {
+            if (n_h < 32 && cJSON_IsString(h) && h->string) {
+                hdrs[n_h].name = h->string;
+                hdrs[n_h].name_len = strlen(h->string);
+                hdrs[n_h].value = h->valuestring;
+                hdrs[n_h].value_len = strlen(h->valuestring);
+                n_h++;
+            }
+        }
+    }
+    sticky_key_request kr;
+    sticky_key_request_init(&kr);
+    kr.tenant = ten;
+    kr.tenant_len = strlen(ten);
+    kr.body = raw;
+    kr.body_len = raw_len;
+    kr.headers = hdrs;
+    kr.n_headers = n_h;
+    sticky_key_chain chain;
+    sticky_key_chain_init(&chain);
+    int rc = sticky_key_derive(r->ctx, &kr, &chain);
+    free(raw);
+    if (rc != STICKY_OK) {
+        snprintf(err, err_cap, "body: %s", sticky_strerror(rc));
+        return -1;
+    }
+    /* The session: its first key. Keys are already scoped to the tenant
+     * (it is hashed in), so two tenants never share one, whatever the
+     * length of their names. */
+    char sid[STICKY_KEY_HEX_SIZE] = "";
+    if (chain.n_keys > 0)
+        sticky_key_to_hex(chain.keys[0], sid);
+    sticky_request req;
+    sticky_request_init(&req);
+    req.tenant = ten;
+    req.tenant_len = strlen(ten);
+    if (cJSON_IsString(model)) {
+        req.model = model->valuestring;
+        req.model_len = strlen(model->valuestring);
+    }
+    req.chain = &chain;
+    req.flags = r->o.strict ? STICKY_SELECT_STRICT : 0;
+    r->stats.requests++;
+    int final = -1;
+    for (unsigned attempt = 1; attempt <= r->o.max_attempts; attempt++) {
+        sticky_decision d;
+        sticky_decision_init(&d);
+        uint64_t t0 = mono_ns();
+        rc = sticky_select(r->ctx, &req, r->ch.ch, r->ch.n, &d);
+        replay_stats_latency(&r->stats, mono_ns() - t0);
+        r->stats.attempts++;
+        r->stats.reasons[d.reason & 15]++;
+        write_decision(r, line_no, ten, &chain, &d, (int)attempt);
+        if (rc != STICKY_OK)
+            break;
+        const cJSON *f = failure_for(fail, d.channel_id);
+        sticky_outcome o;
+        sticky_outcome_init(&o);
+        o.status = 200;
+        if (f != NULL) {
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(f, "status");
+            const cJSON *reset = cJSON_GetObjectItemCaseSensitive(f, "reset");
+            const cJSON *ra = cJSON_GetObjectItemCaseSensitive(f, "retry_after");
+            o.status = cJSON_IsNumber(st) ? st->valueint : 500;
+            if (o.status == 0)
+                o.kind = STICKY_OUTCOME_TIMEOUT;
+            if (cJSON_IsNumber(reset))
+                o.reset_epoch_s = (int64_t)reset->valuedouble;
+            if (cJSON_IsNumber(ra))
+                o.retry_after_s = (int64_t)ra->valuedouble;
+        }
+        sticky_report(r->ctx, &d, &o);
+        if (f == NULL) {
+            final = d.channel_index;
+            break;
+        }
+    }
+    if (final < 0)
+        r->stats.failed_requests++;
+    replay_stats_request(&r->stats, sid, final);
+    return 0;
+}
+
+static int run_event(struct replay *r, const cJSON *line, char *err, size_t cap)
+{
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(line, "channel");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(line, "state");
+    int idx = cJSON_IsString(ch) ? replay_channel_index(&r->ch, ch->valuestring) : -1;
+    if (idx < 0) {
+        snprintf(err, cap, "unknown channel in event");
+        return -1;
+    }
+    const char *s = cJSON_IsString(st) ? st->valuestring : "";
+    int state = strcmp(s, "active") == 0     ? STICKY_CHANNEL_ACTIVE
+                : strcmp(s, "disabled") == 0 ? STICKY_CHANNEL_DISABLED
+                : strcmp(s, "draining") == 0 ? STICKY_CHANNEL_DRAINING
+                                             : -1;
+    if (state < 0) {
+        snprintf(err, cap, "state must be active, disabled or draining");
+        return -1;
+    }
+    r->ch.ch[idx].state = state;
+    r->stats.events++;
+    return 0;
+}
+
+static int run_line(struct replay *r, uint64_t line_no, const char *text, size_t len, char *err,
+                    size_t cap)
+{
+    cJSON *line = cJSON_ParseWithLength(text, len);
+    if (line == NULL || !cJSON_IsObject(line)) {
+        cJSON_Delete(line);
+        snprintf(err, cap, "not a JSON object");
+        return -1;
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(line, "t");
+    int rc = -1;
+    if (!cJSON_IsNumber(t)) {
+        snprintf(err, cap, "missing numeric \"t\" (ms)");
+    } else {
+        int64_t tm = (int64_t)t->valuedouble;
+        if (tm > r->now_ms)
+            r->now_ms = tm; /* out-of-order lines do not move time back */
+        /* The context and store start at the trace's first time, so the
+         * store's clock base is the trace's. */
+        if (r->ctx == NULL && setup(r) != 0) {
+            snprintf(err, cap, "cannot create the context");
+            cJSON_Delete(line);
+            return -2;
+        }
+        rc = cJSON_GetObjectItemCaseSensitive(line, "channel") ? run_event(r, line, err, cap)
+                                                                : run_request(r, line_no, line, err, cap);
+    }
+    cJSON_Delete(line);
+    return rc;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    struct replay r;
+    memset(&r, 0, sizeof(r));
+    if (parse_opts(argc, argv, &r.o) != 0) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (replay_channels_load(r.o.channels, &r.ch) != 0)
+        return EXIT_USAGE;
+    const char *trace = r.o.trace ? r.o.trace : "-";
+    FILE *in = strcmp(trace, "-") == 0 ? stdin : fopen(trace, "r");
+    if (in == NULL) {
+        fprintf(stderr, "sticky-route: replay: cannot open %s\n", trace);
+        replay_channels_free(&r.ch);
+        return EXIT_BODY;
+    }
+    char dir[4096];
+    if (in != stdin) {
+        snprintf(dir, sizeof(dir), "%s", trace);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = '\0';
+            r.trace_dir = dir;
+        }
+    }
+    int exit_code = 0;
+    if (r.o.decisions && (r.decisions = fopen(r.o.decisions, "w")) == NULL) {
+        fprintf(stderr, "sticky-route: replay: cannot write %s\n", r.o.decisions);
+        exit_code = EXIT_USAGE;
+        goto out;
+    }
+    replay_stats_init(&r.stats);
+    int progress = isatty(2);
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    uint64_t line_no = 0;
+    while ((n = getline(&buf, &cap, in)) > 0) {
+        line_no++;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            n--;
+        if (n == 0)
+            continue;
+        char err[256];
+        int lrc = run_line(&r, line_no, buf, (size_t)n, err, sizeof(err));
+        if (lrc == -2) {
+            exit_code = EXIT_USAGE;
+            break;
+        }
+        if (lrc != 0) {
+            fprintf(stderr, "sticky-route: replay: %s: line %llu: %s\n", trace,
+                    (unsigned long long)line_no, err);
+            if (!r.o.skip_bad) {
+                exit_code = EXIT_BODY;
+                break;
+            }
+            r.stats.bad_lines++;
+        }
+        if (progress && line_no % 1000 == 0)
+            fprintf(stderr, "\rsticky-route: replay: %llu lines", (unsigned long long)line_no);
+    }
+    if (progress && line_no >= 1000)
+        fprintf(stderr, "\n");
+    free(buf);
+    if (exit_code == 0 && r.ctx == NULL && setup(&r) != 0)
+        exit_code = EXIT_USAGE; /* an empty trace still prints a summary */
+    if (exit_code == 0)
+        replay_stats_print(stdout, &r.stats, &r.ch, r.ctx, r.store, r.o.human);
+    replay_stats_free(&r.stats);
+out:
+    if (r.decisions)
+        fclose(r.decisions);
+    if (in != stdin)
+        fclose(in);
+    sticky_store_free(r.store);
+    sticky_ctx_free(r.ctx);
+    replay_channels_free(&r.ch);
+    return exit_code;
+}
