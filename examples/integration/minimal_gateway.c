@@ -40,7 +40,7 @@ static int route(sticky_ctx *ctx, const sticky_channel *ch, size_t n, const char
         sticky_outcome out;
         sticky_outcome_init(&out);
         out.status = status;
-        out.retry_after_s = status == 429 ? 30 : -1;
+        out.retry_after_s = status == 429 ? 30 : STICKY_ABSENT;
         sticky_report(ctx, &d, &out);
         printf("%-8s -> %s (%s)%s%s\n", d.key_hex, d.channel_id, sticky_reason_name(d.reason),
                d.moved_from[0] ? ", moved from " : "", d.moved_from);

@@ -34,6 +34,13 @@
 #  define STICKY_END_DECLS
 #endif
 
+/*
+ * The largest value libsticky accepts in the size field of a size-prefixed
+ * struct. A larger size is rejected with STICKY_EABI before any byte past
+ * the size field is read (docs/ABI.md, "Size-prefixed structs").
+ */
+#define STICKY_STRUCT_SIZE_MAX 4096u
+
 /* The two opaque handles, declared here so that every header can name them.
  * sticky_ctx: create with sticky_ctx_new(), destroy with sticky_ctx_free().
  * sticky_store: a storage backend (vtable + state) as one handle; create

@@ -11,24 +11,41 @@
 STICKY_BEGIN_DECLS
 
 /*
- * Append-only: a code's value never changes and is never reused. Functions
- * return 0 (STICKY_OK) or one of these negative values.
+ * The error codes, one line each: X(NAME, value, "message"). This list is
+ * the only place a code is defined: enum sticky_err, sticky_strerror() and
+ * sticky_errname() are all generated from it. Append-only: a code's value
+ * never changes and is never reused; new codes go at the end.
  */
-enum sticky_err {
-    STICKY_OK = 0,
-    STICKY_EINVAL = -1,     /* an argument is invalid (NULL, out of range) */
-    STICKY_ENOMEM = -2,     /* the allocator returned NULL */
-    STICKY_EPARSE = -3,     /* input bytes (JSON, id) are malformed */
-    STICKY_ENOTFOUND = -4,  /* no such entry */
-    STICKY_EEXIST = -5,     /* entry already exists */
-    STICKY_ESTORE = -6,     /* the storage backend failed */
-    STICKY_ENOCHANNEL = -7, /* no channel is usable for this request */
-    STICKY_EABI = -8,       /* struct size / vtable version not understood */
-    STICKY_EBUSY = -9,      /* resource busy, try again */
-    STICKY_ECONFIG = -10,   /* a configuration value is malformed or out of range */
-    STICKY_ECRYPTO = -11,   /* libcrypto failed (e.g. SHA-256 unavailable) */
-    STICKY_ELIMIT = -12     /* input exceeds a size or depth limit */
-};
+#define STICKY_ERROR_LIST(X)                                                   \
+    X(OK, 0, "success")                                                        \
+    X(EINVAL, -1, "invalid argument")                                          \
+    X(ENOMEM, -2, "out of memory")                                             \
+    X(EPARSE, -3, "malformed input")                                           \
+    X(ENOTFOUND, -4, "not found")                                              \
+    X(EEXIST, -5, "already exists")                                            \
+    X(ESTORE, -6, "session store failure")                                     \
+    X(ENOCHANNEL, -7, "no channel available")                                  \
+    X(EABI, -8, "struct size or version not supported (ABI mismatch)")         \
+    X(EBUSY, -9, "resource busy")                                              \
+    X(ECONFIG, -10, "invalid configuration value")                             \
+    X(ECRYPTO, -11, "cryptographic library failure")                           \
+    X(ELIMIT, -12, "input exceeds a size or depth limit")
+
+/*
+ * Functions return 0 (STICKY_OK) or one of these negative values:
+ * STICKY_EINVAL an argument is invalid (NULL, out of range; a debug log
+ * line names it), STICKY_ENOMEM the allocator returned NULL, STICKY_EPARSE
+ * input bytes (JSON, id) are malformed, STICKY_ENOTFOUND no such entry,
+ * STICKY_EEXIST entry already exists, STICKY_ESTORE the storage backend
+ * failed, STICKY_ENOCHANNEL no channel is usable for this request,
+ * STICKY_EABI a struct size or vtable version is not understood,
+ * STICKY_EBUSY resource busy, STICKY_ECONFIG a configuration value is
+ * malformed or out of range, STICKY_ECRYPTO libcrypto failed,
+ * STICKY_ELIMIT input exceeds a size or depth limit.
+ */
+#define STICKY_ERR_ENUMERATOR_(name, value, text) STICKY_##name = value,
+enum sticky_err { STICKY_ERROR_LIST(STICKY_ERR_ENUMERATOR_) };
+#undef STICKY_ERR_ENUMERATOR_
 
 /**
  * sticky_strerror - human-readable description of an error code.

@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "context.h"
+#include "request.h"
 
 STICKY_BEGIN_DECLS
 
@@ -30,15 +31,6 @@ STICKY_BEGIN_DECLS
 /* Longest explicit session id honoured; longer ones fall through. */
 #define STICKY_MAX_SESSION_ID_BYTES 256
 
-/* Body formats. */
-enum sticky_body_format {
-    STICKY_FORMAT_AUTO = 0,             /* detect (see docs/session-key.md) */
-    STICKY_FORMAT_ANTHROPIC = 1,        /* Anthropic Messages API */
-    STICKY_FORMAT_OPENAI_CHAT = 2,      /* OpenAI Chat Completions */
-    STICKY_FORMAT_OPENAI_RESPONSES = 3, /* OpenAI Responses */
-    STICKY_FORMAT_STRUCTURED = 4        /* caller-built messages, no body */
-};
-
 /* Where the key came from. */
 enum sticky_key_source {
     STICKY_KEY_SOURCE_NONE = 0,     /* nothing to key on (no messages) */
@@ -49,7 +41,7 @@ enum sticky_key_source {
 /* Explicit session id sources, in precedence order (highest first). Also
  * bits for sticky_config.explicit_sources. */
 enum sticky_explicit_source {
-    STICKY_EXPLICIT_HOST = 1u << 0,               /* sticky_key_request.session_id */
+    STICKY_EXPLICIT_HOST = 1u << 0,               /* sticky_request.session_id */
     STICKY_EXPLICIT_CLAUDE_CODE_HEADER = 1u << 1, /* X-Claude-Code-Session-Id */
     STICKY_EXPLICIT_METADATA_USER_ID = 1u << 2,   /* metadata.user_id (both forms) */
     STICKY_EXPLICIT_PROMPT_CACHE_KEY = 1u << 3,   /* body prompt_cache_key */
@@ -60,73 +52,7 @@ enum sticky_explicit_source {
 };
 #define STICKY_EXPLICIT_ALL 0xffu
 
-/* Structured input: part types. */
-enum sticky_part_type {
-    STICKY_PART_TEXT = 1,        /* text */
-    STICKY_PART_IMAGE = 2,       /* source_kind + media_type + data */
-    STICKY_PART_DOCUMENT = 3,    /* source_kind + media_type + data */
-    STICKY_PART_TOOL_USE = 4,    /* name + input_json */
-    STICKY_PART_TOOL_RESULT = 5, /* parts (or text) + is_error */
-    STICKY_PART_THINKING = 6     /* ignored by the key, like in bodies */
-};
 
-/*
- * One content part. Frozen layout (arrays of it are passed, so it never
- * grows); strings are (pointer, length) and need not be NUL-terminated.
- */
-typedef struct sticky_part {
-    int type;                 /* enum sticky_part_type */
-    const char *text;         /* TEXT; TOOL_RESULT when parts is NULL */
-    size_t text_len;
-    const char *source_kind;  /* IMAGE/DOCUMENT: "base64", "url", "file", "text" */
-    size_t source_kind_len;
-    const char *media_type;   /* IMAGE/DOCUMENT, may be NULL */
-    size_t media_type_len;
-    const char *data;         /* IMAGE/DOCUMENT: base64 data ("base64"), text
-                               * ("text"), url ("url") or file id ("file") */
-    size_t data_len;
-    const char *name;         /* TOOL_USE: tool name */
-    size_t name_len;
-    const char *input_json;   /* TOOL_USE: input as JSON (canonicalised) */
-    size_t input_json_len;
-    const struct sticky_part *parts; /* TOOL_RESULT content */
-    size_t n_parts;
-    int is_error;             /* TOOL_RESULT */
-} sticky_part;
-
-/* One message: a role and its parts. Frozen layout. */
-typedef struct sticky_message {
-    const char *role;
-    size_t role_len;
-    const sticky_part *parts;
-    size_t n_parts;
-} sticky_message;
-
-/* One request header. Names match case-insensitively. Frozen layout. */
-typedef struct sticky_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-} sticky_header;
-
-/* What to derive a key from. Caller-filled, size-prefixed. */
-typedef struct sticky_key_request {
-    size_t size;              /* set by sticky_key_request_init() */
-    const char *tenant;       /* the host's API-key / group id; may be empty */
-    size_t tenant_len;
-    const char *body;         /* raw JSON body, or NULL to use messages */
-    size_t body_len;
-    int format;               /* enum sticky_body_format, default AUTO */
-    const sticky_message *messages; /* structured input when body is NULL */
-    size_t n_messages;
-    const sticky_part *system; /* structured system prompt parts */
-    size_t n_system;
-    const sticky_header *headers;
-    size_t n_headers;
-    const char *session_id;   /* host-given session id, or NULL */
-    size_t session_id_len;
-} sticky_key_request;
 
 /* The derived chain. Caller-provided, size-prefixed (written up to size). */
 typedef struct sticky_key_chain {
@@ -138,18 +64,6 @@ typedef struct sticky_key_chain {
     uint64_t keys[STICKY_KEY_CHAIN_MAX]; /* keys[0] = K1 ... deepest last */
 } sticky_key_chain;
 
-/**
- * sticky_key_request_init_sized - zero @req and set req->size.
- * Prefer the sticky_key_request_init() wrapper.
- * Returns: 0; STICKY_EINVAL if @req is NULL; STICKY_EABI if @size is too small.
- * Thread-safety: touches only @req. Since: 0.1.0
- */
-STICKY_API int sticky_key_request_init_sized(sticky_key_request *req, size_t size);
-
-static inline int sticky_key_request_init(sticky_key_request *req)
-{
-    return sticky_key_request_init_sized(req, sizeof(*req));
-}
 
 /**
  * sticky_key_chain_init_sized - zero @chain and set chain->size.
@@ -174,7 +88,8 @@ static inline int sticky_key_chain_init(sticky_key_chain *chain)
  *
  * @ctx: the context (config: message_count, include_system_prompt,
  *       explicit_sources, key_secret).
- * @req: the request; body takes precedence over messages.
+ * @req: the request; body takes precedence over messages. model, flags
+ *       and chain are not read.
  * @out: receives the chain (only out->size bytes are written). On error it
  *       holds no keys (n_keys = 0, source NONE): never a partial key.
  * Returns: 0 (also when there is nothing to key on: n_keys = 0);
@@ -187,7 +102,7 @@ static inline int sticky_key_chain_init(sticky_key_chain *chain)
  * Since: 0.1.0
  */
 STICKY_API int sticky_key_derive(const sticky_ctx *ctx,
-                                 const sticky_key_request *req,
+                                 const sticky_request *req,
                                  sticky_key_chain *out);
 
 /**

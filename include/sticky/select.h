@@ -23,6 +23,7 @@
 #include "common.h"
 #include "context.h"
 #include "key.h"
+#include "request.h"
 #include "store.h"
 
 STICKY_BEGIN_DECLS
@@ -51,36 +52,20 @@ typedef struct sticky_channel {
     uint32_t max_inflight;     /* in-flight cap; 0 = unlimited */
 } sticky_channel;
 
-/* Per-request flags (sticky_request.flags). */
-enum sticky_select_flag {
-    /* Dedicated mode: never move a bound session; if its channel is
-     * unusable return STICKY_ENOCHANNEL with decision.retry_at_ms. */
-    STICKY_SELECT_STRICT = 1u << 0
-};
 
-/* A request to route. Size-prefixed: start with sticky_request_init(). */
-typedef struct sticky_request {
-    size_t size;
-    const char *tenant;        /* the host's API-key / group id */
-    size_t tenant_len;
-    const char *model;         /* model name, or NULL (all families) */
-    size_t model_len;
-    unsigned flags;            /* enum sticky_select_flag */
-    /* Where the session key comes from: a precomputed chain, else the
-     * raw body, else structured messages (see sticky/key.h). */
-    const sticky_key_chain *chain;
-    const char *body;
-    size_t body_len;
-    int format;                /* enum sticky_body_format */
-    const sticky_message *messages;
-    size_t n_messages;
-    const sticky_part *system;
-    size_t n_system;
-    const sticky_header *headers;
-    size_t n_headers;
-    const char *session_id;    /* host-given session id */
-    size_t session_id_len;
-} sticky_request;
+
+/* Model families: the request's model name decides it (a name containing
+ * "opus", "sonnet" or "haiku"; any other name is OTHER). Rate limits and
+ * overload are per family, so cooldowns from 429 / 529 are scoped to it. */
+enum sticky_model_family {
+    STICKY_MODEL_FAMILY_ALL = 0,    /* no model given: subject to every
+                                     * family's cooldowns; as a cooldown
+                                     * scope, one that covers all families */
+    STICKY_MODEL_FAMILY_OPUS = 1,
+    STICKY_MODEL_FAMILY_SONNET = 2,
+    STICKY_MODEL_FAMILY_HAIKU = 3,
+    STICKY_MODEL_FAMILY_OTHER = 4
+};
 
 /* Why a channel was chosen. */
 enum sticky_reason {
@@ -109,10 +94,11 @@ typedef struct sticky_decision {
     int key_source;                   /* enum sticky_key_source */
     char moved_from[STICKY_ID_MAX];   /* channel the session left, or "" */
     int store_degraded;               /* the store failed; decided without it */
+    int model_family;                 /* enum sticky_model_family of the
+                                       * request's model */
     int64_t retry_at_ms;              /* NO_CHANNEL / strict: earliest time a
                                        * channel is usable again; 0 unknown */
     uint64_t attempt;                 /* opaque; non-zero while in flight */
-    char model_family[16];            /* "opus", "sonnet", "haiku", "other", "" */
 } sticky_decision;
 
 /* How an attempt ended. Size-prefixed: start with sticky_outcome_init(). */
@@ -122,12 +108,17 @@ enum sticky_outcome_kind {
     STICKY_OUTCOME_TRANSPORT = 2  /* connection failed / reset */
 };
 
+/* The value of an optional sticky_outcome field the upstream did not send. */
+#define STICKY_ABSENT (-1)
+
 typedef struct sticky_outcome {
     size_t size;
     int kind;               /* enum sticky_outcome_kind */
     int status;             /* HTTP status for STICKY_OUTCOME_HTTP */
-    int64_t retry_after_s;  /* Retry-After in seconds; -1 = absent */
-    int64_t reset_epoch_s;  /* anthropic-ratelimit-unified-reset; 0 = absent */
+    int64_t retry_after_s;  /* Retry-After in seconds (>= 0);
+                             * STICKY_ABSENT when not sent */
+    int64_t reset_epoch_s;  /* anthropic-ratelimit-unified-reset, Unix
+                             * seconds (>= 0); STICKY_ABSENT when not sent */
 } sticky_outcome;
 
 /**
@@ -135,7 +126,7 @@ typedef struct sticky_outcome {
  *
  * Prefer the wrapper without _sized, which passes sizeof(*p).
  *
- * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * @c: the struct. @size: the caller's sizeof; at least sizeof(size_t).
  * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
  *          too small.
  * Thread-safety: touches only the struct.
@@ -147,27 +138,11 @@ static inline int sticky_channel_init(sticky_channel *c)
     return sticky_channel_init_sized(c, sizeof(*c));
 }
 /**
- * sticky_request_init_sized - zero a request and set its size.
- *
- * Prefer the wrapper without _sized, which passes sizeof(*p).
- *
- * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
- * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
- *          too small.
- * Thread-safety: touches only the struct.
- * Since: 0.1.0
- */
-STICKY_API int sticky_request_init_sized(sticky_request *r, size_t size);
-static inline int sticky_request_init(sticky_request *r)
-{
-    return sticky_request_init_sized(r, sizeof(*r));
-}
-/**
  * sticky_decision_init_sized - zero a decision, set its size and channel_index -1.
  *
  * Prefer the wrapper without _sized, which passes sizeof(*p).
  *
- * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * @d: the struct. @size: the caller's sizeof; at least sizeof(size_t).
  * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
  *          too small.
  * Thread-safety: touches only the struct.
@@ -179,11 +154,11 @@ static inline int sticky_decision_init(sticky_decision *d)
     return sticky_decision_init_sized(d, sizeof(*d));
 }
 /**
- * sticky_outcome_init_sized - zero an outcome (HTTP, status 0), set its size and retry_after_s -1 (absent).
+ * sticky_outcome_init_sized - zero an outcome (HTTP, status 0), set its size, retry_after_s and reset_epoch_s STICKY_ABSENT.
  *
  * Prefer the wrapper without _sized, which passes sizeof(*p).
  *
- * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * @o: the struct. @size: the caller's sizeof; at least sizeof(size_t).
  * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
  *          too small.
  * Thread-safety: touches only the struct.
@@ -265,7 +240,7 @@ typedef struct sticky_ctx_stats {
  *
  * Prefer the wrapper without _sized, which passes sizeof(*p).
  *
- * @p: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * @s: the struct. @size: the caller's sizeof; at least sizeof(size_t).
  * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
  *          too small.
  * Thread-safety: touches only the struct.
@@ -308,6 +283,17 @@ STICKY_API int sticky_ctx_format_prometheus(sticky_ctx *ctx, char *buf,
  * Since: 0.1.0
  */
 STICKY_API const char *sticky_reason_name(int reason);
+
+/**
+ * sticky_model_family_name - text for an enum sticky_model_family value.
+ *
+ * @family: the value (e.g. sticky_decision.model_family).
+ * Returns: a static string ("all", "opus", "sonnet", "haiku", "other";
+ *          "unknown" for anything else); never NULL.
+ * Thread-safety: safe from any thread.
+ * Since: 0.2.0
+ */
+STICKY_API const char *sticky_model_family_name(int family);
 
 STICKY_END_DECLS
 

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "config.h"
 #include "context.h"
+#include "request.h"
 #include "key.h"
 #include "store.h"
 #include "memory_store.h"

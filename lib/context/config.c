@@ -1,11 +1,11 @@
 /*
- * lib/config.c - sticky_config defaults, size-aware initialisation and
+ * lib/context/config.c - sticky_config defaults, size-aware initialisation and
  * validation of ranges and consistency.
  */
 #include <string.h>
 
 #include "context/config_internal.h"
-#include "util/struct_size.h"
+#include "util/struct_min_size.h"
 #include "sticky/error.h"
 
 void config_defaults(sticky_config *cfg)
@@ -33,7 +33,7 @@ STICKY_API int sticky_config_init_sized(sticky_config *cfg, size_t size)
 {
     sticky_config defaults;
     config_defaults(&defaults);
-    return struct_init_defaults(cfg, size, &defaults, sizeof(defaults));
+    return struct_init_defaults(cfg, size, CONFIG_MIN_SIZE, &defaults, sizeof(defaults));
 }
 
 const char *config_field_name(enum sticky_config_field field)
@@ -110,5 +110,5 @@ int config_read(sticky_config *full, const sticky_config *caller)
     config_defaults(full);
     if (caller == NULL)
         return STICKY_OK;
-    return struct_copy_in(full, sizeof(*full), caller, caller->size);
+    return struct_copy_in(full, sizeof(*full), caller, CONFIG_MIN_SIZE, NULL);
 }

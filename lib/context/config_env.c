@@ -1,5 +1,5 @@
 /*
- * lib/config_env.c - sticky_config_from_env(): the seed's SESSION_* variables
+ * lib/context/config_env.c - sticky_config_from_env(): the seed's SESSION_* variables
  * and their STICKY_SESSION_* aliases (which win), parsed strictly.
  */
 #include <stdio.h>
@@ -9,7 +9,7 @@
 
 #include "context/config_internal.h"
 #include "util/log.h"
-#include "util/struct_size.h"
+#include "util/struct_min_size.h"
 #include "sticky/error.h"
 
 enum env_kind { ENV_UINT, ENV_BOOL };
@@ -189,5 +189,6 @@ STICKY_API int sticky_config_from_env(sticky_config *cfg, const char **bad_var)
     }
     if (rc != STICKY_OK)
         return rc;
-    return struct_copy_out(cfg, cfg->size, &work, sizeof(work));
+    struct_copy_out(cfg, cfg->size, &work, sizeof(work));
+    return STICKY_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * lib/config_internal.h - config defaults and validation shared by
+ * lib/context/config_internal.h - config defaults and validation shared by
  * sticky_config_init(), sticky_config_from_env() and sticky_ctx_new().
  */
 #ifndef STICKY_CONFIG_INTERNAL_H

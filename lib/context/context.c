@@ -1,5 +1,5 @@
 /*
- * lib/context.c - sticky_ctx_new / sticky_ctx_free / sticky_ctx_config:
+ * lib/context/context.c - sticky_ctx_new / sticky_ctx_free / sticky_ctx_config:
  * validating and copying the config, fetching SHA-256 once.
  */
 #include <string.h>
@@ -11,7 +11,7 @@
 #include "util/context_internal.h"
 #include "util/digest.h"
 #include "select/select_internal.h"
-#include "util/struct_size.h"
+#include "util/struct_log.h"
 #include "sticky/error.h"
 
 #define HMAC_BLOCK 64 /* SHA-256 block size */
@@ -121,5 +121,9 @@ STICKY_API int sticky_ctx_config(const sticky_ctx *ctx, sticky_config *out)
 {
     if (ctx == NULL || out == NULL)
         return STICKY_EINVAL;
-    return struct_copy_out(out, out->size, &ctx->cfg, sizeof(ctx->cfg));
+    int rc = struct_size_ok(ctx, "ctx_config", "out", struct_size_of(out), CONFIG_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
+    struct_copy_out(out, out->size, &ctx->cfg, sizeof(ctx->cfg));
+    return STICKY_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * lib/canon.c - the canonical key stream and JSON value canonicalisation
+ * lib/key/canon.c - the canonical key stream and JSON value canonicalisation
  * (see canon.h and docs/session-key.md).
  */
 #include "key/canon.h"

@@ -1,5 +1,5 @@
 /*
- * lib/canon.h - the canonical key stream (docs/session-key.md): a staged
+ * lib/key/canon.h - the canonical key stream (docs/session-key.md): a staged
  * SHA-256 / HMAC-SHA256 over tagged, length-prefixed records, from which a
  * 64-bit key is taken after each message without restarting the hash. Also
  * the canonical encoding of arbitrary JSON values (sorted object keys).

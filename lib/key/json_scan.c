@@ -1,5 +1,5 @@
 /*
- * lib/json_scan.c - on-demand JSON scanning (see json_scan.h). Skipping uses
+ * lib/key/json_scan.c - on-demand JSON scanning (see json_scan.h). Skipping uses
  * memchr to jump between quotes, so skipped strings cost about one pass.
  */
 #include "key/json_scan.h"

@@ -1,5 +1,5 @@
 /*
- * lib/json_scan.h - the on-demand JSON scanner: a cursor over raw bytes that
+ * lib/key/json_scan.h - the on-demand JSON scanner: a cursor over raw bytes that
  * reads only what the session key needs and skips the rest (validating its
  * structure), decodes string escapes (with surrogate pairs) and validates
  * UTF-8 in the strings it decodes, and bounds nesting depth. No DOM.

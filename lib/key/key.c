@@ -1,128 +1,68 @@
 /*
- * lib/key.c - the public session-key API: request/chain init, derivation
- * (explicit ids first, in precedence order, then content), hex helpers.
+ * lib/key/key.c - the public session-key API: request and chain init,
+ * derivation (an explicit id if one is honoured, else content), hex
+ * helpers. key_derive() is what the selector calls on its own copy of the
+ * request.
  */
 #include <string.h>
 
 #include "key/key_internal.h"
-#include "util/struct_size.h"
+#include "util/struct_log.h"
 #include "sticky/error.h"
 
-STICKY_API int sticky_key_request_init_sized(sticky_key_request *req, size_t size)
+STICKY_API int sticky_request_init_sized(sticky_request *r, size_t size)
 {
-    return struct_init(req, size);
+    return struct_init(r, size, REQUEST_MIN_SIZE);
 }
 
 STICKY_API int sticky_key_chain_init_sized(sticky_key_chain *chain, size_t size)
 {
-    return struct_init(chain, size);
+    return struct_init(chain, size, KEY_CHAIN_MIN_SIZE);
 }
 
-/* Scratch space for explicit-id lookups. */
-struct explicit_scratch {
-    growbuf a, b;
-};
-
-/* A string member of the body, decoded into s->a, if it is a valid id. */
-static int body_string_id(const json_span *span, struct explicit_scratch *s,
-                          const uint8_t **id, size_t *len)
+/* A NULL pointer with a non-zero length: says which field. */
+static int null_with_length(const sticky_ctx *ctx, const char *op, const void *p,
+                            size_t len, const char *field, const char *len_field)
 {
-    if (json_span_decode_string(span, &s->a) != STICKY_OK ||
-        !explicit_id_ok(s->a.data, s->a.len))
+    if (p != NULL || len == 0)
         return 0;
-    *id = s->a.data;
-    *len = s->a.len;
+    ctx_log(ctx, STICKY_LOG_DEBUG, "%s: request.%s: NULL with %s %zu", op, field,
+            len_field, len);
     return 1;
 }
 
-/* metadata.user_id in either Claude Code form. */
-static int metadata_id(const json_span *meta, struct explicit_scratch *s,
-                       const uint8_t **id, size_t *len)
+static int check_request(const sticky_ctx *ctx, const sticky_request *req, const char *op)
 {
-    if (meta->start == NULL || *meta->start != '{')
-        return 0;
-    static const char *const names[] = {"user_id", NULL};
-    json_span user;
-    json_cur c;
-    json_cur_init(&c, meta->start, (size_t)(meta->end - meta->start));
-    if (json_scan_members(&c, names, &user, NULL) != STICKY_OK ||
-        json_span_decode_string(&user, &s->a) != STICKY_OK)
-        return 0;
-    return explicit_from_user_id(s->a.data, s->a.len, &s->b, id, len);
-}
-
-static int header_id(const sticky_key_request *req, const char *name,
-                     const uint8_t **id, size_t *len)
-{
-    const sticky_header *h = explicit_find_header(req, name);
-    if (h == NULL || h->value == NULL)
-        return 0;
-    const uint8_t *b = (const uint8_t *)h->value, *e = b + h->value_len;
-    while (b < e && (*b == ' ' || *b == '\t'))
-        b++;
-    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-        e--;
-    if (!explicit_id_ok(b, (size_t)(e - b)))
-        return 0;
-    *id = b;
-    *len = (size_t)(e - b);
-    return 1;
-}
-
-/* The first honoured explicit id, in precedence order; 0 if none. */
-static unsigned find_explicit(const sticky_key_request *req, uint32_t mask,
-                              const struct body_fields *f,
-                              struct explicit_scratch *s, const uint8_t **id,
-                              size_t *len)
-{
-    if ((mask & STICKY_EXPLICIT_HOST) && req->session_id != NULL &&
-        explicit_id_ok((const uint8_t *)req->session_id, req->session_id_len)) {
-        *id = (const uint8_t *)req->session_id;
-        *len = req->session_id_len;
-        return STICKY_EXPLICIT_HOST;
+    if (null_with_length(ctx, op, req->tenant, req->tenant_len, "tenant", "tenant_len") ||
+        null_with_length(ctx, op, req->body, req->body_len, "body", "body_len") ||
+        null_with_length(ctx, op, req->session_id, req->session_id_len, "session_id",
+                         "session_id_len") ||
+        null_with_length(ctx, op, req->headers, req->n_headers, "headers", "n_headers") ||
+        null_with_length(ctx, op, req->messages, req->n_messages, "messages", "n_messages") ||
+        null_with_length(ctx, op, req->system, req->n_system, "system", "n_system"))
+        return STICKY_EINVAL;
+    if (req->format < STICKY_FORMAT_AUTO || req->format > STICKY_FORMAT_STRUCTURED) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: request.format: %d is not an enum sticky_body_format",
+                op, req->format);
+        return STICKY_EINVAL;
     }
-    if ((mask & STICKY_EXPLICIT_CLAUDE_CODE_HEADER) &&
-        header_id(req, "x-claude-code-session-id", id, len))
-        return STICKY_EXPLICIT_CLAUDE_CODE_HEADER;
-    if (f != NULL) {
-        if ((mask & STICKY_EXPLICIT_METADATA_USER_ID) && metadata_id(&f->metadata, s, id, len))
-            return STICKY_EXPLICIT_METADATA_USER_ID;
-        if ((mask & STICKY_EXPLICIT_PROMPT_CACHE_KEY) &&
-            body_string_id(&f->prompt_cache_key, s, id, len))
-            return STICKY_EXPLICIT_PROMPT_CACHE_KEY;
-        if ((mask & STICKY_EXPLICIT_BODY_SESSION_ID) && body_string_id(&f->session_id, s, id, len))
-            return STICKY_EXPLICIT_BODY_SESSION_ID;
-        if ((mask & STICKY_EXPLICIT_BODY_CONVERSATION_ID) &&
-            body_string_id(&f->conversation_id, s, id, len))
-            return STICKY_EXPLICIT_BODY_CONVERSATION_ID;
+    if (req->body != NULL && req->format == STICKY_FORMAT_STRUCTURED) {
+        ctx_log(ctx, STICKY_LOG_DEBUG,
+                "%s: request.format: STRUCTURED with a body (set body NULL or another format)", op);
+        return STICKY_EINVAL;
     }
-    if ((mask & STICKY_EXPLICIT_SESSION_ID_HEADER) && header_id(req, "session_id", id, len))
-        return STICKY_EXPLICIT_SESSION_ID_HEADER;
-    if ((mask & STICKY_EXPLICIT_X_SESSION_ID_HEADER) && header_id(req, "x-session-id", id, len))
-        return STICKY_EXPLICIT_X_SESSION_ID_HEADER;
-    return 0;
-}
-
-static int check_request(const sticky_key_request *req)
-{
-    if ((req->tenant == NULL && req->tenant_len != 0) ||
-        (req->body == NULL && req->body_len != 0) ||
-        (req->session_id == NULL && req->session_id_len != 0) ||
-        (req->headers == NULL && req->n_headers != 0))
-        return STICKY_EINVAL;
-    if (req->format < STICKY_FORMAT_AUTO || req->format > STICKY_FORMAT_STRUCTURED)
-        return STICKY_EINVAL;
-    if (req->body != NULL && req->format == STICKY_FORMAT_STRUCTURED)
-        return STICKY_EINVAL;
-    if (req->body_len > STICKY_MAX_BODY_BYTES)
+    if (req->body_len > STICKY_MAX_BODY_BYTES) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: request.body_len: %zu is over %u bytes", op,
+                req->body_len, (unsigned)STICKY_MAX_BODY_BYTES);
         return STICKY_ELIMIT;
+    }
     return STICKY_OK;
 }
 
-static int derive(const sticky_ctx *ctx, const sticky_key_request *req,
-                  sticky_key_chain *chain)
+static int derive(const sticky_ctx *ctx, const sticky_request *req,
+                  sticky_key_chain *chain, const char *op)
 {
-    int rc = check_request(req);
+    int rc = check_request(ctx, req, op);
     if (rc != STICKY_OK)
         return rc;
     struct body_fields f;
@@ -136,7 +76,7 @@ static int derive(const sticky_ctx *ctx, const sticky_key_request *req,
     growbuf_init(&s.b, ctx);
     const uint8_t *id = NULL;
     size_t id_len = 0;
-    unsigned which = find_explicit(req, ctx->cfg.explicit_sources,
+    unsigned which = explicit_find(req, ctx->cfg.explicit_sources,
                                    have_body ? &f : NULL, &s, &id, &id_len);
     canon k;
     rc = canon_begin(&k, ctx, req->tenant ? req->tenant : "", req->tenant_len);
@@ -173,24 +113,35 @@ out:
     return rc;
 }
 
-STICKY_API int sticky_key_derive(const sticky_ctx *ctx,
-                                 const sticky_key_request *req_in,
+int key_derive(const sticky_ctx *ctx, const sticky_request *req, sticky_key_chain *chain,
+               const char *op)
+{
+    memset(chain, 0, sizeof(*chain));
+    chain->size = sizeof(*chain);
+    int rc = derive(ctx, req, chain, op);
+    if (rc != STICKY_OK) {
+        memset(chain, 0, sizeof(*chain)); /* never a partial key */
+        chain->size = sizeof(*chain);
+    }
+    return rc;
+}
+
+STICKY_API int sticky_key_derive(const sticky_ctx *ctx, const sticky_request *req_in,
                                  sticky_key_chain *out)
 {
     if (ctx == NULL || req_in == NULL || out == NULL)
         return STICKY_EINVAL;
-    if (out->size < sizeof(size_t))
-        return STICKY_EABI;
-    sticky_key_request req;
-    memset(&req, 0, sizeof(req));
-    int rc = struct_copy_in(&req, sizeof(req), req_in, req_in->size);
+    int rc = struct_size_ok(ctx, "key_derive", "chain", out->size, KEY_CHAIN_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
+    sticky_request req;
+    sticky_request_init(&req);
+    rc = struct_in(ctx, "key_derive", "request", &req, sizeof(req), req_in, REQUEST_MIN_SIZE);
     sticky_key_chain chain;
-    memset(&chain, 0, sizeof(chain));
-    chain.size = sizeof(chain);
-    if (rc == STICKY_OK)
-        rc = derive(ctx, &req, &chain);
-    if (rc != STICKY_OK) {
-        memset(&chain, 0, sizeof(chain)); /* never a partial key */
+    if (rc == STICKY_OK) {
+        rc = key_derive(ctx, &req, &chain, "key_derive");
+    } else {
+        memset(&chain, 0, sizeof(chain));
         chain.size = sizeof(chain);
     }
     struct_copy_out(out, out->size, &chain, sizeof(chain));

@@ -1,5 +1,5 @@
 /*
- * lib/key_body.c - reading raw request bodies for the session key: the
+ * lib/key/key_body.c - reading raw request bodies for the session key: the
  * top-level scan, format detection, and the canonical content of Anthropic
  * Messages, OpenAI Chat Completions and OpenAI Responses bodies. Only the
  * first message_count messages are read; everything else is skipped.

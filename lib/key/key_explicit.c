@@ -1,6 +1,7 @@
 /*
- * lib/key_explicit.c - explicit session ids: validity rules, header lookup,
- * and the two forms of Claude Code's metadata.user_id.
+ * lib/key/key_explicit.c - explicit session ids: which one wins (the
+ * precedence of enum sticky_explicit_source, in explicit_find()), validity
+ * rules, header lookup, and the two forms of Claude Code's metadata.user_id.
  */
 #include <string.h>
 #include <strings.h>
@@ -27,7 +28,7 @@ int explicit_id_ok(const uint8_t *id, size_t len)
     return 0;
 }
 
-const sticky_header *explicit_find_header(const sticky_key_request *req,
+const sticky_header *explicit_find_header(const sticky_request *req,
                                           const char *name)
 {
     size_t n = strlen(name);
@@ -106,4 +107,83 @@ int explicit_from_user_id(const uint8_t *v, size_t len, growbuf *scratch,
     if (legacy_user_id(v, len, id, id_len))
         return 1;
     return json_user_id(v, len, scratch, id, id_len);
+}
+
+/* A string member of the body, decoded into s->a, if it is a valid id. */
+static int body_string_id(const json_span *span, struct explicit_scratch *s,
+                          const uint8_t **id, size_t *len)
+{
+    if (json_span_decode_string(span, &s->a) != STICKY_OK ||
+        !explicit_id_ok(s->a.data, s->a.len))
+        return 0;
+    *id = s->a.data;
+    *len = s->a.len;
+    return 1;
+}
+
+/* metadata.user_id in either Claude Code form. */
+static int metadata_id(const json_span *meta, struct explicit_scratch *s,
+                       const uint8_t **id, size_t *len)
+{
+    if (meta->start == NULL || *meta->start != '{')
+        return 0;
+    static const char *const names[] = {"user_id", NULL};
+    json_span user;
+    json_cur c;
+    json_cur_init(&c, meta->start, (size_t)(meta->end - meta->start));
+    if (json_scan_members(&c, names, &user, NULL) != STICKY_OK ||
+        json_span_decode_string(&user, &s->a) != STICKY_OK)
+        return 0;
+    return explicit_from_user_id(s->a.data, s->a.len, &s->b, id, len);
+}
+
+static int header_id(const sticky_request *req, const char *name,
+                     const uint8_t **id, size_t *len)
+{
+    const sticky_header *h = explicit_find_header(req, name);
+    if (h == NULL || h->value == NULL)
+        return 0;
+    const uint8_t *b = (const uint8_t *)h->value, *e = b + h->value_len;
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    if (!explicit_id_ok(b, (size_t)(e - b)))
+        return 0;
+    *id = b;
+    *len = (size_t)(e - b);
+    return 1;
+}
+
+unsigned explicit_find(const sticky_request *req, uint32_t mask,
+                              const struct body_fields *f,
+                              struct explicit_scratch *s, const uint8_t **id,
+                              size_t *len)
+{
+    if ((mask & STICKY_EXPLICIT_HOST) && req->session_id != NULL &&
+        explicit_id_ok((const uint8_t *)req->session_id, req->session_id_len)) {
+        *id = (const uint8_t *)req->session_id;
+        *len = req->session_id_len;
+        return STICKY_EXPLICIT_HOST;
+    }
+    if ((mask & STICKY_EXPLICIT_CLAUDE_CODE_HEADER) &&
+        header_id(req, "x-claude-code-session-id", id, len))
+        return STICKY_EXPLICIT_CLAUDE_CODE_HEADER;
+    if (f != NULL) {
+        if ((mask & STICKY_EXPLICIT_METADATA_USER_ID) && metadata_id(&f->metadata, s, id, len))
+            return STICKY_EXPLICIT_METADATA_USER_ID;
+        if ((mask & STICKY_EXPLICIT_PROMPT_CACHE_KEY) &&
+            body_string_id(&f->prompt_cache_key, s, id, len))
+            return STICKY_EXPLICIT_PROMPT_CACHE_KEY;
+        if ((mask & STICKY_EXPLICIT_BODY_SESSION_ID) && body_string_id(&f->session_id, s, id, len))
+            return STICKY_EXPLICIT_BODY_SESSION_ID;
+        if ((mask & STICKY_EXPLICIT_BODY_CONVERSATION_ID) &&
+            body_string_id(&f->conversation_id, s, id, len))
+            return STICKY_EXPLICIT_BODY_CONVERSATION_ID;
+    }
+    if ((mask & STICKY_EXPLICIT_SESSION_ID_HEADER) && header_id(req, "session_id", id, len))
+        return STICKY_EXPLICIT_SESSION_ID_HEADER;
+    if ((mask & STICKY_EXPLICIT_X_SESSION_ID_HEADER) && header_id(req, "x-session-id", id, len))
+        return STICKY_EXPLICIT_X_SESSION_ID_HEADER;
+    return 0;
 }

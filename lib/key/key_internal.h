@@ -1,5 +1,5 @@
 /*
- * lib/key_internal.h - shared pieces of session-key derivation: the fields
+ * lib/key/key_internal.h - shared pieces of session-key derivation: the fields
  * found at the top level of a body, explicit-id helpers, and the content
  * encoders for raw bodies and structured messages.
  */
@@ -9,6 +9,7 @@
 #include "key/canon.h"
 #include "key/json_scan.h"
 #include "sticky/key.h"
+#include "key/key.h"
 
 /* Top-level members of a body that the key may need (span.start NULL when
  * absent). The last occurrence of a duplicated member wins. */
@@ -37,7 +38,7 @@ int body_encode_content(struct content_job *job, const struct body_fields *f,
 
 /* Content keys from structured messages. */
 int structured_encode_content(struct content_job *job,
-                              const sticky_key_request *req);
+                              const sticky_request *req);
 
 /* Explicit ids ------------------------------------------------------------ */
 
@@ -46,8 +47,21 @@ int structured_encode_content(struct content_job *job,
 int explicit_id_ok(const uint8_t *id, size_t len);
 
 /* The value of header @name (case-insensitive), or NULL. */
-const sticky_header *explicit_find_header(const sticky_key_request *req,
+const sticky_header *explicit_find_header(const sticky_request *req,
                                           const char *name);
+
+/* Scratch space for explicit-id lookups. */
+struct explicit_scratch {
+    growbuf a, b;
+};
+
+/* The first explicit id of @req honoured by @mask, in the precedence order
+ * of enum sticky_explicit_source (host id, Claude Code header, body
+ * fields when @f is not NULL, other headers). Returns its
+ * STICKY_EXPLICIT_* bit and sets *@id / *@len, or returns 0. */
+unsigned explicit_find(const sticky_request *req, uint32_t mask,
+                       const struct body_fields *f, struct explicit_scratch *s,
+                       const uint8_t **id, size_t *len);
 
 /*
  * The session id inside a decoded metadata.user_id: the legacy

@@ -1,5 +1,5 @@
 /*
- * lib/key_structured.c - the canonical content of caller-built messages
+ * lib/key/key_structured.c - the canonical content of caller-built messages
  * (sticky_message / sticky_part). Produces the same stream, and so the same
  * keys, as the equivalent raw Anthropic body.
  */
@@ -115,7 +115,7 @@ static void encode_parts(canon *k, const sticky_part *parts, size_t n, int depth
 }
 
 int structured_encode_content(struct content_job *job,
-                              const sticky_key_request *req)
+                              const sticky_request *req)
 {
     canon *k = job->k;
     if ((req->messages == NULL && req->n_messages != 0) ||

@@ -25,12 +25,13 @@ STICKY_API int sticky_redis_store_options_init_sized(sticky_redis_store_options 
     d.backoff_max_ms = STICKY_REDIS_STORE_DEFAULT_BACKOFF_MAX_MS;
     d.tcp_keepalive = 1;
     d.size = sizeof(d);
-    return struct_init_defaults(o, size, &d, sizeof(d));
+    return struct_init_defaults(o, size, STRUCT_END(sticky_redis_store_options, tcp_keepalive),
+                                &d, sizeof(d));
 }
 
 STICKY_API int sticky_redis_store_stats_init_sized(sticky_redis_store_stats *s, size_t size)
 {
-    return struct_init(s, size);
+    return struct_init(s, size, STRUCT_END(sticky_redis_store_stats, backoff_ms));
 }
 
 /* The caller's struct over our defaults (see docs/ABI.md). */
@@ -39,7 +40,8 @@ static int copy_in(sticky_redis_store_options *full, const sticky_redis_store_op
     sticky_redis_store_options_init(full);
     if (in == NULL)
         return STICKY_OK;
-    return struct_copy_in(full, sizeof(*full), in, in->size);
+    return struct_copy_in(full, sizeof(*full), in,
+                          STRUCT_END(sticky_redis_store_options, tcp_keepalive), NULL);
 }
 
 static int bad(struct rstore *rs, const char *what)

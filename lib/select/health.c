@@ -1,5 +1,5 @@
 /*
- * lib/health.c - the channel health registry (see health.h): lock-free
+ * lib/select/health.c - the channel health registry (see health.h): lock-free
  * lookups in an immutable table, copy-on-write growth under a mutex.
  */
 #include "select/health.h"
@@ -143,38 +143,38 @@ static int contains(const char *s, size_t len, const char *word)
     return 0;
 }
 
-enum model_family model_family_of(const char *model, size_t len)
+int model_family_of(const char *model, size_t len)
 {
     if (model == NULL || len == 0)
-        return HEALTH_ALL;
+        return STICKY_MODEL_FAMILY_ALL;
     if (contains(model, len, "opus"))
-        return FAMILY_OPUS;
+        return STICKY_MODEL_FAMILY_OPUS;
     if (contains(model, len, "sonnet"))
-        return FAMILY_SONNET;
+        return STICKY_MODEL_FAMILY_SONNET;
     if (contains(model, len, "haiku"))
-        return FAMILY_HAIKU;
-    return FAMILY_OTHER;
+        return STICKY_MODEL_FAMILY_HAIKU;
+    return STICKY_MODEL_FAMILY_OTHER;
 }
 
-const char *model_family_name(enum model_family f)
+STICKY_API const char *sticky_model_family_name(int family)
 {
-    switch (f) {
-    case FAMILY_OPUS: return "opus";
-    case FAMILY_SONNET: return "sonnet";
-    case FAMILY_HAIKU: return "haiku";
-    case FAMILY_OTHER: return "other";
-    default: return "";
+    switch (family) {
+    case STICKY_MODEL_FAMILY_ALL: return "all";
+    case STICKY_MODEL_FAMILY_OPUS: return "opus";
+    case STICKY_MODEL_FAMILY_SONNET: return "sonnet";
+    case STICKY_MODEL_FAMILY_HAIKU: return "haiku";
+    case STICKY_MODEL_FAMILY_OTHER: return "other";
+    default: return "unknown";
     }
 }
 
-int64_t health_cooldown_end(const struct channel_health *h, enum model_family f,
-                            int64_t now_ms)
+int64_t health_cooldown_end(const struct channel_health *h, int f, int64_t now_ms)
 {
     int64_t end = 0;
     for (int i = 0; i < FAMILY_COUNT; i++) {
-        /* A request for an unknown model (HEALTH_ALL) respects every
-         * cooldown; a known family its own and the all-models one. */
-        if (f != HEALTH_ALL && i != (int)f && i != HEALTH_ALL)
+        /* A request without a model (family ALL) respects every cooldown;
+         * a known family its own and the all-models one. */
+        if (f != STICKY_MODEL_FAMILY_ALL && i != f && i != STICKY_MODEL_FAMILY_ALL)
             continue;
         int64_t u = atomic_load_explicit(&h->cooldown_until_ms[i], memory_order_relaxed);
         if (u > now_ms && u > end)

@@ -1,5 +1,5 @@
 /*
- * lib/health.h - per-channel health, shared by every request on a context:
+ * lib/select/health.h - per-channel health, shared by every request on a context:
  * cooldowns (per model family and for all models), in-flight counts, last
  * use (for the LRU policy), consecutive failures, counters. Channels are
  * found by id in a registry whose read path takes no lock: it is an
@@ -14,17 +14,12 @@
 #include <stdint.h>
 
 #include "util/context_internal.h"
+#include "sticky/select.h"
 #include "sticky/store.h"
 
-/* Model families a cooldown can be scoped to; HEALTH_ALL covers every model. */
-enum model_family {
-    FAMILY_OPUS = 0,
-    FAMILY_SONNET = 1,
-    FAMILY_HAIKU = 2,
-    FAMILY_OTHER = 3,
-    HEALTH_ALL = 4,
-    FAMILY_COUNT = 5
-};
+/* Cooldown scopes: one slot per enum sticky_model_family value; the slot
+ * STICKY_MODEL_FAMILY_ALL covers every model. */
+#define FAMILY_COUNT (STICKY_MODEL_FAMILY_OTHER + 1)
 
 /* The id in front and padding behind keep two channels' counters at least
  * a cache line apart (entries are separate allocations). */
@@ -64,14 +59,13 @@ struct channel_health *health_get(struct health_registry *r, const char *id);
 void health_each(struct health_registry *r,
                  void (*fn)(struct channel_health *h, void *arg), void *arg);
 
-/* The family of a model name ("claude-opus-4-1" -> FAMILY_OPUS); NULL or
- * empty -> HEALTH_ALL. */
-enum model_family model_family_of(const char *model, size_t len);
-const char *model_family_name(enum model_family f);
+/* The enum sticky_model_family of a model name ("claude-opus-4-1" ->
+ * OPUS); NULL or empty -> STICKY_MODEL_FAMILY_ALL. */
+int model_family_of(const char *model, size_t len);
 
 /* Cooling down for @family at @now (its own cooldown or the all-models
  * one)? Returns the time it ends, or 0 if not cooling. */
-int64_t health_cooldown_end(const struct channel_health *h, enum model_family f,
+int64_t health_cooldown_end(const struct channel_health *h, int family,
                             int64_t now_ms);
 
 /* FNV-1a 64 of a NUL-terminated string (also used by rendezvous hashing). */

@@ -1,5 +1,5 @@
 /*
- * lib/policy.c - new-session placement policies: least recently used,
+ * lib/select/policy.c - new-session placement policies: least recently used,
  * weighted rendezvous hashing and weighted random (docs/selection.md), and
  * the bounded-load filter.
  */

@@ -1,5 +1,5 @@
 /*
- * lib/report.c - sticky_report() / sticky_release(): ending an attempt and
+ * lib/select/report.c - sticky_report() / sticky_release(): ending an attempt and
  * turning the upstream's answer into channel health. Cooldown classes and
  * their defaults are in docs/selection.md; recovery is lazy (a cooldown is
  * just an end time that select compares with the clock).
@@ -7,22 +7,13 @@
 #include <string.h>
 
 #include "select/select_internal.h"
-#include "util/struct_size.h"
+#include "util/struct_log.h"
 #include "sticky/error.h"
 
 /* Sanity bound on an upstream-provided reset time. */
 #define MAX_RESET_AHEAD_MS (7LL * 24 * 3600 * 1000)
 
-static enum model_family family_from_name(const char *name)
-{
-    for (int f = FAMILY_OPUS; f <= FAMILY_OTHER; f++) {
-        if (strcmp(name, model_family_name((enum model_family)f)) == 0)
-            return (enum model_family)f;
-    }
-    return HEALTH_ALL;
-}
-
-static void extend_cooldown(struct channel_health *h, enum model_family scope, int64_t until)
+static void extend_cooldown(struct channel_health *h, int scope, int64_t until)
 {
     int64_t cur = atomic_load_explicit(&h->cooldown_until_ms[scope], memory_order_relaxed);
     while (cur < until &&
@@ -49,23 +40,35 @@ static struct channel_health *end_attempt(sticky_ctx *ctx, sticky_decision *d)
     return h;
 }
 
-static int check_decision(const sticky_ctx *ctx, const sticky_decision *d)
+/* The decision comes back from the caller: the library reads its fields
+ * up to attempt (the first-release layout), so its size must cover them,
+ * its strings must still be terminated and its family must be a value. */
+static int check_decision(const sticky_ctx *ctx, const sticky_decision *d, const char *op)
 {
-    if (ctx == NULL || d == NULL || ctx->sel == NULL)
+    if (ctx == NULL || ctx->sel == NULL)
         return STICKY_EINVAL;
-    if (d->size < sizeof(sticky_decision))
-        return STICKY_EABI; /* the library reads the whole decision */
-    /* The decision comes back from the caller: its strings must still be
-     * terminated inside their buffers. */
-    if (memchr(d->channel_id, '\0', sizeof(d->channel_id)) == NULL ||
-        memchr(d->model_family, '\0', sizeof(d->model_family)) == NULL)
+    if (d == NULL) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d: NULL", op);
         return STICKY_EINVAL;
+    }
+    int rc = struct_size_ok(ctx, op, "d", struct_size_of(d), DECISION_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
+    if (memchr(d->channel_id, '\0', sizeof(d->channel_id)) == NULL) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->channel_id: not terminated", op);
+        return STICKY_EINVAL;
+    }
+    if (d->model_family < STICKY_MODEL_FAMILY_ALL || d->model_family >= FAMILY_COUNT) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->model_family: %d is not an enum "
+                "sticky_model_family", op, d->model_family);
+        return STICKY_EINVAL;
+    }
     return STICKY_OK;
 }
 
 STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d)
 {
-    int rc = check_decision(ctx, d);
+    int rc = check_decision(ctx, d, "release");
     if (rc != STICKY_OK)
         return rc;
     end_attempt(ctx, d);
@@ -74,18 +77,30 @@ STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d)
 
 STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_outcome *o_in)
 {
-    int rc = check_decision(ctx, d);
+    int rc = check_decision(ctx, d, "report");
     if (rc != STICKY_OK)
         return rc;
-    if (o_in == NULL)
+    if (o_in == NULL) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report: o: NULL");
         return STICKY_EINVAL;
+    }
     sticky_outcome o;
     sticky_outcome_init(&o);
-    rc = struct_copy_in(&o, sizeof(o), o_in, o_in->size);
+    rc = struct_in(ctx, "report", "o", &o, sizeof(o), o_in, OUTCOME_MIN_SIZE);
     if (rc != STICKY_OK)
         return rc;
-    if (o.kind < STICKY_OUTCOME_HTTP || o.kind > STICKY_OUTCOME_TRANSPORT)
+    if (o.kind < STICKY_OUTCOME_HTTP || o.kind > STICKY_OUTCOME_TRANSPORT) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report: o.kind: %d is not an enum sticky_outcome_kind",
+                o.kind);
         return STICKY_EINVAL;
+    }
+    if ((o.retry_after_s < 0 && o.retry_after_s != STICKY_ABSENT) ||
+        (o.reset_epoch_s < 0 && o.reset_epoch_s != STICKY_ABSENT)) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report: o.%s: negative and not STICKY_ABSENT",
+                o.retry_after_s < 0 && o.retry_after_s != STICKY_ABSENT ? "retry_after_s"
+                                                                         : "reset_epoch_s");
+        return STICKY_EINVAL;
+    }
     struct channel_health *h = end_attempt(ctx, d);
     if (h == NULL)
         return STICKY_OK; /* already ended: reporting twice changes nothing */
@@ -93,8 +108,8 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
 
     const sticky_config *cfg = &ctx->cfg;
     int64_t now = sticky_ctx_now_ms(ctx);
-    enum model_family family = family_from_name(d->model_family);
-    enum model_family scope = HEALTH_ALL;
+    int family = d->model_family;
+    int scope = STICKY_MODEL_FAMILY_ALL;
     int64_t until = 0;
     int status = o.status;
 
@@ -106,11 +121,11 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
         until = now + (int64_t)cfg->cooldown_5xx_s * 1000;
     } else if (status == 429) {
         scope = family;
-        if (o.reset_epoch_s > 0) {
+        if (o.reset_epoch_s != STICKY_ABSENT) {
             /* Exactly the reset time (bounded first: no overflow). */
             int64_t max_s = (now + MAX_RESET_AHEAD_MS) / 1000;
             until = o.reset_epoch_s > max_s ? now + MAX_RESET_AHEAD_MS : o.reset_epoch_s * 1000;
-        } else if (o.retry_after_s >= 0) {
+        } else if (o.retry_after_s != STICKY_ABSENT) {
             int64_t s = o.retry_after_s < (int64_t)cfg->retry_after_cap_s
                             ? o.retry_after_s
                             : (int64_t)cfg->retry_after_cap_s;
@@ -137,14 +152,14 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
                                                memory_order_relaxed) + 1;
     if (cfg->breaker_failures != 0 && fails >= cfg->breaker_failures) {
         int64_t b = now + (int64_t)cfg->breaker_cooldown_s * 1000;
-        extend_cooldown(h, HEALTH_ALL, b);
+        extend_cooldown(h, STICKY_MODEL_FAMILY_ALL, b);
         ctx_log(ctx, STICKY_LOG_WARN, "channel %s: circuit breaker open after %u failures",
                    h->id, (unsigned)fails);
     }
     if (until > now) {
         extend_cooldown(h, scope, until);
         ctx_log(ctx, STICKY_LOG_INFO, "channel %s cooling down for %s models until +%llds (%s %d)",
-                   h->id, scope == HEALTH_ALL ? "all" : model_family_name(scope),
+                   h->id, sticky_model_family_name(scope),
                    (long long)((until - now + 999) / 1000),
                    o.kind == STICKY_OUTCOME_HTTP ? "status" : "transport", status);
     }

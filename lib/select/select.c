@@ -1,5 +1,5 @@
 /*
- * lib/select.c - sticky_select(): the per-request routing decision. Walks
+ * lib/select/select.c - sticky_select(): the per-request routing decision. Walks
  * the key chain deepest first; a binding whose channel is usable for this
  * request is a hit (promoted to the deepest key when found on a shallower
  * one); otherwise places the session by policy with put-if-absent. Moves a
@@ -8,10 +8,12 @@
  * trouble (cooldown) rewrites it, saturation serves one request elsewhere.
  * The algorithm is described in docs/selection.md.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "select/select_internal.h"
-#include "util/struct_size.h"
+#include "key/key.h"
+#include "util/struct_log.h"
 #include "sticky/error.h"
 #include "sticky/memory_store.h"
 
@@ -44,31 +46,27 @@ static const char *usability_name(enum usability u)
 
 STICKY_API int sticky_channel_init_sized(sticky_channel *c, size_t size)
 {
-    return struct_init(c, size);
-}
-
-STICKY_API int sticky_request_init_sized(sticky_request *r, size_t size)
-{
-    return struct_init(r, size);
+    return struct_init(c, size, CHANNEL_MIN_SIZE);
 }
 
 STICKY_API int sticky_ctx_stats_init_sized(sticky_ctx_stats *s, size_t size)
 {
-    return struct_init(s, size);
+    return struct_init(s, size, CTX_STATS_MIN_SIZE);
 }
 
 STICKY_API int sticky_decision_init_sized(sticky_decision *d, size_t size)
 {
     static const sticky_decision defaults = {.size = sizeof(sticky_decision),
                                              .channel_index = -1};
-    return struct_init_defaults(d, size, &defaults, sizeof(defaults));
+    return struct_init_defaults(d, size, DECISION_MIN_SIZE, &defaults, sizeof(defaults));
 }
 
 STICKY_API int sticky_outcome_init_sized(sticky_outcome *o, size_t size)
 {
     static const sticky_outcome defaults = {.size = sizeof(sticky_outcome),
-                                            .retry_after_s = -1};
-    return struct_init_defaults(o, size, &defaults, sizeof(defaults));
+                                            .retry_after_s = STICKY_ABSENT,
+                                            .reset_epoch_s = STICKY_ABSENT};
+    return struct_init_defaults(o, size, OUTCOME_MIN_SIZE, &defaults, sizeof(defaults));
 }
 
 STICKY_API const char *sticky_reason_name(int reason)
@@ -170,7 +168,7 @@ static int served(const sticky_channel *ch, const char *model, size_t len)
 
 struct request_view {
     sticky_request req;
-    enum model_family family;
+    int family;                /* enum sticky_model_family */
     int64_t now;
     struct cand *all; /* health entries resolved on first use */
     size_t n;
@@ -315,7 +313,7 @@ static void fill_mapping(sticky_mapping *m, uint64_t key, const char *channel,
 
 /* Write @channel at the deepest key. With @if_absent and a concurrent
  * binding, *@existing receives it and 1 is returned. */
-static int bind(struct select_state *st, const char *channel, const sticky_request *req,
+static int bind_session(struct select_state *st, const char *channel, const sticky_request *req,
                 int if_absent, sticky_mapping *existing)
 {
     if (st->store == NULL)
@@ -411,7 +409,7 @@ static int select_new(struct select_state *st, const struct request_view *v,
     if (st->chain->n_keys > 0) {
         sticky_mapping existing;
         sticky_mapping_init(&existing);
-        if (bind(st, v->all[idx].ch->id, &v->req, 1, &existing)) {
+        if (bind_session(st, v->all[idx].ch->id, &v->req, 1, &existing)) {
             /* A concurrent first request bound the session: it is now a
              * bound session like any other (hit, spill, failover, strict). */
             return select_bound(st, v, scratch, find_channel(v, existing.channel_id),
@@ -456,7 +454,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         }
         int promoted = level + 1 < st->chain->n_keys;
         if (promoted)
-            bind(st, bound_id, &v->req, 1, NULL);
+            bind_session(st, bound_id, &v->req, 1, NULL);
         choose(st, v, bound, promoted       ? STICKY_REASON_PROMOTED_HIT
                              : explicit_key ? STICKY_REASON_EXPLICIT_HIT
                                             : STICKY_REASON_HIT);
@@ -501,26 +499,56 @@ static int select_bound(struct select_state *st, const struct request_view *v,
     return STICKY_OK;
 }
 
-static int read_channels(const sticky_channel *channels, size_t n, sticky_channel *copies,
-                         struct cand *all)
+/* A channel the library cannot use as given: one debug line naming the field. */
+static int bad_channel(const sticky_ctx *ctx, size_t i, const char *what)
 {
-    size_t stride = channels[0].size;
-    if (stride < offsetof(sticky_channel, id) + sizeof(const char *))
-        return STICKY_EABI;
+    ctx_log(ctx, STICKY_LOG_DEBUG, "select: channels[%zu].%s", i, what);
+    return STICKY_EINVAL;
+}
+
+static int check_channel(const sticky_ctx *ctx, size_t i, const sticky_channel *c)
+{
+    if (c->id == NULL)
+        return bad_channel(ctx, i, "id: NULL");
+    if (c->id[0] == '\0')
+        return bad_channel(ctx, i, "id: empty");
+    if (memchr(c->id, '\0', STICKY_ID_MAX) == NULL)
+        return bad_channel(ctx, i, "id: longer than 127 bytes");
+    if (c->state < STICKY_CHANNEL_ACTIVE || c->state > STICKY_CHANNEL_DRAINING)
+        return bad_channel(ctx, i, "state: not an enum sticky_channel_state");
+    if (c->models == NULL && c->n_models != 0)
+        return bad_channel(ctx, i, "models: NULL with n_models > 0");
+    return STICKY_OK;
+}
+
+/* Copy the host's channels in. The array's stride is channels[0].size,
+ * checked against the struct's bounds before any other byte is read. */
+static int read_channels(const sticky_ctx *ctx, const sticky_channel *channels, size_t n,
+                         sticky_channel *copies, struct cand *all)
+{
+    size_t stride = struct_size_of(channels);
+    int rc = struct_size_ok(ctx, "select", "channels[0]", stride, CHANNEL_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         const sticky_channel *src =
             (const sticky_channel *)(const void *)((const char *)channels + i * stride);
-        if (src->size != stride)
+        size_t size = struct_size_of(src);
+        if (size != stride) {
+            ctx_log(ctx, STICKY_LOG_DEBUG,
+                    "select: channels[%zu].size %zu: differs from channels[0].size %zu "
+                    "(the array's stride)", i, size, stride);
             return STICKY_EABI;
+        }
         sticky_channel_init(&copies[i]);
-        int rc = struct_copy_in(&copies[i], sizeof(copies[i]), src, stride);
+        char what[32];
+        snprintf(what, sizeof(what), "channels[%zu]", i);
+        rc = struct_in(ctx, "select", what, &copies[i], sizeof(copies[i]), src,
+                       CHANNEL_MIN_SIZE);
         if (rc != STICKY_OK)
             return rc;
-        const char *id = copies[i].id;
-        if (id == NULL || id[0] == '\0' || memchr(id, '\0', STICKY_ID_MAX) == NULL ||
-            copies[i].state < STICKY_CHANNEL_ACTIVE || copies[i].state > STICKY_CHANNEL_DRAINING ||
-            (copies[i].models == NULL && copies[i].n_models != 0))
-            return STICKY_EINVAL;
+        if ((rc = check_channel(ctx, i, &copies[i])) != STICKY_OK)
+            return rc;
         all[i].ch = &copies[i];
         all[i].index = i;
         all[i].h = NULL; /* resolved on first use */
@@ -528,34 +556,23 @@ static int read_channels(const sticky_channel *channels, size_t n, sticky_channe
     return STICKY_OK;
 }
 
+/* The request's key chain: the host's precomputed one, else derived. */
 static int derive_chain(const sticky_ctx *ctx, const sticky_request *req,
                         sticky_key_chain *chain)
 {
+    if (req->chain == NULL)
+        return key_derive(ctx, req, chain, "select");
     sticky_key_chain_init(chain);
-    if (req->chain != NULL) {
-        if (req->chain->size < offsetof(sticky_key_chain, keys))
-            return STICKY_EABI;
-        int rc = struct_copy_in(chain, sizeof(*chain), req->chain, req->chain->size);
-        if (rc != STICKY_OK)
-            return rc;
-        return chain->n_keys <= STICKY_KEY_CHAIN_MAX ? STICKY_OK : STICKY_EINVAL;
+    int rc = struct_in(ctx, "select", "request.chain", chain, sizeof(*chain), req->chain,
+                       KEY_CHAIN_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
+    if (chain->n_keys > STICKY_KEY_CHAIN_MAX) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "select: request.chain->n_keys: %u is over %d",
+                (unsigned)chain->n_keys, STICKY_KEY_CHAIN_MAX);
+        return STICKY_EINVAL;
     }
-    sticky_key_request kr;
-    sticky_key_request_init(&kr);
-    kr.tenant = req->tenant;
-    kr.tenant_len = req->tenant_len;
-    kr.body = req->body;
-    kr.body_len = req->body_len;
-    kr.format = req->format;
-    kr.messages = req->messages;
-    kr.n_messages = req->n_messages;
-    kr.system = req->system;
-    kr.n_system = req->n_system;
-    kr.headers = req->headers;
-    kr.n_headers = req->n_headers;
-    kr.session_id = req->session_id;
-    kr.session_id_len = req->session_id_len;
-    return sticky_key_derive(ctx, &kr, chain);
+    return STICKY_OK;
 }
 
 static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision *d,
@@ -599,21 +616,37 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
                              const sticky_channel *channels, size_t n_channels,
                              sticky_decision *out)
 {
-    if (ctx == NULL || req == NULL || channels == NULL || out == NULL || ctx->sel == NULL)
+    if (ctx == NULL || ctx->sel == NULL)
         return STICKY_EINVAL;
-    if (out->size < sizeof(size_t))
-        return STICKY_EABI;
-    if (n_channels == 0 || n_channels > MAX_CHANNELS)
+    if (req == NULL || channels == NULL || out == NULL) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "select: %s: NULL",
+                req == NULL ? "req" : channels == NULL ? "channels" : "out");
         return STICKY_EINVAL;
+    }
+    int rc = struct_size_ok(ctx, "select", "out", struct_size_of(out), DECISION_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
+    if (n_channels == 0 || n_channels > MAX_CHANNELS) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "select: n_channels: %zu is not in 1..%d", n_channels,
+                MAX_CHANNELS);
+        return STICKY_EINVAL;
+    }
 
     sticky_decision d;
     sticky_decision_init(&d);
     struct request_view v;
     sticky_request_init(&v.req);
-    int rc = struct_copy_in(&v.req, sizeof(v.req), req, req->size);
-    if (rc == STICKY_OK && ((v.req.tenant == NULL && v.req.tenant_len != 0) ||
-                            (v.req.model == NULL && v.req.model_len != 0)))
+    rc = struct_in(ctx, "select", "req", &v.req, sizeof(v.req), req, REQUEST_MIN_SIZE);
+    if (rc == STICKY_OK && v.req.model == NULL && v.req.model_len != 0) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "select: request.model: NULL with model_len %zu",
+                v.req.model_len);
         rc = STICKY_EINVAL;
+    }
+    if (rc == STICKY_OK && v.req.tenant == NULL && v.req.tenant_len != 0) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "select: request.tenant: NULL with tenant_len %zu",
+                v.req.tenant_len);
+        rc = STICKY_EINVAL;
+    }
     if (rc != STICKY_OK) {
         struct_copy_out(out, out->size, &d, sizeof(d));
         return rc;
@@ -633,7 +666,7 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
             goto out;
         }
     }
-    rc = read_channels(channels, n_channels, copies, all);
+    rc = read_channels(ctx, channels, n_channels, copies, all);
     if (rc != STICKY_OK)
         goto out;
 
@@ -643,7 +676,7 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
     v.all = all;
     v.n = n_channels;
     v.health = &ctx->sel->health;
-    strcpy(d.model_family, model_family_name(v.family));
+    d.model_family = v.family;
     rc = select_impl(ctx, &v, &d, scratch);
     if (rc != STICKY_OK && d.reason != STICKY_REASON_NO_CHANNEL) {
         /* Argument / key errors: no partial decision. */

@@ -1,5 +1,5 @@
 /*
- * lib/select_internal.h - the selector's state inside a context (channel
+ * lib/select/select_internal.h - the selector's state inside a context (channel
  * health, the store in use, counters) and the pieces select.c, policy.c,
  * report.c and select_stats.c share.
  */

@@ -1,5 +1,5 @@
 /*
- * lib/select_stats.c - the selector's counters: sticky_ctx_get_stats() and the
+ * lib/select/select_stats.c - the selector's counters: sticky_ctx_get_stats() and the
  * Prometheus text exposition with per-channel series.
  */
 #include <inttypes.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "select/select_internal.h"
-#include "util/struct_size.h"
+#include "util/struct_log.h"
 #include "sticky/error.h"
 
 static void count_channel(struct channel_health *h, void *arg)
@@ -41,7 +41,8 @@ STICKY_API int sticky_ctx_get_stats(sticky_ctx *ctx, sticky_ctx_stats *out)
         v.reports += LOAD(s->reports);
     }
     health_each(&ctx->sel->health, count_channel, &v.channels);
-    return struct_copy_out(out, out->size, &v, sizeof(v));
+    struct_copy_out(out, out->size, &v, sizeof(v));
+    return STICKY_OK;
 }
 
 struct writer {
@@ -104,7 +105,7 @@ static void channel_series(struct channel_health *h, void *arg)
         w_printf(w, "sticky_channel_cooldown_seconds{channel=\"");
         w_label(w, h->id);
         w_printf(w, "\",family=\"%s\"} %.3f\n",
-                 f == HEALTH_ALL ? "all" : model_family_name((enum model_family)f), left);
+                 sticky_model_family_name(f), left);
     }
 }
 

@@ -8,7 +8,7 @@
 
 #include "store/memory_store.h"
 #include "store/store_internal.h"
-#include "util/struct_size.h"
+#include "util/struct_log.h"
 #include "sticky/error.h"
 
 static void options_defaults(sticky_memory_store_options *o)
@@ -28,7 +28,7 @@ STICKY_API int sticky_memory_store_options_init_sized(sticky_memory_store_option
 {
     sticky_memory_store_options d;
     options_defaults(&d);
-    return struct_init_defaults(o, size, &d, sizeof(d));
+    return struct_init_defaults(o, size, MEMORY_STORE_OPTIONS_MIN_SIZE, &d, sizeof(d));
 }
 
 /*
@@ -311,7 +311,8 @@ STICKY_API int sticky_memory_store_new(sticky_ctx *ctx,
     options_defaults(&o);
     int rc = STICKY_OK;
     if (opts != NULL)
-        rc = struct_copy_in(&o, sizeof(o), opts, opts->size);
+        rc = struct_in(ctx, "memory_store_new", "opts", &o, sizeof(o), opts,
+                       MEMORY_STORE_OPTIONS_MIN_SIZE);
     if (rc == STICKY_OK)
         rc = resolve_options(ctx, &o);
     if (rc != STICKY_OK)

@@ -1,5 +1,5 @@
 /*
- * lib/store.c - the sticky_store handle: checks a backend's vtable, copies
+ * lib/store/store.c - the sticky_store handle: checks a backend's vtable, copies
  * the part its version covers, serialises backends that are not
  * thread-safe, validates arguments and size-prefixed records, reads the
  * context clock and passes it to every method.
@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "util/context_internal.h"
-#include "util/struct_size.h"
+#include "util/error.h"
+#include "util/struct_log.h"
 #include "sticky/error.h"
 #include "sticky/store.h"
 #include "store/store_internal.h"
@@ -27,12 +28,12 @@ struct sticky_store {
 
 STICKY_API int sticky_mapping_init_sized(sticky_mapping *m, size_t size)
 {
-    return struct_init(m, size);
+    return struct_init(m, size, MAPPING_MIN_SIZE);
 }
 
 STICKY_API int sticky_store_stats_init_sized(sticky_store_stats *s, size_t size)
 {
-    return struct_init(s, size);
+    return struct_init(s, size, STORE_STATS_MIN_SIZE);
 }
 
 STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtable,
@@ -108,7 +109,7 @@ static void leave(sticky_store *st)
 /* A backend may only return 0 or a known error; anything else is ESTORE. */
 static int backend_rc(int rc)
 {
-    if (rc > 0 || rc < STICKY_ELIMIT)
+    if (rc > 0 || !error_known(rc))
         return STICKY_ESTORE;
     return rc;
 }
@@ -125,7 +126,8 @@ static int deliver(sticky_mapping *out, sticky_mapping *full)
 {
     full->channel_id[STICKY_ID_MAX - 1] = '\0';
     full->tenant_id[STICKY_ID_MAX - 1] = '\0';
-    return struct_copy_out(out, out->size, full, sizeof(*full));
+    struct_copy_out(out, out->size, full, sizeof(*full));
+    return STICKY_OK;
 }
 
 /* An id is NUL-terminated within STICKY_ID_MAX bytes. */
@@ -143,13 +145,15 @@ STICKY_API int sticky_store_get(sticky_store *store, uint64_t key, unsigned flag
 {
     if (store == NULL || out == NULL || (flags & ~(unsigned)STICKY_STORE_PEEK))
         return STICKY_EINVAL;
-    if (out->size < sizeof(size_t))
-        return STICKY_EABI;
+    int rc = struct_size_ok(store->ctx, "store_get", "out", struct_size_of(out),
+                            MAPPING_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
     sticky_mapping full;
     blank(&full);
     int64_t now = sticky_ctx_now_ms(store->ctx);
     enter(store);
-    int rc = backend_rc(store->vt.get(store->self, key, now, flags, &full));
+    rc = backend_rc(store->vt.get(store->self, key, now, flags, &full));
     leave(store);
     if (rc != STICKY_OK)
         return rc;
@@ -161,11 +165,13 @@ STICKY_API int sticky_store_put(sticky_store *store, const sticky_mapping *m,
 {
     if (store == NULL || m == NULL || (flags & ~(unsigned)STICKY_STORE_IF_ABSENT))
         return STICKY_EINVAL;
-    if (existing != NULL && existing->size < sizeof(size_t))
+    if (existing != NULL &&
+        struct_size_ok(store->ctx, "store_put", "existing", struct_size_of(existing),
+                       MAPPING_MIN_SIZE) != STICKY_OK)
         return STICKY_EABI;
     sticky_mapping in;
     blank(&in);
-    int rc = struct_copy_in(&in, sizeof(in), m, m->size);
+    int rc = struct_in(store->ctx, "store_put", "m", &in, sizeof(in), m, MAPPING_MIN_SIZE);
     if (rc != STICKY_OK)
         return rc;
     if ((rc = check_id(in.channel_id, 0)) != STICKY_OK ||
@@ -187,7 +193,8 @@ STICKY_API int sticky_store_touch(sticky_store *store, uint64_t key,
 {
     if (store == NULL)
         return STICKY_EINVAL;
-    if (out != NULL && out->size < sizeof(size_t))
+    if (out != NULL && struct_size_ok(store->ctx, "store_touch", "out", struct_size_of(out),
+                                      MAPPING_MIN_SIZE) != STICKY_OK)
         return STICKY_EABI;
     sticky_mapping full;
     blank(&full);
@@ -234,15 +241,18 @@ STICKY_API int sticky_store_get_stats(sticky_store *store, sticky_store_stats *o
 {
     if (store == NULL || out == NULL)
         return STICKY_EINVAL;
-    if (out->size < sizeof(size_t))
-        return STICKY_EABI;
+    int rc = struct_size_ok(store->ctx, "store_get_stats", "out", struct_size_of(out),
+                            STORE_STATS_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
     sticky_store_stats full;
     memset(&full, 0, sizeof(full));
     full.size = sizeof(full);
     enter(store);
-    int rc = backend_rc(store->vt.stats(store->self, &full));
+    rc = backend_rc(store->vt.stats(store->self, &full));
     leave(store);
     if (rc != STICKY_OK)
         return rc;
-    return struct_copy_out(out, out->size, &full, sizeof(full));
+    struct_copy_out(out, out->size, &full, sizeof(full));
+    return STICKY_OK;
 }

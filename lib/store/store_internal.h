@@ -1,5 +1,5 @@
 /*
- * lib/store_internal.h - library-private access to a sticky_store's
+ * lib/store/store_internal.h - library-private access to a sticky_store's
  * backend, for code that must recognise its own backend (e.g. the memory
  * store's consistency check used by the tests).
  */

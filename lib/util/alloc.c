@@ -1,4 +1,4 @@
-/* lib/alloc.c - allocation through the host's allocator or libc. */
+/* lib/util/alloc.c - allocation through the host's allocator or libc. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* lib/clock.c - the default wall clock and the context's clock accessor. */
+/* lib/util/clock.c - the default wall clock and the context's clock accessor. */
 #include <time.h>
 
 #include "util/context_internal.h"

@@ -1,5 +1,5 @@
 /*
- * lib/context_internal.h - the layout of struct sticky_ctx and the helpers
+ * lib/util/context_internal.h - the layout of struct sticky_ctx and the helpers
  * every library file uses through it: allocation, logging and the clock.
  */
 #ifndef STICKY_CONTEXT_INTERNAL_H

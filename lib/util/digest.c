@@ -1,4 +1,4 @@
-/* lib/digest.c - SHA-256 using the context's pre-fetched EVP_MD. */
+/* lib/util/digest.c - SHA-256 using the context's pre-fetched EVP_MD. */
 #include "util/digest.h"
 
 #include "sticky/error.h"

@@ -1,5 +1,5 @@
 /*
- * lib/digest.h - SHA-256 through the EVP_MD the context fetched once.
+ * lib/util/digest.h - SHA-256 through the EVP_MD the context fetched once.
  * Session keys (key.c) are built on this.
  */
 #ifndef STICKY_DIGEST_H

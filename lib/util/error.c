@@ -1,4 +1,5 @@
-/* lib/error.c - text for every enum sticky_err code (see sticky/error.h). */
+/* lib/util/error.c - text for every enum sticky_err code, generated from STICKY_ERROR_LIST (sticky/error.h). */
+#include "util/error.h"
 #include "sticky/error.h"
 
 struct err_text {
@@ -7,21 +8,9 @@ struct err_text {
     const char *text;
 };
 
-static const struct err_text err_table[] = {
-    {STICKY_OK, "STICKY_OK", "success"},
-    {STICKY_EINVAL, "STICKY_EINVAL", "invalid argument"},
-    {STICKY_ENOMEM, "STICKY_ENOMEM", "out of memory"},
-    {STICKY_EPARSE, "STICKY_EPARSE", "malformed input"},
-    {STICKY_ENOTFOUND, "STICKY_ENOTFOUND", "not found"},
-    {STICKY_EEXIST, "STICKY_EEXIST", "already exists"},
-    {STICKY_ESTORE, "STICKY_ESTORE", "session store failure"},
-    {STICKY_ENOCHANNEL, "STICKY_ENOCHANNEL", "no channel available"},
-    {STICKY_EABI, "STICKY_EABI", "struct size or version not supported (ABI mismatch)"},
-    {STICKY_EBUSY, "STICKY_EBUSY", "resource busy"},
-    {STICKY_ECONFIG, "STICKY_ECONFIG", "invalid configuration value"},
-    {STICKY_ECRYPTO, "STICKY_ECRYPTO", "cryptographic library failure"},
-    {STICKY_ELIMIT, "STICKY_ELIMIT", "input exceeds a size or depth limit"},
-};
+#define ERR_ROW(name, value, text) {value, "STICKY_" #name, text},
+static const struct err_text err_table[] = {STICKY_ERROR_LIST(ERR_ROW)};
+#undef ERR_ROW
 
 static const struct err_text *find_err(int err)
 {
@@ -30,6 +19,11 @@ static const struct err_text *find_err(int err)
             return &err_table[i];
     }
     return NULL;
+}
+
+int error_known(int err)
+{
+    return find_err(err) != NULL;
 }
 
 STICKY_API const char *sticky_strerror(int err)

@@ -1,4 +1,4 @@
-/* lib/growbuf.c - growable byte buffer (see growbuf.h). */
+/* lib/util/growbuf.c - growable byte buffer (see growbuf.h). */
 #include "util/growbuf.h"
 
 #include <string.h>

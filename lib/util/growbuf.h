@@ -1,5 +1,5 @@
 /*
- * lib/growbuf.h - a growable byte buffer allocated through the context's
+ * lib/util/growbuf.h - a growable byte buffer allocated through the context's
  * allocator; used for decoded JSON strings and canonical encodings.
  */
 #ifndef STICKY_GROWBUF_H

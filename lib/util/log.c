@@ -1,4 +1,4 @@
-/* lib/log.c - log line formatting and dispatch (see log.h). */
+/* lib/util/log.c - log line formatting and dispatch (see log.h). */
 #include "util/log.h"
 
 #include <stdarg.h>

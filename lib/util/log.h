@@ -1,5 +1,5 @@
 /*
- * lib/log.h - formatting log lines and handing them to the host's log
+ * lib/util/log.h - formatting log lines and handing them to the host's log
  * callback. Silent when no callback is set or the level is filtered out.
  */
 #ifndef STICKY_LOG_H

@@ -1,5 +1,5 @@
 /*
- * lib/sha256_state.c - the copyable SHA-256 state (see sha256_state.h).
+ * lib/util/sha256_state.c - the copyable SHA-256 state (see sha256_state.h).
  * OpenSSL 3 marks these functions deprecated in favour of EVP; this is the
  * one file allowed to call them.
  */

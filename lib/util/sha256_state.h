@@ -1,5 +1,5 @@
 /*
- * lib/sha256_state.h - SHA-256 as a plain, copyable state for the key
+ * lib/util/sha256_state.h - SHA-256 as a plain, copyable state for the key
  * stream. Session keys take a digest after every message (the chain), so
  * snapshotting the state must be cheap: OpenSSL's EVP interface allocates a
  * provider context on every EVP_MD_CTX_copy_ex() (measured: a 3-key chain of

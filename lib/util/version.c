@@ -1,4 +1,4 @@
-/* lib/version.c - runtime version functions (see sticky/version.h). */
+/* lib/util/version.c - runtime version functions (see sticky/version.h). */
 #include "sticky/version.h"
 
 STICKY_API unsigned sticky_version_number(void)

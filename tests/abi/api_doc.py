@@ -10,7 +10,7 @@ import os
 import re
 import sys
 
-ORDER = ["sticky.h", "version.h", "error.h", "config.h", "context.h", "key.h",
+ORDER = ["sticky.h", "version.h", "error.h", "config.h", "context.h", "request.h", "key.h",
          "store.h", "memory_store.h", "select.h", "redis_store.h"]
 
 

@@ -28,7 +28,7 @@
 
 struct ctx_case {
     sticky_ctx *ctx;
-    sticky_key_request req;
+    sticky_request req;
     sticky_key_chain chain;
 };
 
@@ -119,7 +119,7 @@ static void bench_structured(sticky_ctx *ctx, const char *name, size_t text_len)
         msgs[i].n_parts = 1;
     }
     struct ctx_case c = {.ctx = ctx};
-    sticky_key_request_init(&c.req);
+    sticky_request_init(&c.req);
     c.req.tenant = "tenant-1";
     c.req.tenant_len = 8;
     c.req.messages = msgs;
@@ -172,7 +172,7 @@ static void bench_body(sticky_ctx *ctx, const char *name, const char *session_id
     size_t len = 0, first3 = 0;
     char *body = synth_claude_code_body(50 * 1024, 12, session_id, &len, &first3);
     struct ctx_case c = {.ctx = ctx};
-    sticky_key_request_init(&c.req);
+    sticky_request_init(&c.req);
     c.req.tenant = "tenant-1";
     c.req.tenant_len = 8;
     c.req.body = body;

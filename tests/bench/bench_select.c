@@ -72,7 +72,7 @@ static void run_put(void *arg)
 
 struct derive_case {
     sticky_ctx *ctx;
-    sticky_key_request req;
+    sticky_request req;
 };
 
 static void run_derive(void *arg)
@@ -208,7 +208,7 @@ int main(void)
     st.req.n_messages = 3;
     run_select(&st);
     struct derive_case dc = {ctx, {0}};
-    sticky_key_request_init(&dc.req);
+    sticky_request_init(&dc.req);
     dc.req.tenant = "tenant-1";
     dc.req.tenant_len = 8;
     dc.req.messages = msgs;
@@ -229,7 +229,7 @@ int main(void)
     raw.req.body_len = len;
     run_select(&raw);
     struct derive_case drc = {ctx, {0}};
-    sticky_key_request_init(&drc.req);
+    sticky_request_init(&drc.req);
     drc.req.tenant = "tenant-1";
     drc.req.tenant_len = 8;
     drc.req.body = body;

@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sticky_header hdr = {"x-session-id", 12, (const char *)data + 1,
                          size - 1 < 40 ? size - 1 : 40};
 
-    sticky_key_request req;
-    sticky_key_request_init(&req);
+    sticky_request req;
+    sticky_request_init(&req);
     req.tenant = "fuzz";
     req.tenant_len = 4;
     req.body = (const char *)data + 1;

@@ -497,10 +497,14 @@ static void options_and_stats_api(void **state)
     sticky_store_free(st);
     big.extra = 1;
     assert_int_equal(sticky_redis_store_new(f->ctx, &big.o, &st), STICKY_EABI);
-    /* An older caller's smaller struct: the rest are defaults. */
-    sticky_redis_store_options_init_sized(&o, offsetof(sticky_redis_store_options, port));
-    assert_int_equal(sticky_redis_store_new(f->ctx, &o, &st), STICKY_OK);
-    sticky_store_free(st);
+    /* Shorter than the first-release options, or an implausible size. */
+    assert_int_equal(sticky_redis_store_options_init_sized(
+                         &o, offsetof(sticky_redis_store_options, port)), STICKY_EABI);
+    sticky_redis_store_options_init(&o);
+    o.size = offsetof(sticky_redis_store_options, port);
+    assert_int_equal(sticky_redis_store_new(f->ctx, &o, &st), STICKY_EABI);
+    o.size = (size_t)1 << 20;
+    assert_int_equal(sticky_redis_store_new(f->ctx, &o, &st), STICKY_EABI);
 
     /* Redis stats only for a Redis store; sizes respected. */
     sticky_redis_store_stats s;

@@ -564,24 +564,28 @@ static void conf_many_keys(void **state)
     expect_entries(f, stats(f).entries, 3000 - 429);
 }
 
-/* An older caller's smaller record: only its bytes are written. */
-static void conf_old_caller_record(void **state)
+/* A newer caller's larger record: our fields are written, its unknown
+ * tail and its size field stay as they were. A record shorter than the
+ * first-release mapping is refused. */
+static void conf_record_sizes(void **state)
 {
     struct fixture *f = *state;
     must_put(f, 21, "chan-a");
     union {
         sticky_mapping m;
-        unsigned char bytes[sizeof(sticky_mapping)];
+        unsigned char bytes[sizeof(sticky_mapping) + 24];
     } u;
     memset(&u, 0xAB, sizeof(u));
-    size_t small = offsetof(sticky_mapping, request_count);
-    assert_int_equal(sticky_mapping_init_sized(&u.m, small), STICKY_OK);
+    assert_int_equal(sticky_mapping_init_sized(&u.m, sizeof(u)), STICKY_OK);
+    memset(u.bytes + sizeof(sticky_mapping), 0xAB, sizeof(u) - sizeof(sticky_mapping));
     assert_int_equal(sticky_store_get(f->st, 21, 0, &u.m), STICKY_OK);
-    assert_int_equal(u.m.size, small);
+    assert_int_equal(u.m.size, sizeof(u));
     assert_int_equal(u.m.key, 21);
     assert_string_equal(u.m.channel_id, "chan-a");
-    for (size_t i = small; i < sizeof(u); i++)
+    for (size_t i = sizeof(sticky_mapping); i < sizeof(u); i++)
         assert_int_equal(u.bytes[i], 0xAB);
+    u.m.size = offsetof(sticky_mapping, request_count);
+    assert_int_equal(sticky_store_get(f->st, 21, 0, &u.m), STICKY_EABI);
 }
 
 int sticky_conformance_run(const struct sticky_conf_backend *b)
@@ -606,7 +610,7 @@ int sticky_conformance_run(const struct sticky_conf_backend *b)
         CONF(conf_bad_arguments),
         CONF(conf_ids_and_keys),
         CONF(conf_many_keys),
-        CONF(conf_old_caller_record),
+        CONF(conf_record_sizes),
     };
 #undef CONF
     return cmocka_run_group_tests_name(b->name, tests, NULL, NULL);

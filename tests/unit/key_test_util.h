@@ -32,8 +32,8 @@ static inline int derive_full(const sticky_ctx *ctx, const char *tenant,
                               size_t n_headers, const char *session_id,
                               sticky_key_chain *out)
 {
-    sticky_key_request req;
-    sticky_key_request_init(&req);
+    sticky_request req;
+    sticky_request_init(&req);
     req.tenant = tenant;
     req.tenant_len = tenant ? strlen(tenant) : 0;
     req.body = body;

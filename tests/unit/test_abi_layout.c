@@ -60,6 +60,11 @@ _Static_assert(STICKY_REASON_NONE == 0 && STICKY_REASON_HIT == 1 &&
                STICKY_REASON_FAILOVER == 4 && STICKY_REASON_SPILL == 5 &&
                STICKY_REASON_EXPLICIT_HIT == 6 && STICKY_REASON_NO_CHANNEL == 7 &&
                STICKY_REASON_MIGRATED == 8, "reasons");
+_Static_assert(STICKY_MODEL_FAMILY_ALL == 0 && STICKY_MODEL_FAMILY_OPUS == 1 &&
+               STICKY_MODEL_FAMILY_SONNET == 2 && STICKY_MODEL_FAMILY_HAIKU == 3 &&
+               STICKY_MODEL_FAMILY_OTHER == 4, "model families");
+_Static_assert(STICKY_ABSENT == -1, "absent outcome fields");
+_Static_assert(STICKY_STRUCT_SIZE_MAX == 4096, "largest accepted struct size");
 _Static_assert(STICKY_OUTCOME_HTTP == 0 && STICKY_OUTCOME_TIMEOUT == 1 &&
                STICKY_OUTCOME_TRANSPORT == 2, "outcome kinds");
 _Static_assert(STICKY_POLICY_LRU == 0 && STICKY_POLICY_RENDEZVOUS == 1 &&
@@ -72,8 +77,8 @@ _Static_assert(STICKY_STORE_IF_ABSENT == 1 && STICKY_STORE_PEEK == 2 &&
 /* No tail padding in size-prefixed structs. */
 _Static_assert(sizeof(sticky_config) == END_OF(sticky_config, breaker_cooldown_s),
                "sticky_config has tail padding");
-_Static_assert(sizeof(sticky_key_request) == END_OF(sticky_key_request, session_id_len),
-               "sticky_key_request has tail padding");
+_Static_assert(sizeof(sticky_request) == END_OF(sticky_request, session_id_len),
+               "sticky_request has tail padding");
 _Static_assert(sizeof(sticky_key_chain) == END_OF(sticky_key_chain, keys),
                "sticky_key_chain has tail padding");
 _Static_assert(sizeof(sticky_mapping) == END_OF(sticky_mapping, expires_ms),
@@ -85,9 +90,7 @@ _Static_assert(sizeof(sticky_memory_store_options) ==
                "sticky_memory_store_options has tail padding");
 _Static_assert(sizeof(sticky_channel) == END_OF(sticky_channel, max_inflight),
                "sticky_channel has tail padding");
-_Static_assert(sizeof(sticky_request) == END_OF(sticky_request, session_id_len),
-               "sticky_request has tail padding");
-_Static_assert(sizeof(sticky_decision) == END_OF(sticky_decision, model_family),
+_Static_assert(sizeof(sticky_decision) == END_OF(sticky_decision, attempt),
                "sticky_decision has tail padding");
 _Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, reset_epoch_s),
                "sticky_outcome has tail padding");
@@ -98,8 +101,8 @@ static void test_layout_pins_compile(void **state)
 {
     (void)state;
     /* The checks above are compile-time; this records the sizes in the log. */
-    print_message("sizeof config=%zu key_request=%zu key_chain=%zu part=%zu\n",
-                  sizeof(sticky_config), sizeof(sticky_key_request),
+    print_message("sizeof config=%zu request=%zu key_chain=%zu part=%zu\n",
+                  sizeof(sticky_config), sizeof(sticky_request),
                   sizeof(sticky_key_chain), sizeof(sticky_part));
     assert_true(sizeof(sticky_config) % sizeof(void *) == 0);
 }

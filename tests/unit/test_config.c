@@ -39,20 +39,25 @@ static void test_init_bad_args(void **state)
     assert_int_equal(sticky_config_init_sized(&cfg, sizeof(size_t) - 1), STICKY_EABI);
 }
 
-/* An "old" caller whose struct ends before ttl_seconds: init must not write
- * past its size. */
-static void test_init_old_caller_writes_only_its_size(void **state)
+/* A size below the first-release size (here: ending before ttl_seconds)
+ * is not a libsticky config: init rejects it and writes nothing. (The
+ * defaulting of fields past an older caller's size is tested on the
+ * mechanism itself, tests/unit/test_struct_size.c: no public struct has
+ * grown since its first release yet.) */
+static void test_init_below_first_release_size_rejected(void **state)
 {
     (void)state;
     unsigned char buf[sizeof(sticky_config) + 16];
     memset(buf, 0x5A, sizeof(buf));
     size_t old = offsetof(sticky_config, ttl_seconds);
     assert_int_equal(sticky_config_init_sized((sticky_config *)(void *)buf, old),
-                     STICKY_OK);
-    sticky_config *cfg = (sticky_config *)(void *)buf;
-    assert_int_equal(cfg->size, old);
-    assert_int_equal(cfg->log_level, STICKY_LOG_INFO);
-    for (size_t i = old; i < sizeof(buf); i++)
+                     STICKY_EABI);
+    for (size_t i = 0; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0x5A);
+    assert_int_equal(sticky_config_init_sized((sticky_config *)(void *)buf,
+                                              STICKY_STRUCT_SIZE_MAX + 1),
+                     STICKY_EABI);
+    for (size_t i = 0; i < sizeof(buf); i++)
         assert_int_equal(buf[i], 0x5A);
 }
 
@@ -91,30 +96,21 @@ static void test_ctx_new_null_config_gives_defaults(void **state)
     sticky_ctx_free(NULL); /* no-op */
 }
 
-/* Caller's size covers fields up to max_sessions: everything later (message
- * count, system prompt) must take defaults even though the bytes hold junk. */
-static void test_ctx_new_old_caller_reads_defaults(void **state)
+/* A config whose size ends before the last first-release field is
+ * rejected, whatever its bytes hold. */
+static void test_ctx_new_short_size_rejected(void **state)
 {
     (void)state;
     sticky_config cfg;
     sticky_config_init(&cfg);
-    cfg.ttl_seconds = 100;
-    cfg.renew_threshold_seconds = 10;
-    cfg.max_sessions = 7;
-    cfg.message_count = 999;        /* invalid, but beyond the caller's size */
-    cfg.include_system_prompt = 77; /* likewise */
     cfg.size = offsetof(sticky_config, message_count);
-    sticky_ctx *ctx = NULL;
-    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
-    sticky_config eff;
-    sticky_config_init(&eff);
-    assert_int_equal(sticky_ctx_config(ctx, &eff), STICKY_OK);
-    assert_int_equal(eff.ttl_seconds, 100);
-    assert_int_equal(eff.renew_threshold_seconds, 10);
-    assert_int_equal(eff.max_sessions, 7);
-    assert_int_equal(eff.message_count, 3);
-    assert_int_equal(eff.include_system_prompt, 0);
-    sticky_ctx_free(ctx);
+    sticky_ctx *ctx = (sticky_ctx *)&cfg;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_EABI);
+    assert_null(ctx);
+    cfg.size = sizeof(cfg) - 1;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_EABI);
+    cfg.size = (size_t)1 << 20;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_EABI);
 }
 
 static void test_ctx_new_larger_struct_nonzero_tail_rejected(void **state)
@@ -251,16 +247,23 @@ static void test_ctx_config_copy_out_respects_size(void **state)
     sticky_ctx *ctx = NULL;
     assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
 
-    unsigned char buf[sizeof(sticky_config)];
+    /* A newer caller's bigger struct: our fields written, its tail and
+     * size field untouched. */
+    unsigned char buf[sizeof(sticky_config) + 16];
     memset(buf, 0x77, sizeof(buf));
     sticky_config *out = (sticky_config *)(void *)buf;
-    size_t old = offsetof(sticky_config, message_count);
-    out->size = old;
+    out->size = sizeof(buf);
     assert_int_equal(sticky_ctx_config(ctx, out), STICKY_OK);
-    assert_int_equal(out->size, old);
+    assert_int_equal(out->size, sizeof(buf));
     assert_int_equal(out->ttl_seconds, 1234);
-    for (size_t i = old; i < sizeof(buf); i++)
+    assert_int_equal(out->message_count, 5);
+    for (size_t i = sizeof(sticky_config); i < sizeof(buf); i++)
         assert_int_equal(buf[i], 0x77);
+    /* Shorter than the first-release size: nothing written. */
+    memset(buf, 0x77, sizeof(buf));
+    out->size = offsetof(sticky_config, message_count);
+    assert_int_equal(sticky_ctx_config(ctx, out), STICKY_EABI);
+    assert_int_equal(out->ttl_seconds, 0x77777777);
 
     out->size = 0;
     assert_int_equal(sticky_ctx_config(ctx, out), STICKY_EABI);
@@ -274,10 +277,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_init_bad_args),
-        cmocka_unit_test(test_init_old_caller_writes_only_its_size),
+        cmocka_unit_test(test_init_below_first_release_size_rejected),
         cmocka_unit_test(test_init_new_caller_zeroes_tail),
         cmocka_unit_test(test_ctx_new_null_config_gives_defaults),
-        cmocka_unit_test(test_ctx_new_old_caller_reads_defaults),
+        cmocka_unit_test(test_ctx_new_short_size_rejected),
         cmocka_unit_test(test_ctx_new_larger_struct_nonzero_tail_rejected),
         cmocka_unit_test(test_ctx_new_size_zero_rejected),
         cmocka_unit_test(test_ctx_new_validates),

@@ -269,8 +269,8 @@ static void test_structured_matches_body(void **state)
     sticky_part m3 = {.type = STICKY_PART_TOOL_RESULT, .text = "done", .text_len = 4, .is_error = 1};
     sticky_message msgs[3] = {
         {"user", 4, m1, 2}, {"assistant", 9, m2, 2}, {"user", 4, &m3, 1}};
-    sticky_key_request req;
-    sticky_key_request_init(&req);
+    sticky_request req;
+    sticky_request_init(&req);
     req.tenant = "ten";
     req.tenant_len = 3;
     req.messages = msgs;

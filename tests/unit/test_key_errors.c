@@ -17,8 +17,8 @@
 
 static void expect_err(const sticky_ctx *ctx, const char *body, size_t len, int want)
 {
-    sticky_key_request req;
-    sticky_key_request_init(&req);
+    sticky_request req;
+    sticky_request_init(&req);
     req.body = body;
     req.body_len = len;
     sticky_key_chain c;
@@ -88,8 +88,8 @@ static void test_bad_escape_in_skipped_string(void **state)
     sticky_ctx *ctx = key_ctx(3, 0, NULL);
     const char *body = "{\"messages\":[{\"role\":\"\xff\\u\xff\xff\xff" "0e\"}]}";
     for (int fmt = STICKY_FORMAT_AUTO; fmt <= STICKY_FORMAT_OPENAI_RESPONSES; fmt++) {
-        sticky_key_request req;
-        sticky_key_request_init(&req);
+        sticky_request req;
+        sticky_request_init(&req);
         req.body = body;
         req.body_len = strlen(body);
         req.format = fmt;
@@ -207,32 +207,32 @@ static void test_bad_arguments(void **state)
 {
     (void)state;
     sticky_ctx *ctx = key_ctx(3, 0, NULL);
-    sticky_key_request req;
+    sticky_request req;
     sticky_key_chain c;
-    sticky_key_request_init(&req);
+    sticky_request_init(&req);
     sticky_key_chain_init(&c);
     assert_int_equal(sticky_key_derive(NULL, &req, &c), STICKY_EINVAL);
     assert_int_equal(sticky_key_derive(ctx, NULL, &c), STICKY_EINVAL);
     assert_int_equal(sticky_key_derive(ctx, &req, NULL), STICKY_EINVAL);
     req.body_len = 5; /* NULL body with a length */
     assert_int_equal(sticky_key_derive(ctx, &req, &c), STICKY_EINVAL);
-    sticky_key_request_init(&req);
+    sticky_request_init(&req);
     req.n_headers = 1;
     assert_int_equal(sticky_key_derive(ctx, &req, &c), STICKY_EINVAL);
-    sticky_key_request_init(&req);
+    sticky_request_init(&req);
     req.tenant_len = 3;
     assert_int_equal(sticky_key_derive(ctx, &req, &c), STICKY_EINVAL);
-    sticky_key_request_init(&req);
+    sticky_request_init(&req);
     req.n_messages = 2;
     assert_int_equal(sticky_key_derive(ctx, &req, &c), STICKY_EINVAL);
     /* Struct sizes. */
-    sticky_key_request_init(&req);
+    sticky_request_init(&req);
     req.size = 0;
     assert_int_equal(sticky_key_derive(ctx, &req, &c), STICKY_EABI);
-    sticky_key_request_init(&req);
+    sticky_request_init(&req);
     c.size = 0;
     assert_int_equal(sticky_key_derive(ctx, &req, &c), STICKY_EABI);
-    assert_int_equal(sticky_key_request_init_sized(NULL, sizeof(req)), STICKY_EINVAL);
+    assert_int_equal(sticky_request_init_sized(NULL, sizeof(req)), STICKY_EINVAL);
     assert_int_equal(sticky_key_chain_init_sized(&c, 1), STICKY_EABI);
     sticky_ctx_free(ctx);
 }
@@ -250,17 +250,20 @@ static void test_small_chain_struct(void **state)
     sticky_key_chain *small = (sticky_key_chain *)(void *)buf;
     size_t size = offsetof(sticky_key_chain, keys) + sizeof(uint64_t);
     small->size = size;
-    sticky_key_request req;
-    sticky_key_request_init(&req);
+    sticky_request req;
+    sticky_request_init(&req);
     req.tenant = "t";
     req.tenant_len = 1;
     req.body = body;
     req.body_len = strlen(body);
+    /* Shorter than the first-release chain: refused, nothing written. */
+    assert_int_equal(sticky_key_derive(ctx, &req, small), STICKY_EABI);
+    for (size_t i = sizeof(size_t); i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0xEE);
+    sticky_key_chain_init(small);
     assert_int_equal(sticky_key_derive(ctx, &req, small), STICKY_OK);
     assert_int_equal(small->n_keys, 2);
     assert_true(small->keys[0] == full.keys[0]);
-    for (size_t i = size; i < sizeof(buf); i++)
-        assert_int_equal(buf[i], 0xEE);
     sticky_ctx_free(ctx);
 }
 

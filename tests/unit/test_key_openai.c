@@ -104,8 +104,8 @@ static void test_stated_format(void **state)
     sticky_ctx *ctx = key_ctx(3, 0, NULL);
     /* Stated Anthropic: a leading system message is a message. */
     const char *body = "{\"messages\":[" SYS "," U1 "]}";
-    sticky_key_request req;
-    sticky_key_request_init(&req);
+    sticky_request req;
+    sticky_request_init(&req);
     req.body = body;
     req.body_len = strlen(body);
     req.format = STICKY_FORMAT_ANTHROPIC;

@@ -163,7 +163,7 @@ static void test_failover_transient_no_failback(void **state)
     struct harness h;
     h_config(&h);
     h_start(&h, 3);
-    sticky_decision d = h_fail(&h, 5, 1, 429, -1, T0 / 1000 + 120);
+    sticky_decision d = h_fail(&h, 5, 1, 429, STICKY_ABSENT, T0 / 1000 + 120);
     assert_string_equal(d.channel_id, "A");
     h.clk.now_ms += 1000;
     d = h_turn(&h, 5, 2);
@@ -240,7 +240,7 @@ static void test_failover_rewrites_shallower_keys(void **state)
     sticky_decision d = h_turn(&h, 20, 1); /* K1 -> A */
     d = h_turn(&h, 20, 2);                  /* promoted: K3 -> A */
     assert_string_equal(d.channel_id, "A");
-    h_fail(&h, 20, 2, 429, 60, 0);          /* A cools for 60 s */
+    h_fail(&h, 20, 2, 429, 60, STICKY_ABSENT);          /* A cools for 60 s */
     d = h_turn(&h, 20, 2);
     assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
     assert_string_equal(d.channel_id, "B");
@@ -290,7 +290,7 @@ static void test_strict_mode(void **state)
     h_config(&h);
     h_start(&h, 2);
     int64_t reset = T0 / 1000 + 90;
-    h_fail(&h, 8, 1, 429, -1, reset);
+    h_fail(&h, 8, 1, 429, STICKY_ABSENT, reset);
     char body[4096];
     sticky_decision d;
     assert_int_equal(h_select(&h, NULL, conv_body(8, 1, body, sizeof(body)), NULL,
@@ -345,9 +345,9 @@ static void test_least_bad_keeps_bound_channel(void **state)
     h_config(&h);
     h.cfg.least_bad = 1;
     h_start(&h, 2);
-    sticky_decision a = h_fail(&h, 22, 1, 429, 30, 0);  /* A: 30 s */
+    sticky_decision a = h_fail(&h, 22, 1, 429, 30, STICKY_ABSENT);  /* A: 30 s */
     assert_string_equal(a.channel_id, "A");
-    sticky_decision b = h_fail(&h, 23, 1, 429, 300, 0); /* B: 300 s */
+    sticky_decision b = h_fail(&h, 23, 1, 429, 300, STICKY_ABSENT); /* B: 300 s */
     assert_string_equal(b.channel_id, "B");
     sticky_decision d;
     char body[4096];
@@ -383,8 +383,8 @@ static void test_stats_add_up(void **state)
     assert_int_equal(h_select(&h, NULL, body, NULL, STICKY_SELECT_STRICT, &d),
                      STICKY_ENOCHANNEL);                     /* strict rejection */
     sticky_release(h.ctx, &hold);
-    h_report(&h, &hold, 429, 60, 0);                         /* no-op: released */
-    sticky_decision f = h_fail(&h, 30, 2, 529, -1, 0);      /* hit, then A cools */
+    h_report(&h, &hold, 429, 60, STICKY_ABSENT);                         /* no-op: released */
+    sticky_decision f = h_fail(&h, 30, 2, 529, STICKY_ABSENT, STICKY_ABSENT);      /* hit, then A cools */
     (void)f;
     h_turn(&h, 30, 2);                                       /* failover */
     h.ch[1].state = STICKY_CHANNEL_DISABLED;
@@ -414,9 +414,9 @@ static void test_no_channel_and_least_bad(void **state)
         h.cfg.least_bad = least_bad;
         h_start(&h, 2);
         int64_t reset_a = T0 / 1000 + 500, reset_b = T0 / 1000 + 100;
-        sticky_decision a = h_fail(&h, 9, 1, 429, -1, reset_a);
+        sticky_decision a = h_fail(&h, 9, 1, 429, STICKY_ABSENT, reset_a);
         assert_string_equal(a.channel_id, "A");
-        sticky_decision b = h_fail(&h, 10, 1, 429, -1, reset_b);
+        sticky_decision b = h_fail(&h, 10, 1, 429, STICKY_ABSENT, reset_b);
         assert_string_equal(b.channel_id, "B");
         char body[4096];
         sticky_decision d;
@@ -571,7 +571,7 @@ static void test_race_loser_follows_winner(void **state)
     assert_int_equal(d.reason, STICKY_REASON_HIT);
     assert_int_equal(race.plain_puts, 0);
     /* The winner's channel cools down: the loser moves once, visibly. */
-    h_report(&h, &d, 429, 60, 0);
+    h_report(&h, &d, 429, 60, STICKY_ABSENT);
     assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK);
     assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
     assert_string_equal(d.channel_id, "B");
@@ -775,6 +775,12 @@ static void test_bad_arguments(void **state)
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_EINVAL);
     assert_string_equal(sticky_reason_name(STICKY_REASON_SPILL), "spill");
     assert_string_equal(sticky_reason_name(99), "none");
+    assert_string_equal(sticky_model_family_name(STICKY_MODEL_FAMILY_ALL), "all");
+    assert_string_equal(sticky_model_family_name(STICKY_MODEL_FAMILY_SONNET), "sonnet");
+    assert_string_equal(sticky_model_family_name(STICKY_MODEL_FAMILY_HAIKU), "haiku");
+    assert_string_equal(sticky_model_family_name(STICKY_MODEL_FAMILY_OTHER), "other");
+    assert_string_equal(sticky_model_family_name(-1), "unknown");
+    assert_string_equal(sticky_model_family_name(5), "unknown");
     h_stop(&h);
 }
 

@@ -56,26 +56,26 @@ static void test_cooldown_classes(void **state)
 {
     (void)state;
     const char *m = "claude-sonnet-4-5";
-    expect_cooldown(STICKY_OUTCOME_HTTP, 429, -1, T0 / 1000 + 3 * 3600, 3 * 3600, m); /* reset */
-    expect_cooldown(STICKY_OUTCOME_HTTP, 429, 42, 0, 42, m);          /* Retry-After */
-    expect_cooldown(STICKY_OUTCOME_HTTP, 429, 999999, 0, 1800, m);    /* capped */
-    expect_cooldown(STICKY_OUTCOME_HTTP, 429, -1, 0, 60, m);          /* neither */
-    expect_cooldown(STICKY_OUTCOME_HTTP, 529, -1, 0, 600, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 503, -1, 0, 60, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 500, -1, 0, 300, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 502, -1, 0, 300, m);
-    expect_cooldown(STICKY_OUTCOME_TIMEOUT, 0, -1, 0, 300, m);
-    expect_cooldown(STICKY_OUTCOME_TRANSPORT, 0, -1, 0, 300, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 401, -1, 0, 1800, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 403, -1, 0, 1800, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 400, -1, 0, 0, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 404, -1, 0, 0, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 413, -1, 0, 0, m);
-    expect_cooldown(STICKY_OUTCOME_HTTP, 200, -1, 0, 0, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, STICKY_ABSENT, T0 / 1000 + 3 * 3600, 3 * 3600, m); /* reset */
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, 42, STICKY_ABSENT, 42, m);          /* Retry-After */
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, 999999, STICKY_ABSENT, 1800, m);    /* capped */
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, STICKY_ABSENT, STICKY_ABSENT, 60, m);          /* neither */
+    expect_cooldown(STICKY_OUTCOME_HTTP, 529, STICKY_ABSENT, STICKY_ABSENT, 600, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 503, STICKY_ABSENT, STICKY_ABSENT, 60, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 500, STICKY_ABSENT, STICKY_ABSENT, 300, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 502, STICKY_ABSENT, STICKY_ABSENT, 300, m);
+    expect_cooldown(STICKY_OUTCOME_TIMEOUT, 0, STICKY_ABSENT, STICKY_ABSENT, 300, m);
+    expect_cooldown(STICKY_OUTCOME_TRANSPORT, 0, STICKY_ABSENT, STICKY_ABSENT, 300, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 401, STICKY_ABSENT, STICKY_ABSENT, 1800, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 403, STICKY_ABSENT, STICKY_ABSENT, 1800, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 400, STICKY_ABSENT, STICKY_ABSENT, 0, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 404, STICKY_ABSENT, STICKY_ABSENT, 0, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 413, STICKY_ABSENT, STICKY_ABSENT, 0, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 200, STICKY_ABSENT, STICKY_ABSENT, 0, m);
     /* A reset in the past: nothing to wait for. */
-    expect_cooldown(STICKY_OUTCOME_HTTP, 429, -1, T0 / 1000 - 10, 0, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, STICKY_ABSENT, T0 / 1000 - 10, 0, m);
     /* Unknown model: the 429 cools the channel for every model. */
-    expect_cooldown(STICKY_OUTCOME_HTTP, 429, 30, 0, 30, NULL);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, 30, STICKY_ABSENT, 30, NULL);
 }
 
 static void test_configured_cooldowns(void **state)
@@ -85,7 +85,7 @@ static void test_configured_cooldowns(void **state)
     h_config(&h);
     h.cfg.cooldown_529_s = 5;
     h_start(&h, 1);
-    sticky_decision d = h_fail(&h, 1, 1, 529, -1, 0);
+    sticky_decision d = h_fail(&h, 1, 1, 529, STICKY_ABSENT, STICKY_ABSENT);
     char body[4096];
     h.clk.now_ms = T0 + 5000;
     assert_int_equal(h_select(&h, NULL, conv_body(1, 1, body, sizeof(body)), NULL, 0, &d),
@@ -106,8 +106,16 @@ static void test_family_scoping(void **state)
     assert_int_equal(h_select(&h, NULL, conv_body(1, 1, body, sizeof(body)),
                               "claude-opus-4-1", 0, &d), STICKY_OK);
     assert_string_equal(d.channel_id, "A");
-    assert_string_equal(d.model_family, "opus");
-    h_report(&h, &d, 429, 600, 0);
+    assert_int_equal(d.model_family, STICKY_MODEL_FAMILY_OPUS);
+    assert_string_equal(sticky_model_family_name(d.model_family), "opus");
+    /* A decision whose family is not a value is refused by report. */
+    sticky_decision bad = d;
+    bad.model_family = 99;
+    sticky_outcome ok;
+    sticky_outcome_init(&ok);
+    ok.status = 200;
+    assert_int_equal(sticky_report(h.ctx, &bad, &ok), STICKY_EINVAL);
+    h_report(&h, &d, 429, 600, STICKY_ABSENT);
     /* Same session on opus: moves. */
     assert_int_equal(h_select(&h, NULL, body, "claude-opus-4-1", 0, &d), STICKY_OK);
     assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
@@ -122,7 +130,7 @@ static void test_family_scoping(void **state)
     sticky_decision e;
     assert_int_equal(h_select(&h, NULL, conv_body(3, 1, body, sizeof(body)),
                               "claude-haiku-4-5", 0, &e), STICKY_OK);
-    h_report(&h, &e, 401, -1, 0);
+    h_report(&h, &e, 401, STICKY_ABSENT, STICKY_ABSENT);
     assert_int_equal(h_select(&h, NULL, conv_body(4, 1, body, sizeof(body)),
                               "claude-sonnet-4-5", 0, &d), STICKY_ENOCHANNEL);
     h_stop(&h);
@@ -144,14 +152,14 @@ static void test_success_clears_and_breaker(void **state)
     int seq[] = {500, 500, 200, 500, 500};
     for (int i = 0; i < 5; i++) {
         assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK);
-        h_report(&h, &d, seq[i], -1, 0);
+        h_report(&h, &d, seq[i], STICKY_ABSENT, STICKY_ABSENT);
     }
     struct channel_health *ch = health_get(&h.ctx->sel->health, "A");
     assert_int_equal(atomic_load(&ch->consecutive_failures), 2);
     assert_int_equal(atomic_load(&ch->failures), 4);
     /* The third in a row opens the breaker. */
     assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK);
-    h_report(&h, &d, 502, -1, 0);
+    h_report(&h, &d, 502, STICKY_ABSENT, STICKY_ABSENT);
     assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_ENOCHANNEL);
     assert_true(d.retry_at_ms == T0 + 30000);
     assert_non_null(strstr(h.log.all, "circuit breaker open"));
@@ -278,7 +286,7 @@ static void test_prometheus(void **state)
     struct harness h;
     h_config(&h);
     h_start(&h, 2);
-    h_fail(&h, 1, 1, 429, 100, 0);
+    h_fail(&h, 1, 1, 429, 100, STICKY_ABSENT);
     h_turn(&h, 1, 2);
     size_t need = 0;
     assert_int_equal(sticky_ctx_format_prometheus(h.ctx, NULL, 0, &need), STICKY_ELIMIT);

@@ -184,7 +184,17 @@ static void test_clock_records_and_flags(void **state)
     sticky_store *st;
     assert_int_equal(sticky_store_new(e.ctx, &fake_vt, &f, &st), STICKY_OK);
     sticky_mapping m;
-    sticky_mapping_init_sized(&m, offsetof(sticky_mapping, tenant_id));
+    /* A record shorter than the first-release mapping is refused before
+     * the backend is called. */
+    assert_int_equal(sticky_mapping_init_sized(&m, offsetof(sticky_mapping, tenant_id)),
+                     STICKY_EABI);
+    m.size = offsetof(sticky_mapping, tenant_id);
+    int before = f.calls;
+    assert_int_equal(sticky_store_get(st, 9, STICKY_STORE_PEEK, &m), STICKY_EABI);
+    m.size = (size_t)1 << 20;
+    assert_int_equal(sticky_store_get(st, 9, STICKY_STORE_PEEK, &m), STICKY_EABI);
+    assert_int_equal(f.calls, before);
+    sticky_mapping_init(&m);
     assert_int_equal(sticky_store_get(st, 9, STICKY_STORE_PEEK, &m), STICKY_OK);
     assert_int_equal(f.last_now, 1234567);
     assert_int_equal(f.last_flags, STICKY_STORE_PEEK);

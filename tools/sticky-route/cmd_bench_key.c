@@ -43,7 +43,7 @@ static int bench_file(sticky_ctx *ctx, const struct key_options *o, const char *
     size_t len = 0;
     if (read_file(path, &body, &len) != 0)
         return EXIT_BODY;
-    sticky_key_request req;
+    sticky_request req;
     key_options_request(o, body, len, &req);
     sticky_key_chain chain;
     sticky_key_chain_init(&chain);

@@ -60,7 +60,7 @@ int cmd_hash(int argc, char **argv)
         key_options_free(&o);
         return EXIT_USAGE;
     }
-    sticky_key_request req;
+    sticky_request req;
     key_options_request(&o, body, len, &req);
     sticky_key_chain chain;
     sticky_key_chain_init(&chain);

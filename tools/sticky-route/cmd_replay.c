@@ -298,8 +298,8 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
             }
         }
     }
-    sticky_key_request kr;
-    sticky_key_request_init(&kr);
+    sticky_request kr;
+    sticky_request_init(&kr);
     kr.tenant = ten;
     kr.tenant_len = strlen(ten);
     kr.body = raw;

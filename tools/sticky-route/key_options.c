@@ -115,9 +115,9 @@ int key_options_context(const struct key_options *o, sticky_ctx **ctx)
 }
 
 void key_options_request(const struct key_options *o, const char *body,
-                         size_t len, sticky_key_request *req)
+                         size_t len, sticky_request *req)
 {
-    sticky_key_request_init(req);
+    sticky_request_init(req);
     req->tenant = o->tenant ? o->tenant : "";
     req->tenant_len = strlen(req->tenant);
     req->body = body;

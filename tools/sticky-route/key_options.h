@@ -29,7 +29,7 @@ int key_options_context(const struct key_options *o, sticky_ctx **ctx);
 
 /* Fill a key request for @body with the options' tenant, headers, id. */
 void key_options_request(const struct key_options *o, const char *body,
-                         size_t len, sticky_key_request *req);
+                         size_t len, sticky_request *req);
 
 void key_options_free(struct key_options *o);
 

@@ -1,0 +1,30 @@
+/*
+ * lib/util/struct_min_size.h - the first-release size of every public
+ * size-prefixed struct of libsticky: the smallest size field the library
+ * accepts for it (docs/ABI.md, "Size-prefixed structs"). Each is the end
+ * of the struct's last field in the release that introduced the layout
+ * (0.2.0 for all of them); fields appended later never change these.
+ */
+#ifndef STICKY_STRUCT_MIN_SIZE_H
+#define STICKY_STRUCT_MIN_SIZE_H
+
+#include "util/struct_size.h"
+#include "sticky/config.h"
+#include "sticky/key.h"
+#include "sticky/memory_store.h"
+#include "sticky/request.h"
+#include "sticky/select.h"
+#include "sticky/store.h"
+
+#define CONFIG_MIN_SIZE STRUCT_END(sticky_config, breaker_cooldown_s)
+#define REQUEST_MIN_SIZE STRUCT_END(sticky_request, session_id_len)
+#define KEY_CHAIN_MIN_SIZE STRUCT_END(sticky_key_chain, keys)
+#define CHANNEL_MIN_SIZE STRUCT_END(sticky_channel, max_inflight)
+#define DECISION_MIN_SIZE STRUCT_END(sticky_decision, attempt)
+#define OUTCOME_MIN_SIZE STRUCT_END(sticky_outcome, reset_epoch_s)
+#define CTX_STATS_MIN_SIZE STRUCT_END(sticky_ctx_stats, channels)
+#define MAPPING_MIN_SIZE STRUCT_END(sticky_mapping, expires_ms)
+#define STORE_STATS_MIN_SIZE STRUCT_END(sticky_store_stats, deletes)
+#define MEMORY_STORE_OPTIONS_MIN_SIZE STRUCT_END(sticky_memory_store_options, sweep_on_write)
+
+#endif /* STICKY_STRUCT_MIN_SIZE_H */
