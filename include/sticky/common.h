@@ -12,7 +12,8 @@
 /*
  * STICKY_API marks a function that is part of the public, versioned ABI.
  * The library is built with -fvisibility=hidden, so only functions carrying
- * this macro (and listed in lib/libsticky.map) are exported.
+ * this macro (and listed in the library's linker version script) are
+ * exported.
  */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  if defined(STICKY_BUILDING)

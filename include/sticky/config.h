@@ -1,7 +1,8 @@
 /*
  * sticky/config.h - the caller-filled configuration of a libsticky context:
- * allocator, log callback, clock, and the session settings from the seed
- * (TTL, renewal threshold, cache size, hashed message count, system prompt).
+ * allocator, log callback, clock, the session settings (TTL, renewal
+ * threshold, cache size, hashed message count, system prompt), session-key
+ * options and the selection policy with its cooldowns.
  *
  * Usage:
  *     sticky_config cfg;
@@ -16,7 +17,7 @@
 
 STICKY_BEGIN_DECLS
 
-/* Defaults (the seed's values). */
+/* Session defaults (also the defaults of the SESSION_* environment variables). */
 #define STICKY_DEFAULT_TTL_SECONDS 3600u
 #define STICKY_DEFAULT_RENEW_THRESHOLD_SECONDS 300u
 #define STICKY_DEFAULT_MAX_SESSIONS 10000u

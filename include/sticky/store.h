@@ -105,8 +105,8 @@ static inline int sticky_store_stats_init(sticky_store_stats *s)
 
 /* Renewal rules (what a use does to expires_ms). */
 enum sticky_renew_mode {
-    /* The seed's rule: when less than the threshold remains, renew to the
-     * full TTL; otherwise leave the expiry alone. */
+    /* When less than the threshold remains, renew to the full TTL;
+     * otherwise leave the expiry alone (the default). */
     STICKY_RENEW_THRESHOLD = 0,
     /* Every use renews to the full TTL. */
     STICKY_RENEW_SLIDING = 1

@@ -23,6 +23,10 @@ STICKY_API int sticky_ctx_get_stats(sticky_ctx *ctx, sticky_ctx_stats *out)
 {
     if (ctx == NULL || out == NULL || ctx->sel == NULL)
         return STICKY_EINVAL;
+    int rc = struct_size_ok(ctx, "ctx_get_stats", "out", struct_size_of(out),
+                            CTX_STATS_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
     sticky_ctx_stats v;
     sticky_ctx_stats_init(&v);
     for (int i = 0; i < STAT_SHARDS; i++) {

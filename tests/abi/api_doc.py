@@ -2,7 +2,10 @@
 """tests/abi/api_doc.py - the API reference (docs/api.md) is generated from
 the doc comments in include/sticky/*.h. With --check it fails when
 docs/api.md is out of date or a STICKY_API function has no doc comment
-saying what it does, what it returns and since when (the project's rule).
+saying what it does, what it returns and since when (the project's rule),
+when a doc comment names a parameter (@name) the prototype does not have,
+when a header mentions the "seed" (headers speak of the library alone), or
+when a header refers to a docs/ file that does not exist.
 
 usage: api_doc.py INCLUDE_DIR DOC.md [--check]
 """
@@ -24,6 +27,43 @@ def functions(path):
         else:
             out.append((m.group(5), m.group(4), None))
     return out
+
+
+def param_names(decl):
+    """Parameter names of a prototype text "ret name(type a, type *b)"."""
+    inner = decl[decl.index("(") + 1:decl.rindex(")")]
+    names = set()
+    for p in inner.split(","):
+        p = re.sub(r"\[[^\]]*\]", "", p).strip()
+        m = re.search(r"(\w+)\s*$", p)
+        if m and p != "void" and p != "...":
+            names.add(m.group(1))
+    return names
+
+
+def header_problems(include_dir, root):
+    """@names that are not parameters, the word seed, missing docs/ files."""
+    problems = []
+    hdir = os.path.join(include_dir, "sticky")
+    for h in sorted(os.listdir(hdir)):
+        if not h.endswith(".h"):
+            continue
+        path = os.path.join(hdir, h)
+        text = open(path).read()
+        for name, decl, comment in functions(path):
+            if comment is None:
+                continue
+            params = param_names(decl)
+            for at in sorted(set(re.findall(r"@(\w+)", comment))):
+                if at not in params:
+                    problems.append(f"{h}: {name}: @{at} is not a parameter "
+                                    f"({', '.join(sorted(params)) or 'none'})")
+        if re.search(r"\bseed\b", text, re.I):
+            problems.append(f"{h}: mentions the seed; public headers speak of the library alone")
+        for ref in sorted(set(re.findall(r"\bdocs/[\w.-]+\.md\b", text))):
+            if not os.path.exists(os.path.join(root, ref)):
+                problems.append(f"{h}: refers to {ref}, which does not exist")
+    return problems
 
 
 def clean(comment):
@@ -70,6 +110,10 @@ def main():
         ok = True
         if missing:
             print("functions without a complete doc comment (what / Returns / Since):", ", ".join(missing))
+            ok = False
+        root = os.path.dirname(os.path.dirname(os.path.abspath(doc)))
+        for p in header_problems(include_dir, root):
+            print("header:", p)
             ok = False
         if not os.path.exists(doc) or open(doc).read() != text:
             print(f"{doc} is out of date: run tests/abi/api_doc.py {include_dir} {doc}")

@@ -298,38 +298,38 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
             }
         }
     }
-    sticky_request kr;
-    sticky_request_init(&kr);
-    kr.tenant = ten;
-    kr.tenant_len = strlen(ten);
-    kr.body = raw;
-    kr.body_len = raw_len;
-    kr.headers = hdrs;
-    kr.n_headers = n_h;
+    /* One request for both calls: the key is derived once (replay needs the
+     * chain for its own session accounting), then handed to select. */
+    sticky_request req;
+    sticky_request_init(&req);
+    req.tenant = ten;
+    req.tenant_len = strlen(ten);
+    req.body = raw;
+    req.body_len = raw_len;
+    req.headers = hdrs;
+    req.n_headers = n_h;
+    if (cJSON_IsString(model)) {
+        req.model = model->valuestring;
+        req.model_len = strlen(model->valuestring);
+    }
+    req.flags = r->o.strict ? STICKY_SELECT_STRICT : 0;
     sticky_key_chain chain;
     sticky_key_chain_init(&chain);
-    int rc = sticky_key_derive(r->ctx, &kr, &chain);
+    int rc = sticky_key_derive(r->ctx, &req, &chain);
     free(raw);
+    req.body = NULL; /* freed; select reads the chain */
+    req.body_len = 0;
     if (rc != STICKY_OK) {
         snprintf(err, err_cap, "body: %s", sticky_strerror(rc));
         return -1;
     }
+    req.chain = &chain;
     /* The session: its first key. Keys are already scoped to the tenant
      * (it is hashed in), so two tenants never share one, whatever the
      * length of their names. */
     char sid[STICKY_KEY_HEX_SIZE] = "";
     if (chain.n_keys > 0)
         sticky_key_to_hex(chain.keys[0], sid);
-    sticky_request req;
-    sticky_request_init(&req);
-    req.tenant = ten;
-    req.tenant_len = strlen(ten);
-    if (cJSON_IsString(model)) {
-        req.model = model->valuestring;
-        req.model_len = strlen(model->valuestring);
-    }
-    req.chain = &chain;
-    req.flags = r->o.strict ? STICKY_SELECT_STRICT : 0;
     r->stats.requests++;
     int final = -1;
     for (unsigned attempt = 1; attempt <= r->o.max_attempts; attempt++) {
