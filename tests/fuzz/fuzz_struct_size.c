@@ -1,0 +1,179 @@
+/*
+ * tests/fuzz/fuzz_struct_size.c - libFuzzer target for the size field of
+ * every size-prefixed struct a public function reads or writes. Byte 0
+ * picks the struct and call, bytes 1..8 are the size field, the rest is
+ * the struct's tail beyond the library's sizeof (what a "newer caller"
+ * would have there). The struct lives in a heap buffer exactly as large as
+ * its size claims (up to STICKY_STRUCT_SIZE_MAX; for a larger claim, only
+ * sizeof + tail), so AddressSanitizer reports any read or write past what
+ * the caller really owns. Checks: a size outside [first release,
+ * STICKY_STRUCT_SIZE_MAX] is STICKY_EABI; nothing crashes or leaks.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sticky/sticky.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static sticky_ctx *ctx;
+static sticky_store *store;
+
+#define MAX_TAIL 256
+
+/* A heap copy of @proto (@n bytes) whose size field says @claimed and
+ * whose bytes after @n are @tail; the buffer is what the claim covers. */
+static void *make(const void *proto, size_t n, size_t claimed, const uint8_t *tail,
+                  size_t tail_len)
+{
+    size_t len = n + tail_len;
+    if (claimed <= STICKY_STRUCT_SIZE_MAX && claimed > len)
+        len = claimed;
+    unsigned char *p = calloc(1, len);
+    if (p == NULL)
+        abort();
+    memcpy(p, proto, n);
+    memcpy(p + n, tail, tail_len);
+    memcpy(p, &claimed, sizeof(claimed));
+    return p;
+}
+
+static int in_bounds(size_t claimed, size_t full)
+{
+    /* Every struct's first release is its current size (0.2.0). */
+    return claimed >= full && claimed <= STICKY_STRUCT_SIZE_MAX;
+}
+
+static void expect(int rc, size_t claimed, size_t full)
+{
+    if (!in_bounds(claimed, full) && rc != STICKY_EABI)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 9)
+        return 0;
+    if (ctx == NULL) {
+        if (sticky_ctx_new(NULL, &ctx) != STICKY_OK ||
+            sticky_memory_store_new(ctx, NULL, &store) != STICKY_OK ||
+            sticky_ctx_set_store(ctx, store) != STICKY_OK)
+            abort();
+    }
+    size_t claimed;
+    memcpy(&claimed, data + 1, sizeof(claimed));
+    /* Mostly sizes near the real ones, sometimes the raw 8 bytes. */
+    if (!(data[0] & 0x80))
+        claimed %= 2 * STICKY_STRUCT_SIZE_MAX;
+    const uint8_t *tail = data + 9;
+    size_t tail_len = size - 9 > MAX_TAIL ? MAX_TAIL : size - 9;
+
+    static const char *const body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    sticky_channel ch;
+    sticky_channel_init(&ch);
+    ch.id = "A";
+    sticky_request req;
+    sticky_request_init(&req);
+    req.body = body;
+    req.body_len = strlen(body);
+    sticky_decision d;
+    sticky_decision_init(&d);
+    int rc;
+    switch (data[0] % 8) {
+    case 0: { /* the request of select and key_derive */
+        sticky_request *r = make(&req, sizeof(req), claimed, tail, tail_len);
+        rc = sticky_select(ctx, r, &ch, 1, &d);
+        expect(rc, claimed, sizeof(req));
+        if (rc == STICKY_OK)
+            sticky_release(ctx, &d);
+        sticky_key_chain chain;
+        sticky_key_chain_init(&chain);
+        expect(sticky_key_derive(ctx, r, &chain), claimed, sizeof(req));
+        free(r);
+        break;
+    }
+    case 1: { /* one channel: its size is the array's stride */
+        sticky_channel *c = make(&ch, sizeof(ch), claimed, tail, tail_len);
+        rc = sticky_select(ctx, &req, c, 1, &d);
+        expect(rc, claimed, sizeof(ch));
+        if (rc == STICKY_OK)
+            sticky_release(ctx, &d);
+        free(c);
+        break;
+    }
+    case 2: { /* the decision written by select, read by report */
+        sticky_decision *dd = make(&d, sizeof(d), claimed, tail, tail_len);
+        rc = sticky_select(ctx, &req, &ch, 1, dd);
+        expect(rc, claimed, sizeof(d));
+        if (rc == STICKY_OK) {
+            sticky_outcome o;
+            sticky_outcome_init(&o);
+            o.status = 200;
+            if (sticky_report(ctx, dd, &o) != STICKY_OK)
+                abort();
+        }
+        free(dd);
+        break;
+    }
+    case 3: { /* the outcome of report */
+        if (sticky_select(ctx, &req, &ch, 1, &d) != STICKY_OK)
+            abort();
+        sticky_outcome o;
+        sticky_outcome_init(&o);
+        o.status = 200;
+        sticky_outcome *po = make(&o, sizeof(o), claimed, tail, tail_len);
+        expect(sticky_report(ctx, &d, po), claimed, sizeof(o));
+        sticky_release(ctx, &d);
+        free(po);
+        break;
+    }
+    case 4: { /* the config of ctx_new, and ctx_config's out-struct */
+        sticky_config cfg;
+        sticky_config_init(&cfg);
+        sticky_config *pc = make(&cfg, sizeof(cfg), claimed, tail, tail_len);
+        sticky_ctx *c2 = NULL;
+        rc = sticky_ctx_new(pc, &c2);
+        expect(rc, claimed, sizeof(cfg));
+        sticky_ctx_free(c2);
+        expect(sticky_ctx_config(ctx, pc), claimed, sizeof(cfg));
+        free(pc);
+        break;
+    }
+    case 5: { /* memory store options */
+        sticky_memory_store_options o;
+        sticky_memory_store_options_init(&o);
+        sticky_memory_store_options *po = make(&o, sizeof(o), claimed, tail, tail_len);
+        sticky_store *st = NULL;
+        expect(sticky_memory_store_new(ctx, po, &st), claimed, sizeof(o));
+        sticky_store_free(st);
+        free(po);
+        break;
+    }
+    case 6: { /* a mapping put, then read back into the same record */
+        sticky_mapping m;
+        sticky_mapping_init(&m);
+        m.key = 42;
+        strcpy(m.channel_id, "A");
+        sticky_mapping *pm = make(&m, sizeof(m), claimed, tail, tail_len);
+        expect(sticky_store_put(store, pm, 0, NULL), claimed, sizeof(m));
+        expect(sticky_store_get(store, 42, STICKY_STORE_PEEK, pm), claimed, sizeof(m));
+        free(pm);
+        break;
+    }
+    default: { /* counters */
+        sticky_ctx_stats s;
+        sticky_ctx_stats_init(&s);
+        sticky_ctx_stats *ps = make(&s, sizeof(s), claimed, tail, tail_len);
+        expect(sticky_ctx_get_stats(ctx, ps), claimed, sizeof(s));
+        free(ps);
+        sticky_store_stats ss;
+        sticky_store_stats_init(&ss);
+        sticky_store_stats *pss = make(&ss, sizeof(ss), claimed, tail, tail_len);
+        expect(sticky_store_get_stats(store, pss), claimed, sizeof(ss));
+        free(pss);
+        break;
+    }
+    }
+    return 0;
+}
