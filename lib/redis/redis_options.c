@@ -131,16 +131,16 @@ int ropts_load(struct rstore *rs, const sticky_redis_store_options *in)
 void ropts_free(struct rstore *rs)
 {
     struct ropts *r = &rs->o;
-    rfree(rs, r->host);
-    rfree(rs, r->unix_path);
-    rfree(rs, r->username);
+    sticky_ctx_mem_free(rs->ctx, r->host);
+    sticky_ctx_mem_free(rs->ctx, r->unix_path);
+    sticky_ctx_mem_free(rs->ctx, r->username);
     if (r->password != NULL) {
         /* Do not leave the secret in freed memory. */
         volatile char *p = r->password;
         while (*p)
             *p++ = 0;
     }
-    rfree(rs, r->password);
-    rfree(rs, r->client_name);
+    sticky_ctx_mem_free(rs->ctx, r->password);
+    sticky_ctx_mem_free(rs->ctx, r->client_name);
     r->host = r->unix_path = r->username = r->password = r->client_name = NULL;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "store/memory_store.h"
-#include "store/store_internal.h"
 #include "util/struct_size.h"
 #include "sticky/error.h"
 
@@ -244,7 +243,7 @@ static void mem_destroy(void *self)
 }
 
 static const sticky_store_vtable mem_vtable = {
-    .version = STICKY_STORE_VTABLE_VERSION,
+    .version = 1, /* the methods below; a number, not the header's macro */
     .flags = STICKY_STORE_CAP_THREAD_SAFE,
     .name = "memory",
     .get = mem_get,
@@ -411,9 +410,8 @@ static int check_shard(struct mem_shard *sh, size_t *pairs)
 
 int memory_store_check(sticky_store *store, size_t *pairs_out)
 {
-    const sticky_store_vtable *vt;
-    struct mem_store *st = store_backend(store, &vt);
-    if (vt->get != mem_get)
+    struct mem_store *st = sticky_store_self(store, &mem_vtable);
+    if (st == NULL)
         return STICKY_EINVAL;
     size_t total = 0, pairs = 0;
     int rc = STICKY_OK;
