@@ -2,7 +2,8 @@
  * lib/redis/redis_options.c - sticky_redis_store_options: defaults, the
  * size-prefixed copy-in (fields past the caller's size keep defaults, a
  * larger struct must have a zero tail), range checks, and owned copies of
- * the strings.
+ * the strings; the sizes of the public structs for bindings
+ * (sticky_redis_store_struct_size()).
  */
 #include <string.h>
 
@@ -31,6 +32,15 @@ STICKY_API int sticky_redis_store_options_init_sized(sticky_redis_store_options 
 STICKY_API int sticky_redis_store_stats_init_sized(sticky_redis_store_stats *s, size_t size)
 {
     return struct_init(s, size);
+}
+
+STICKY_API size_t sticky_redis_store_struct_size(int id)
+{
+    switch (id) {
+    case STICKY_REDIS_STORE_STRUCT_OPTIONS: return sizeof(sticky_redis_store_options);
+    case STICKY_REDIS_STORE_STRUCT_STATS: return sizeof(sticky_redis_store_stats);
+    default: return 0;
+    }
 }
 
 /* The caller's struct over our defaults (see docs/ABI.md). */

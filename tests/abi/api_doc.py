@@ -11,7 +11,7 @@ import re
 import sys
 
 ORDER = ["sticky.h", "version.h", "error.h", "config.h", "context.h", "key.h",
-         "store.h", "memory_store.h", "select.h", "redis_store.h"]
+         "store.h", "memory_store.h", "select.h", "abi.h", "redis_store.h"]
 
 
 def functions(path):
