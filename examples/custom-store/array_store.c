@@ -3,11 +3,12 @@
  * mapping, found by linear search. Shows the whole vtable contract: take
  * time only from now_ms, treat now >= expires_ms as absent, copy records
  * into caller memory (never hand out pointers), report counters, free only
- * what it allocated itself.
+ * what it allocated itself - from the host's allocator, through the
+ * context (sticky_ctx_mem_*()), and log through the host's log callback
+ * (sticky_ctx_log()).
  */
 #include "array_store.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 struct slot {
@@ -16,6 +17,7 @@ struct slot {
 };
 
 struct array_store {
+    sticky_ctx *ctx; /* allocator and log */
     struct array_store_config cfg;
     struct slot *slots;
     size_t cursor; /* next slot the sweep looks at */
@@ -209,12 +211,15 @@ static int a_stats(void *self, sticky_store_stats *out)
 static void a_destroy(void *self)
 {
     struct array_store *a = self;
-    free(a->slots);
-    free(a);
+    sticky_ctx_mem_free(a->ctx, a->slots);
+    sticky_ctx_mem_free(a->ctx, a);
 }
 
+/* A static const: the core keeps its address as this backend's identity
+ * (sticky_store_self(store, &array_vtable) gives back our state). */
 static const sticky_store_vtable array_vtable = {
-    .version = STICKY_STORE_VTABLE_VERSION,
+    .version = 1, /* the version we implement: a number, never the header's
+                   * STICKY_STORE_VTABLE_VERSION, which grows with the header */
     .flags = 0, /* not thread-safe: libsticky serialises calls */
     .name = "array",
     .get = a_get,
@@ -229,20 +234,25 @@ static const sticky_store_vtable array_vtable = {
 int array_store_new(sticky_ctx *ctx, const struct array_store_config *cfg,
                     sticky_store **out)
 {
-    if (cfg == NULL || out == NULL || cfg->capacity == 0 ||
+    if (ctx == NULL || cfg == NULL || out == NULL || cfg->capacity == 0 ||
         cfg->ttl_seconds == 0 || cfg->renew_threshold_seconds > cfg->ttl_seconds)
         return STICKY_EINVAL;
-    struct array_store *a = calloc(1, sizeof(*a));
+    struct array_store *a = sticky_ctx_mem_calloc(ctx, 1, sizeof(*a));
     if (a == NULL)
         return STICKY_ENOMEM;
+    a->ctx = ctx;
     a->cfg = *cfg;
-    a->slots = calloc(cfg->capacity, sizeof(*a->slots));
+    a->slots = sticky_ctx_mem_calloc(ctx, cfg->capacity, sizeof(*a->slots));
     if (a->slots == NULL) {
-        free(a);
+        sticky_ctx_mem_free(ctx, a);
         return STICKY_ENOMEM;
     }
     int rc = sticky_store_new(ctx, &array_vtable, a, out);
-    if (rc != STICKY_OK)
+    if (rc != STICKY_OK) {
         a_destroy(a); /* on failure the backend state is still ours */
-    return rc;
+        return rc;
+    }
+    sticky_ctx_log(ctx, STICKY_LOG_DEBUG, "array store: %zu slots, ttl %us",
+                   cfg->capacity, (unsigned)cfg->ttl_seconds);
+    return STICKY_OK;
 }

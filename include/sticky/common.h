@@ -27,6 +27,19 @@
 #  define STICKY_API
 #endif
 
+/*
+ * STICKY_PRINTF(fmt_idx, arg_idx) marks a printf-style function (e.g.
+ * sticky_ctx_log()) so that GCC and Clang check its arguments against the
+ * format: @fmt_idx is the format's parameter position, @arg_idx the first
+ * argument's (0 for a va_list function).
+ */
+#if defined(__GNUC__)
+#  define STICKY_PRINTF(fmt_idx, arg_idx) \
+      __attribute__((format(printf, fmt_idx, arg_idx)))
+#else
+#  define STICKY_PRINTF(fmt_idx, arg_idx)
+#endif
+
 #ifdef __cplusplus
 #  define STICKY_BEGIN_DECLS extern "C" {
 #  define STICKY_END_DECLS }

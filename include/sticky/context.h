@@ -3,9 +3,16 @@
  * start-up from a sticky_config and passes to every routing call. It owns
  * the validated copy of the config, the allocator, log and clock callbacks,
  * and the SHA-256 implementation fetched from libcrypto once.
+ *
+ * Code that lives beside libsticky - a storage backend, a binding - uses
+ * the host's allocator and log through the context too:
+ * sticky_ctx_mem_alloc() / _calloc() / _realloc() / _free() and
+ * sticky_ctx_log() / sticky_ctx_vlog() (the same path as libsticky's own).
  */
 #ifndef STICKY_CONTEXT_H
 #define STICKY_CONTEXT_H
+
+#include <stdarg.h>
 
 #include "common.h"
 #include "config.h"
@@ -78,6 +85,101 @@ STICKY_API int64_t sticky_ctx_now_ms(const sticky_ctx *ctx);
  * Since: 0.1.0
  */
 STICKY_API int sticky_ctx_set_store(sticky_ctx *ctx, sticky_store *store);
+
+/**
+ * sticky_ctx_mem_alloc - allocate memory through the context's allocator.
+ *
+ * For storage backends and other code beside libsticky that should use the
+ * host's allocator (sticky_config.allocator; libc malloc when none was
+ * set) exactly as libsticky itself does. Free with sticky_ctx_mem_free()
+ * on the same context.
+ *
+ * @ctx: the context.
+ * @size: bytes to allocate; 0 is passed to the allocator as is.
+ * Returns: uninitialised memory, or NULL if @ctx is NULL or the allocator
+ *          fails.
+ * Thread-safety: safe from any thread (the host's allocator must be, as
+ *          for every libsticky call).
+ * Since: 0.2.0
+ */
+STICKY_API void *sticky_ctx_mem_alloc(const sticky_ctx *ctx, size_t size);
+
+/**
+ * sticky_ctx_mem_calloc - allocate zeroed memory for @n objects of @size
+ * bytes through the context's allocator.
+ *
+ * @ctx: the context.
+ * @n: number of objects.
+ * @size: bytes per object.
+ * Returns: zero-filled memory; NULL if @ctx is NULL, @n * @size overflows
+ *          size_t or the allocator fails.
+ * Thread-safety: safe from any thread.
+ * Since: 0.2.0
+ */
+STICKY_API void *sticky_ctx_mem_calloc(const sticky_ctx *ctx, size_t n, size_t size);
+
+/**
+ * sticky_ctx_mem_realloc - resize memory from sticky_ctx_mem_alloc() (or
+ * _calloc / _realloc) of the same context.
+ *
+ * @ctx: the context.
+ * @ptr: the memory, or NULL (then this is sticky_ctx_mem_alloc()).
+ * @size: the new size; to free, use sticky_ctx_mem_free() rather than 0.
+ * Returns: the resized memory (contents kept up to the smaller size), or
+ *          NULL if @ctx is NULL or the allocator fails; then @ptr is
+ *          unchanged and still the caller's to free.
+ * Thread-safety: safe from any thread.
+ * Since: 0.2.0
+ */
+STICKY_API void *sticky_ctx_mem_realloc(const sticky_ctx *ctx, void *ptr, size_t size);
+
+/**
+ * sticky_ctx_mem_free - free memory from sticky_ctx_mem_alloc(),
+ * _calloc() or _realloc() of the same context.
+ *
+ * Not to be confused with sticky_ctx_free(), which destroys the context.
+ *
+ * @ctx: the context the memory came from; NULL does nothing.
+ * @ptr: the memory, or NULL (then nothing happens).
+ * Thread-safety: safe from any thread.
+ * Since: 0.2.0
+ */
+STICKY_API void sticky_ctx_mem_free(const sticky_ctx *ctx, void *ptr);
+
+/**
+ * sticky_ctx_log - log one line through the context's log callback.
+ *
+ * The same path as libsticky's own lines: nothing happens when no log_fn
+ * is configured or @level is above the configured log_level; otherwise
+ * the line is formatted with vsnprintf, truncated to 511 bytes and passed
+ * to log_fn with @level and log_user. Write no trailing newline. Prefix
+ * lines with your component's name (e.g. "redis store: ...").
+ *
+ * @ctx: the context; NULL does nothing.
+ * @level: an enum sticky_log_level value; a value outside
+ *         STICKY_LOG_ERROR..STICKY_LOG_DEBUG logs nothing.
+ * @fmt: printf-style format; NULL does nothing.
+ * @...: the arguments @fmt names.
+ * Thread-safety: safe from any thread (log_fn must be, see sticky_log_fn).
+ * Since: 0.2.0
+ */
+STICKY_API void sticky_ctx_log(const sticky_ctx *ctx, int level, const char *fmt, ...)
+    STICKY_PRINTF(3, 4);
+
+/**
+ * sticky_ctx_vlog - sticky_ctx_log() with a va_list, for a backend's own
+ * printf-style log function.
+ *
+ * @ctx: the context; NULL does nothing.
+ * @level: an enum sticky_log_level value; others log nothing.
+ * @fmt: printf-style format; NULL does nothing.
+ * @ap: the arguments @fmt names; consumed as by vsnprintf (va_end is the
+ *      caller's).
+ * Thread-safety: safe from any thread.
+ * Since: 0.2.0
+ */
+STICKY_API void sticky_ctx_vlog(const sticky_ctx *ctx, int level, const char *fmt,
+                                va_list ap) STICKY_PRINTF(3, 0);
 
 STICKY_END_DECLS
 

@@ -183,6 +183,30 @@ STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_
  */
 STICKY_API int sticky_redis_store_get_stats(sticky_store *store, sticky_redis_store_stats *out);
 
+/*
+ * Ids of libsticky-redis's public structs for sticky_redis_store_struct_size()
+ * (the library's own id space, beside libsticky's enum sticky_struct_id in
+ * sticky/abi.h). Append-only: values never change and are never reused.
+ */
+enum sticky_redis_store_struct_id {
+    STICKY_REDIS_STORE_STRUCT_OPTIONS = 1, /* sticky_redis_store_options */
+    STICKY_REDIS_STORE_STRUCT_STATS = 2    /* sticky_redis_store_stats */
+};
+
+/**
+ * sticky_redis_store_struct_size - sizeof a libsticky-redis struct in the
+ * running library, for bindings (the counterpart of libsticky's
+ * sticky_struct_size(); both structs are size-prefixed, see docs/ABI.md,
+ * "For binding authors").
+ *
+ * @id: an enum sticky_redis_store_struct_id value.
+ * Returns: the struct's size in bytes as this library was compiled; 0 for
+ *          an id this library does not know.
+ * Thread-safety: safe from any thread (a pure function).
+ * Since: 0.2.0
+ */
+STICKY_API size_t sticky_redis_store_struct_size(int id);
+
 STICKY_END_DECLS
 
 #endif /* STICKY_REDIS_STORE_H */

@@ -15,5 +15,6 @@
 #include "store.h"
 #include "memory_store.h"
 #include "select.h"
+#include "abi.h"
 
 #endif /* STICKY_STICKY_H */

@@ -133,13 +133,18 @@ enum sticky_store_cap {
     STICKY_STORE_CAP_THREAD_SAFE = 1u << 0
 };
 
-/* The vtable version this header describes. */
+/* The newest vtable version this header describes; it grows when a
+ * release appends methods. Not for a backend's .version: a backend writes
+ * the version it implements as a number (.version = 1), so that compiling
+ * it against a newer header does not claim methods it lacks. */
 #define STICKY_STORE_VTABLE_VERSION 1
 
 /*
- * A storage backend. Fill one (usually a static const) and pass it with your
- * backend's state (@self) to sticky_store_new(). The core copies the
- * vtable, so it need not outlive the call.
+ * A storage backend. Fill one as a static const and pass its address with
+ * your backend's state (@self) to sticky_store_new(). The core copies the
+ * methods, and keeps the address only as the vtable's identity: a backend
+ * gets its state back from a sticky_store handle with
+ * sticky_store_self(store, &its_vtable).
  *
  * Versioning (like sqlite3_vfs.iVersion): `version` comes first; methods are
  * only ever appended, each with the version that introduced it. The core
@@ -156,7 +161,8 @@ enum sticky_store_cap {
  * contract of each method is in docs/storage.md.
  */
 typedef struct sticky_store_vtable {
-    int version;         /* STICKY_STORE_VTABLE_VERSION the backend implements */
+    int version;         /* the version the backend implements, as a number
+                          * (1), not STICKY_STORE_VTABLE_VERSION */
     unsigned flags;      /* enum sticky_store_cap */
     const char *name;    /* short static name for logs, e.g. "memory" */
 
@@ -207,7 +213,8 @@ typedef struct sticky_store_vtable {
  * @ctx: the context whose clock, allocator and log the store uses; must
  *       outlive the store.
  * @vtable: the backend's methods; copied. version must be >= 1 and every
- *          version-1 method non-NULL.
+ *          version-1 method non-NULL. The address is remembered as the
+ *          backend's identity for sticky_store_self(): pass a static const.
  * @self: the backend's state, passed to every method; owned by the store
  *        on success (destroyed through vtable->destroy by
  *        sticky_store_free()), still the caller's on error.
@@ -240,6 +247,28 @@ STICKY_API void sticky_store_free(sticky_store *store);
  * Since: 0.1.0
  */
 STICKY_API const char *sticky_store_name(const sticky_store *store);
+
+/**
+ * sticky_store_self - a backend's own state, back from its store handle.
+ *
+ * For a backend's own functions that take a sticky_store (e.g.
+ * sticky_redis_store_get_stats()): returns the self pointer given to
+ * sticky_store_new() if @store was created with exactly this @vtable
+ * pointer, else NULL. The check is by address, not content: a backend
+ * keeps its vtable as a static const and passes its address both times,
+ * so a store of any other backend (even one with an identical vtable)
+ * is never mistaken for its own.
+ *
+ * @store: the store, or NULL.
+ * @vtable: the backend's vtable, as passed to sticky_store_new().
+ * Returns: the backend's state; NULL if @store or @vtable is NULL or
+ *          @store was created from another vtable (and if the backend's
+ *          state itself is NULL).
+ * Thread-safety: safe from any thread while @store exists.
+ * Since: 0.2.0
+ */
+STICKY_API void *sticky_store_self(const sticky_store *store,
+                                   const sticky_store_vtable *vtable);
 
 /**
  * sticky_store_get - look up @key's live mapping.

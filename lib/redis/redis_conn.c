@@ -28,15 +28,14 @@ enum { IO_OK = 0, IO_TIMEOUT, IO_BROKEN };
 
 int rpool_init(struct rstore *rs)
 {
-    rs->pool = ralloc(rs, sizeof(*rs->pool) * rs->o.pool_size);
+    rs->pool = sticky_ctx_mem_calloc(rs->ctx, rs->o.pool_size, sizeof(*rs->pool));
     if (rs->pool == NULL)
         return STICKY_ENOMEM;
-    memset(rs->pool, 0, sizeof(*rs->pool) * rs->o.pool_size);
     for (uint32_t i = 0; i < rs->o.pool_size; i++) {
         if (pthread_mutex_init(&rs->pool[i].lock, NULL) != 0) {
             while (i-- > 0)
                 pthread_mutex_destroy(&rs->pool[i].lock);
-            rfree(rs, rs->pool);
+            sticky_ctx_mem_free(rs->ctx, rs->pool);
             rs->pool = NULL;
             return STICKY_ENOMEM;
         }
@@ -61,7 +60,7 @@ void rpool_free(struct rstore *rs)
         drop(rs, &rs->pool[i]);
         pthread_mutex_destroy(&rs->pool[i].lock);
     }
-    rfree(rs, rs->pool);
+    sticky_ctx_mem_free(rs->ctx, rs->pool);
     rs->pool = NULL;
 }
 

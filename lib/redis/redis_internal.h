@@ -15,7 +15,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "sticky/config.h"
+#include "sticky/context.h"
 #include "sticky/redis_store.h"
 
 /* The Lua scripts, one per store operation (redis_scripts.c). */
@@ -44,11 +44,7 @@ struct ropts {
 };
 
 struct rstore {
-    sticky_ctx *ctx;
-    sticky_allocator alloc;
-    sticky_log_fn log_fn;
-    void *log_user;
-    int log_level;
+    sticky_ctx *ctx;         /* allocator and log: sticky_ctx_mem_*(), rlog() */
     struct ropts o;
 
     struct rslot *pool;
@@ -71,12 +67,15 @@ struct rstore {
 
 #define RCOUNT(rs, field) atomic_fetch_add_explicit(&(rs)->field, 1, memory_order_relaxed)
 
+/* Log through the context (sticky_ctx_log()), every line prefixed with
+ * "redis store: "; the format must be a string literal. */
+#define rlog(rs, level, ...) \
+    sticky_ctx_log((rs)->ctx, (level), "redis store: " __VA_ARGS__)
+
 /* redis_util.c */
-void *ralloc(struct rstore *rs, size_t n);
-void rfree(struct rstore *rs, void *p);
+/* A copy of @s from the context's allocator (free: sticky_ctx_mem_free). */
 char *rstrdup(struct rstore *rs, const char *s);
-void rlog(struct rstore *rs, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* CLOCK_MONOTONIC in ns: timeouts and backoff only, never expiry. */
 int64_t rmono_ns(void);
 
 /* redis_options.c: defaults from @ctx, validation, owned copies. */

@@ -2,7 +2,8 @@
  * lib/redis/redis_options.c - sticky_redis_store_options: defaults, the
  * size-prefixed copy-in (fields past the caller's size keep defaults, a
  * larger struct must have a zero tail), range checks, and owned copies of
- * the strings.
+ * the strings; the sizes of the public structs for bindings
+ * (sticky_redis_store_struct_size()).
  */
 #include <string.h>
 
@@ -32,6 +33,15 @@ STICKY_API int sticky_redis_store_options_init_sized(sticky_redis_store_options 
 STICKY_API int sticky_redis_store_stats_init_sized(sticky_redis_store_stats *s, size_t size)
 {
     return struct_init(s, size, STRUCT_END(sticky_redis_store_stats, backoff_ms));
+}
+
+STICKY_API size_t sticky_redis_store_struct_size(int id)
+{
+    switch (id) {
+    case STICKY_REDIS_STORE_STRUCT_OPTIONS: return sizeof(sticky_redis_store_options);
+    case STICKY_REDIS_STORE_STRUCT_STATS: return sizeof(sticky_redis_store_stats);
+    default: return 0;
+    }
 }
 
 /* The caller's struct over our defaults (see docs/ABI.md). */
@@ -133,16 +143,16 @@ int ropts_load(struct rstore *rs, const sticky_redis_store_options *in)
 void ropts_free(struct rstore *rs)
 {
     struct ropts *r = &rs->o;
-    rfree(rs, r->host);
-    rfree(rs, r->unix_path);
-    rfree(rs, r->username);
+    sticky_ctx_mem_free(rs->ctx, r->host);
+    sticky_ctx_mem_free(rs->ctx, r->unix_path);
+    sticky_ctx_mem_free(rs->ctx, r->username);
     if (r->password != NULL) {
         /* Do not leave the secret in freed memory. */
         volatile char *p = r->password;
         while (*p)
             *p++ = 0;
     }
-    rfree(rs, r->password);
-    rfree(rs, r->client_name);
+    sticky_ctx_mem_free(rs->ctx, r->password);
+    sticky_ctx_mem_free(rs->ctx, r->client_name);
     r->host = r->unix_path = r->username = r->password = r->client_name = NULL;
 }

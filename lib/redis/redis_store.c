@@ -3,15 +3,16 @@
  * its constructor: each method formats the Redis key, runs its script
  * (redis_conn.c) in one round trip, checks the reply's shape, decodes the
  * record strictly and keeps the sticky_store_stats counters. Also
- * sticky_redis_store_get_stats().
+ * sticky_redis_store_get_stats(), which finds its state with
+ * sticky_store_self().
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "sticky/error.h"
 #include "sticky/store.h"
 #include "redis_internal.h"
+#include "util/struct_size.h"
 
 #define KEY_BUF (STICKY_REDIS_STORE_MAX_PREFIX + 17)
 
@@ -212,24 +213,9 @@ static void fill_redis_stats(struct rstore *rs, sticky_redis_store_stats *s)
     s->backoff_ms = atomic_load(&rs->down_until_ns) != 0 ? LD(rs, backoff_ms) : 0;
 }
 
-/*
- * sticky_redis_store_get_stats() reaches this store's state through the public
- * sticky_store_get_stats() path: it sets this thread-local request, the
- * core calls r_stats(self, ...), and r_stats answers it instead of the
- * usual counters. A store of another backend never answers, which is how a
- * non-Redis store is recognised. Per thread and only during that one call.
- */
-static _Thread_local sticky_redis_store_stats *tl_request;
-static _Thread_local int tl_answered;
-
 static int r_stats(void *self, sticky_store_stats *out)
 {
     struct rstore *rs = self;
-    if (tl_request != NULL) {
-        fill_redis_stats(rs, tl_request);
-        tl_answered = 1;
-        return STICKY_OK;
-    }
     out->hits = LD(rs, hits);
     out->misses = LD(rs, misses);
     out->inserts = LD(rs, inserts);
@@ -247,15 +233,13 @@ static void r_destroy(void *self)
     rpool_free(rs);
     ropts_free(rs);
     pthread_mutex_destroy(&rs->gate_lock);
-    sticky_allocator a = rs->alloc;
-    if (a.free_fn != NULL)
-        a.free_fn(rs, a.user);
-    else
-        free(rs);
+    sticky_ctx_mem_free(rs->ctx, rs);
 }
 
+/* Static: its address is how sticky_redis_store_get_stats() recognises a
+ * Redis store (sticky_store_self()). */
 static const sticky_store_vtable redis_vtable = {
-    .version = 1,
+    .version = 1, /* the methods below; a number, not the header's macro */
     .flags = STICKY_STORE_CAP_THREAD_SAFE,
     .name = "redis",
     .get = r_get,
@@ -275,26 +259,15 @@ STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_
     *out = NULL;
     if (ctx == NULL)
         return STICKY_EINVAL;
-    sticky_config cfg;
-    sticky_config_init(&cfg);
-    int rc = sticky_ctx_config(ctx, &cfg);
-    if (rc != STICKY_OK)
-        return rc;
-    struct rstore *rs = cfg.allocator.malloc_fn != NULL
-                            ? cfg.allocator.malloc_fn(sizeof(*rs), cfg.allocator.user)
-                            : malloc(sizeof(*rs));
+    struct rstore *rs = sticky_ctx_mem_calloc(ctx, 1, sizeof(*rs));
     if (rs == NULL)
         return STICKY_ENOMEM;
-    memset(rs, 0, sizeof(*rs));
     rs->ctx = ctx;
-    rs->alloc = cfg.allocator;
-    rs->log_fn = cfg.log_fn;
-    rs->log_user = cfg.log_user;
-    rs->log_level = cfg.log_level;
     if (pthread_mutex_init(&rs->gate_lock, NULL) != 0) {
-        rfree(rs, rs);
+        sticky_ctx_mem_free(ctx, rs);
         return STICKY_ENOMEM;
     }
+    int rc;
     if ((rc = ropts_load(rs, opts)) != STICKY_OK ||
         (rc = rpool_init(rs)) != STICKY_OK ||
         (rc = sticky_store_new(ctx, &redis_vtable, rs, out)) != STICKY_OK) {
@@ -314,23 +287,16 @@ STICKY_API int sticky_redis_store_get_stats(sticky_store *store, sticky_redis_st
 {
     if (store == NULL || out == NULL)
         return STICKY_EINVAL;
-    if (out->size < sizeof(size_t))
+    if (struct_check_size(out->size, STRUCT_END(sticky_redis_store_stats, backoff_ms), NULL) !=
+        STICKY_OK)
         return STICKY_EABI;
+    struct rstore *rs = sticky_store_self(store, &redis_vtable);
+    if (rs == NULL)
+        return STICKY_EINVAL; /* a store of another backend */
     sticky_redis_store_stats full;
     memset(&full, 0, sizeof(full));
     full.size = sizeof(full);
-    sticky_store_stats unused;
-    sticky_store_stats_init(&unused);
-    tl_request = &full;
-    tl_answered = 0;
-    int rc = sticky_store_get_stats(store, &unused);
-    int answered = tl_answered;
-    tl_request = NULL;
-    tl_answered = 0;
-    if (rc != STICKY_OK || !answered)
-        return rc != STICKY_OK ? rc : STICKY_EINVAL;
-    size_t n = out->size < sizeof(full) ? out->size : sizeof(full);
-    memcpy((unsigned char *)out + sizeof(size_t),
-           (const unsigned char *)&full + sizeof(size_t), n - sizeof(size_t));
+    fill_redis_stats(rs, &full);
+    struct_copy_out(out, out->size, &full, sizeof(full));
     return STICKY_OK;
 }

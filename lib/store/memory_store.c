@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "store/memory_store.h"
-#include "store/store_internal.h"
 #include "util/struct_log.h"
 #include "sticky/error.h"
 
@@ -61,13 +60,26 @@ static void renew_on_use(struct mem_shard *sh, struct mem_entry *e, int64_t now)
     }
 }
 
-static struct mem_shard *lock_shard(struct mem_store *st, uint64_t key,
-                                    unsigned *hashv)
+/*
+ * The start of every keyed method: lock @key's shard and find the key's
+ * live entry. An expired entry is never returned; with @reclaim it is
+ * reclaimed on the spot (a peek passes 0: it changes nothing). Returns the
+ * locked shard (the caller unlocks it); *@e is the live entry or NULL, and
+ * *@hashv the key's hash value within the shard.
+ */
+static struct mem_shard *lock_live(struct mem_store *st, uint64_t key, int64_t now,
+                                   int reclaim, unsigned *hashv, struct mem_entry **e)
 {
     uint64_t h = mem_mix(key);
     struct mem_shard *sh = mem_shard_of(st, h);
     *hashv = (unsigned)h;
     pthread_mutex_lock(&sh->lock);
+    *e = mem_find(sh, key, *hashv);
+    if (*e != NULL && mem_expired(st, *e, now)) {
+        if (reclaim)
+            mem_reclaim(sh, *e, 1);
+        *e = NULL;
+    }
     return sh;
 }
 
@@ -75,16 +87,13 @@ static int mem_get(void *self, uint64_t key, int64_t now, unsigned flags,
                    sticky_mapping *out)
 {
     struct mem_store *st = self;
-    unsigned hashv;
-    struct mem_shard *sh = lock_shard(st, key, &hashv);
     int peek = (flags & STICKY_STORE_PEEK) != 0;
-    struct mem_entry *e = mem_find(sh, key, hashv);
-    if (e == NULL || mem_expired(st, e, now)) {
-        if (!peek) {
+    unsigned hashv;
+    struct mem_entry *e;
+    struct mem_shard *sh = lock_live(st, key, now, !peek, &hashv, &e);
+    if (e == NULL) {
+        if (!peek)
             sh->c.misses++;
-            if (e != NULL)
-                mem_reclaim(sh, e, 1);
-        }
         pthread_mutex_unlock(&sh->lock);
         return STICKY_ENOTFOUND;
     }
@@ -106,12 +115,8 @@ static int mem_put(void *self, const sticky_mapping *m, int64_t now,
     struct mem_store *st = self;
     for (;;) {
         unsigned hashv;
-        struct mem_shard *sh = lock_shard(st, m->key, &hashv);
-        struct mem_entry *e = mem_find(sh, m->key, hashv);
-        if (e != NULL && mem_expired(st, e, now)) {
-            mem_reclaim(sh, e, 1);
-            e = NULL;
-        }
+        struct mem_entry *e;
+        struct mem_shard *sh = lock_live(st, m->key, now, 1, &hashv, &e);
         if (e != NULL) {
             int rc = STICKY_EEXIST;
             if (flags & STICKY_STORE_IF_ABSENT) {
@@ -152,12 +157,10 @@ static int mem_touch(void *self, uint64_t key, int64_t now, sticky_mapping *out)
 {
     struct mem_store *st = self;
     unsigned hashv;
-    struct mem_shard *sh = lock_shard(st, key, &hashv);
-    struct mem_entry *e = mem_find(sh, key, hashv);
+    struct mem_entry *e;
+    struct mem_shard *sh = lock_live(st, key, now, 1, &hashv, &e);
     int rc = STICKY_ENOTFOUND;
-    if (e != NULL && mem_expired(st, e, now)) {
-        mem_reclaim(sh, e, 1);
-    } else if (e != NULL) {
+    if (e != NULL) {
         mem_extend(st, e, now + st->ttl_ms);
         mem_seen(st, e, now);
         sh->c.renewals++;
@@ -174,12 +177,10 @@ static int mem_del(void *self, uint64_t key, int64_t now)
 {
     struct mem_store *st = self;
     unsigned hashv;
-    struct mem_shard *sh = lock_shard(st, key, &hashv);
-    struct mem_entry *e = mem_find(sh, key, hashv);
+    struct mem_entry *e;
+    struct mem_shard *sh = lock_live(st, key, now, 1, &hashv, &e);
     int rc = STICKY_ENOTFOUND;
-    if (e != NULL && mem_expired(st, e, now)) {
-        mem_reclaim(sh, e, 1);
-    } else if (e != NULL) {
+    if (e != NULL) {
         sh->c.deletes++;
         mem_remove(sh, e);
         rc = STICKY_OK;
@@ -242,7 +243,7 @@ static void mem_destroy(void *self)
 }
 
 static const sticky_store_vtable mem_vtable = {
-    .version = STICKY_STORE_VTABLE_VERSION,
+    .version = 1, /* the methods below; a number, not the header's macro */
     .flags = STICKY_STORE_CAP_THREAD_SAFE,
     .name = "memory",
     .get = mem_get,
@@ -410,9 +411,8 @@ static int check_shard(struct mem_shard *sh, size_t *pairs)
 
 int memory_store_check(sticky_store *store, size_t *pairs_out)
 {
-    const sticky_store_vtable *vt;
-    struct mem_store *st = store_backend(store, &vt);
-    if (vt->get != mem_get)
+    struct mem_store *st = sticky_store_self(store, &mem_vtable);
+    if (st == NULL)
         return STICKY_EINVAL;
     size_t total = 0, pairs = 0;
     int rc = STICKY_OK;

@@ -1,8 +1,9 @@
 /*
- * lib/store/store.c - the sticky_store handle: checks a backend's vtable, copies
- * the part its version covers, serialises backends that are not
+ * lib/store/store.c - the sticky_store handle: checks a backend's vtable,
+ * copies the part its version covers, serialises backends that are not
  * thread-safe, validates arguments and size-prefixed records, reads the
- * context clock and passes it to every method.
+ * context clock and passes it to every method, and hands a backend its
+ * state back (sticky_store_self()).
  */
 #include <pthread.h>
 #include <string.h>
@@ -12,11 +13,12 @@
 #include "util/struct_log.h"
 #include "sticky/error.h"
 #include "sticky/store.h"
-#include "store/store_internal.h"
 
 struct sticky_store {
     sticky_ctx *ctx;
     sticky_store_vtable vt; /* methods newer than vt.version stay NULL */
+    const sticky_store_vtable *vt_ptr; /* the caller's vtable: its identity,
+                                        * for sticky_store_self(); never read */
     void *self;
     int serialize;          /* backend not thread-safe: hold `lock` */
     pthread_mutex_t lock;
@@ -57,6 +59,7 @@ STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtab
     st->ctx = ctx;
     /* Copy only what the backend's version defines (all of v1 today). */
     memcpy(&st->vt, vtable, VTABLE_V1_SIZE);
+    st->vt_ptr = vtable;
     st->self = self;
     st->serialize = (vtable->flags & STICKY_STORE_CAP_THREAD_SAFE) == 0;
     if (st->serialize && pthread_mutex_init(&st->lock, NULL) != 0) {
@@ -80,10 +83,11 @@ STICKY_API void sticky_store_free(sticky_store *store)
     mem_free(store->ctx, store);
 }
 
-void *store_backend(const sticky_store *store,
-                           const sticky_store_vtable **vt)
+STICKY_API void *sticky_store_self(const sticky_store *store,
+                                   const sticky_store_vtable *vtable)
 {
-    *vt = &store->vt;
+    if (store == NULL || vtable == NULL || store->vt_ptr != vtable)
+        return NULL;
     return store->self;
 }
 

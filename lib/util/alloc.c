@@ -1,4 +1,8 @@
-/* lib/util/alloc.c - allocation through the host's allocator or libc. */
+/*
+ * lib/util/alloc.c - allocation through the host's allocator or libc: the
+ * internal mem_*() every library file uses and the public
+ * sticky_ctx_mem_*() on top of them, for backends.
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +43,9 @@ void *mem_calloc(const sticky_ctx *ctx, size_t n, size_t size)
 
 void *mem_realloc(const sticky_ctx *ctx, void *ptr, size_t size)
 {
+    /* A host's realloc_fn need not accept NULL. */
+    if (ptr == NULL)
+        return mem_malloc(ctx, size);
     const sticky_allocator *a = &ctx->cfg.allocator;
     if (a->realloc_fn != NULL)
         return a->realloc_fn(ptr, size, a->user);
@@ -48,4 +55,25 @@ void *mem_realloc(const sticky_ctx *ctx, void *ptr, size_t size)
 void mem_free(const sticky_ctx *ctx, void *ptr)
 {
     allocator_free(&ctx->cfg.allocator, ptr);
+}
+
+STICKY_API void *sticky_ctx_mem_alloc(const sticky_ctx *ctx, size_t size)
+{
+    return ctx != NULL ? mem_malloc(ctx, size) : NULL;
+}
+
+STICKY_API void *sticky_ctx_mem_calloc(const sticky_ctx *ctx, size_t n, size_t size)
+{
+    return ctx != NULL ? mem_calloc(ctx, n, size) : NULL;
+}
+
+STICKY_API void *sticky_ctx_mem_realloc(const sticky_ctx *ctx, void *ptr, size_t size)
+{
+    return ctx != NULL ? mem_realloc(ctx, ptr, size) : NULL;
+}
+
+STICKY_API void sticky_ctx_mem_free(const sticky_ctx *ctx, void *ptr)
+{
+    if (ctx != NULL)
+        mem_free(ctx, ptr);
 }

@@ -14,7 +14,7 @@ import re
 import sys
 
 ORDER = ["sticky.h", "version.h", "error.h", "config.h", "context.h", "request.h", "key.h",
-         "store.h", "memory_store.h", "select.h", "redis_store.h"]
+         "store.h", "memory_store.h", "select.h", "abi.h", "redis_store.h"]
 
 
 def functions(path):
@@ -31,7 +31,12 @@ def functions(path):
 
 def param_names(decl):
     """Parameter names of a prototype text "ret name(type a, type *b)"."""
-    inner = decl[decl.index("(") + 1:decl.rindex(")")]
+    start = decl.index("(", decl.index("sticky_")) + 1
+    depth, end = 1, start
+    while depth:
+        depth += {"(": 1, ")": -1}.get(decl[end], 0)
+        end += 1
+    inner = decl[start:end - 1]
     names = set()
     for p in inner.split(","):
         p = re.sub(r"\[[^\]]*\]", "", p).strip()

@@ -14,7 +14,7 @@ if ! command -v abidiff >/dev/null; then
     exit 77
 fi
 set +e
-abidiff --headers-dir1 "$headers" --headers-dir2 "$headers" \
+abidiff --no-added-syms --headers-dir1 "$headers" --headers-dir2 "$headers" \
     "$baseline" "$lib"
 rc=$?
 set -e

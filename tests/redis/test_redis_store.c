@@ -4,7 +4,8 @@
  * rule, Redis reclaiming expired keys, round trips per operation (SLOWLOG
  * per client name and INFO commandstats deltas), the key layout and record
  * encoding, undecodable records, NOSCRIPT recovery, AUTH with an ACL user,
- * SELECT db, options validation and the connection counters.
+ * SELECT db, options validation and the connection counters, the host's
+ * allocator and log callback.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,6 +71,15 @@ static int teardown(void **state)
     redisFree(f->admin);
     free(f);
     return 0;
+}
+
+static void put_on(sticky_store *st, uint64_t key, const char *channel)
+{
+    sticky_mapping m;
+    sticky_mapping_init(&m);
+    m.key = key;
+    snprintf(m.channel_id, sizeof(m.channel_id), "%s", channel);
+    assert_int_equal(sticky_store_put(st, &m, 0, NULL), STICKY_OK);
 }
 
 static void put(struct fx *f, uint64_t key, const char *channel)
@@ -525,6 +535,69 @@ static void options_and_stats_api(void **state)
     sticky_store_free(st);
 }
 
+/* The backend allocates through the host's allocator and logs through the
+ * host's log callback and level (libsticky's sticky_ctx_mem_*() and
+ * sticky_ctx_log()): every allocation is returned by sticky_store_free(),
+ * a failing allocator fails the constructor cleanly, lines carry the
+ * "redis store: " prefix, and lines above the level are filtered. */
+static void host_allocator_and_log(void **state)
+{
+    (void)state;
+    struct counting_alloc a = {0, 0, 0, -1};
+    struct log_recorder rec;
+    memset(&rec, 0, sizeof(rec));
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    counting_alloc_install(&cfg, &a);
+    cfg.log_fn = log_recorder_cb;
+    cfg.log_user = &rec;
+    cfg.log_level = STICKY_LOG_INFO;
+    sticky_ctx *ctx;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
+    long live0 = a.live, mallocs0 = a.mallocs;
+
+    sticky_store *st;
+    assert_int_equal(make_redis_store(ctx, "alloc:", NULL, &st), STICKY_OK);
+    /* state, pool, host and client name copies, the store handle */
+    assert_true(a.mallocs - mallocs0 >= 5);
+    assert_non_null(strstr(rec.last, "redis store: created: 127.0.0.1:"));
+    assert_int_equal(rec.count[STICKY_LOG_INFO], 1);
+    put_on(st, 7, "chan-a");
+    sticky_store_free(st);
+    assert_int_equal(a.live, live0);
+
+    /* Every allocation failure point: a clean ENOMEM, nothing leaked. */
+    for (long k = 0; k < 5; k++) {
+        a.fail_after = a.mallocs + k;
+        st = (sticky_store *)&a;
+        assert_int_equal(make_redis_store(ctx, "alloc:", NULL, &st), STICKY_ENOMEM);
+        assert_null(st);
+        assert_int_equal(a.live, live0);
+    }
+    a.fail_after = -1;
+
+    /* An invalid option is logged at ERROR with the prefix. */
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
+    o.pool_size = 0;
+    assert_int_equal(make_redis_store(ctx, "alloc:", &o, &st), STICKY_ECONFIG);
+    assert_int_equal(rec.count[STICKY_LOG_ERROR], 1);
+    assert_non_null(strstr(rec.last, "redis store: invalid option: pool_size"));
+    assert_int_equal(a.live, live0);
+    sticky_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+
+    /* At WARN the creation line (INFO) is filtered out. */
+    memset(&rec, 0, sizeof(rec));
+    cfg.log_level = STICKY_LOG_WARN;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK);
+    assert_int_equal(make_redis_store(ctx, "alloc:", NULL, &st), STICKY_OK);
+    assert_int_equal(rec.count[STICKY_LOG_INFO], 0);
+    sticky_store_free(st);
+    sticky_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+}
+
 int main(void)
 {
     if (test_redis_start(&g_redis) != 0)
@@ -541,6 +614,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(auth_and_db, setup, teardown),
         cmocka_unit_test_setup_teardown(server_error_replies, setup_pool1, teardown),
         cmocka_unit_test_setup_teardown(options_and_stats_api, setup, teardown),
+        cmocka_unit_test(host_allocator_and_log),
     };
     int failed = cmocka_run_group_tests_name("redis store", tests, NULL, NULL);
     test_redis_stop(&g_redis);

@@ -4,7 +4,8 @@
  * 8 threads share one Redis store with a pool of 3 connections and do
  * mixed operations on 64 overlapping keys. Every call succeeds (no store
  * error with a generous timeout), every record read belongs to its key,
- * and the counters add up to the calls made.
+ * and the counters add up to the calls made. sticky_redis_store_get_stats()
+ * from several threads at once answers for its own store only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -114,12 +115,123 @@ static void pool_under_threads(void **state)
     sticky_ctx_free(ctx);
 }
 
+/*
+ * sticky_redis_store_get_stats() from several threads at once, while other
+ * threads use the store and call sticky_store_get_stats() on it and on a
+ * memory store: every Redis call answers with the Redis counters of its
+ * own store (round trips never go backwards per reader), a memory store is
+ * never taken for a Redis store, and the final counters add up.
+ */
+#define READERS 4
+#define READS 400
+
+struct stats_shared {
+    sticky_store *redis_a, *redis_b, *mem;
+    uint64_t b_trips; /* b's round trips, fixed before the threads start */
+    atomic_long bad, done;
+};
+
+static void *stats_reader(void *arg)
+{
+    struct stats_shared *sh = arg;
+    uint64_t last_a = 0;
+    for (int i = 0; i < READS; i++) {
+        sticky_redis_store_stats r;
+        sticky_redis_store_stats_init(&r);
+        if (sticky_redis_store_get_stats(sh->redis_a, &r) != STICKY_OK ||
+            r.round_trips < last_a)
+            atomic_fetch_add(&sh->bad, 1);
+        last_a = r.round_trips;
+        sticky_redis_store_stats_init(&r);
+        if (sticky_redis_store_get_stats(sh->redis_b, &r) != STICKY_OK ||
+            r.round_trips != sh->b_trips)
+            atomic_fetch_add(&sh->bad, 1); /* b is idle: a's counters never leak in */
+        sticky_redis_store_stats_init(&r);
+        if (sticky_redis_store_get_stats(sh->mem, &r) != STICKY_EINVAL)
+            atomic_fetch_add(&sh->bad, 1);
+        sticky_store_stats s;
+        sticky_store_stats_init(&s);
+        if (sticky_store_get_stats(sh->redis_a, &s) != STICKY_OK ||
+            sticky_store_get_stats(sh->mem, &s) != STICKY_OK)
+            atomic_fetch_add(&sh->bad, 1);
+    }
+    atomic_fetch_add(&sh->done, 1);
+    return NULL;
+}
+
+static void *stats_writer(void *arg)
+{
+    struct stats_shared *sh = arg;
+    for (int i = 0; i < OPS / 5; i++) {
+        sticky_mapping m;
+        sticky_mapping_init(&m);
+        m.key = (uint64_t)i % KEYS;
+        snprintf(m.channel_id, sizeof(m.channel_id), "k%d-", i % KEYS);
+        if (sticky_store_put(sh->redis_a, &m, 0, NULL) != STICKY_OK ||
+            sticky_store_get(sh->redis_a, m.key, 0, &m) != STICKY_OK ||
+            sticky_store_put(sh->mem, &m, 0, NULL) != STICKY_OK)
+            atomic_fetch_add(&sh->bad, 1);
+    }
+    return NULL;
+}
+
+static void stats_from_threads(void **state)
+{
+    (void)state;
+    sticky_ctx *ctx;
+    assert_int_equal(sticky_ctx_new(NULL, &ctx), STICKY_OK);
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
+    o.pool_size = 2;
+    o.command_timeout_ms = 5000;
+    static struct stats_shared sh;
+    assert_int_equal(make_redis_store(ctx, "stats-a:", &o, &sh.redis_a), STICKY_OK);
+    assert_int_equal(make_redis_store(ctx, "stats-b:", &o, &sh.redis_b), STICKY_OK);
+    assert_int_equal(sticky_memory_store_new(ctx, NULL, &sh.mem), STICKY_OK);
+    sticky_mapping m;
+    sticky_mapping_init(&m);
+    m.key = 1;
+    strcpy(m.channel_id, "b");
+    assert_int_equal(sticky_store_put(sh.redis_b, &m, 0, NULL), STICKY_OK);
+    sticky_redis_store_stats rb;
+    sticky_redis_store_stats_init(&rb);
+    assert_int_equal(sticky_redis_store_get_stats(sh.redis_b, &rb), STICKY_OK);
+    sh.b_trips = rb.round_trips; /* the handshake and the put */
+    assert_int_equal(sh.b_trips, 1 + rb.connects);
+
+    pthread_t r[READERS], w[2];
+    for (int i = 0; i < READERS; i++)
+        pthread_create(&r[i], NULL, stats_reader, &sh);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&w[i], NULL, stats_writer, &sh);
+    for (int i = 0; i < READERS; i++)
+        pthread_join(r[i], NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(w[i], NULL);
+    assert_int_equal(atomic_load(&sh.bad), 0);
+    assert_int_equal(atomic_load(&sh.done), READERS);
+
+    sticky_redis_store_stats ra;
+    sticky_redis_store_stats_init(&ra);
+    assert_int_equal(sticky_redis_store_get_stats(sh.redis_a, &ra), STICKY_OK);
+    assert_int_equal(ra.round_trips, 2 * 2 * (OPS / 5) + ra.connects);
+    assert_int_equal(ra.connections_open, ra.connects);
+    sticky_redis_store_stats_init(&rb);
+    assert_int_equal(sticky_redis_store_get_stats(sh.redis_b, &rb), STICKY_OK);
+    assert_int_equal(rb.round_trips, sh.b_trips); /* untouched by a's traffic */
+    sticky_store_free(sh.mem);
+    sticky_store_free(sh.redis_b);
+    sticky_store_free(sh.redis_a);
+    sticky_ctx_free(ctx);
+}
+
 int main(void)
 {
     if (test_redis_start(&g_redis) != 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pool_under_threads),
+        cmocka_unit_test(stats_from_threads),
     };
     int failed = cmocka_run_group_tests_name("redis threads", tests, NULL, NULL);
     test_redis_stop(&g_redis);

@@ -2,7 +2,8 @@
  * tests/unit/test_store.c - the sticky_store handle itself, with a scripted
  * fake backend: vtable validation and versioning, ownership of the
  * backend's state, the clock passed as now_ms, full-size records handed to
- * backends, result codes and ids sanitised on the way back.
+ * backends, result codes and ids sanitised on the way back, a backend's
+ * state found again by its vtable's address (sticky_store_self()).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -295,6 +296,43 @@ static void test_alloc_failure(void **state)
     assert_int_equal(a.live, 0);
 }
 
+/* sticky_store_self() answers by the vtable's address, not its contents. */
+static void test_store_self(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e);
+    struct fake f = {0};
+    sticky_store *st;
+    assert_int_equal(sticky_store_new(e.ctx, &fake_vt, &f, &st), STICKY_OK);
+    assert_ptr_equal(sticky_store_self(st, &fake_vt), &f);
+
+    /* The same methods at another address are another backend. */
+    sticky_store_vtable twin = fake_vt;
+    assert_memory_equal(&twin, &fake_vt, sizeof(twin));
+    assert_null(sticky_store_self(st, &twin));
+    assert_null(sticky_store_self(st, NULL));
+    assert_null(sticky_store_self(NULL, &fake_vt));
+    assert_null(sticky_store_self(NULL, NULL));
+
+    /* The twin's own store answers to the twin only. */
+    struct fake g = {0};
+    sticky_store *st2;
+    assert_int_equal(sticky_store_new(e.ctx, &twin, &g, &st2), STICKY_OK);
+    assert_ptr_equal(sticky_store_self(st2, &twin), &g);
+    assert_null(sticky_store_self(st2, &fake_vt));
+
+    /* A built-in store is nobody else's. */
+    sticky_store *mem;
+    assert_int_equal(sticky_memory_store_new(e.ctx, NULL, &mem), STICKY_OK);
+    assert_null(sticky_store_self(mem, &fake_vt));
+    assert_int_equal(f.calls + g.calls, 0); /* no method was called */
+    sticky_store_free(mem);
+    sticky_store_free(st2);
+    sticky_store_free(st);
+    sticky_ctx_free(e.ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_clock_records_and_flags),
         cmocka_unit_test(test_results_sanitised),
         cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_store_self),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
