@@ -1,35 +1,45 @@
 #!/bin/bash
-# tests/abi/check_install_redis.sh - `meson install --destdir` into a temp
-# tree, check sticky-redis.pc (Requires: sticky; hiredis only private) and
-# sticky/redis_store.h are installed, then build tests/abi/install_smoke_redis.c
-# with `pkg-config --cflags --libs sticky-redis` from that tree and run it.
-# Also checks that libsticky itself does not link hiredis.
-# usage: check_install_redis.sh MESON BUILD_DIR SMOKE_C CC... [-- extra cflags...]
+# tests/abi/check_install_redis.sh - as check_install.sh, for libsticky-redis:
+# install into a prefix as README.md's "Install" section says, then check
+# sticky-redis.pc (Requires: sticky; no hiredis anywhere: the public header
+# sticky/redis_store.h includes no hiredis header, so consumers get no
+# hiredis include path or -D_FILE_OFFSET_BITS from `pkg-config --cflags`,
+# and need no hiredis.pc) and sticky/redis_store.h are installed, build
+# tests/abi/install_smoke_redis.c with `pkg-config --cflags --libs
+# sticky-redis` and run it with the README's -Wl,-rpath. Also checks that
+# libsticky itself does not link hiredis.
+# usage: check_install_redis.sh MESON SOURCE_ROOT SMOKE_C SANITIZE CC...
 set -euo pipefail
-meson=$1 build=$2 smoke=$3
-shift 3
-cc=()
-while [ $# -gt 0 ] && [ "$1" != -- ]; do cc+=("$1"); shift; done
-[ $# -gt 0 ] && shift
-dest=$(mktemp -d)
-trap 'rm -rf "$dest"' EXIT
+meson=$1 src=$2 smoke=$3 sanitize=$4
+shift 4
+cc=("$@")
+. "$(dirname "$0")/install_prefix.sh"
+readme_shows 'cc -o app app.c $(pkg-config --cflags --libs sticky-redis) -Wl,-rpath,"$prefix/lib"'
 
-"$meson" install -C "$build" --destdir "$dest" --no-rebuild --quiet
-pc=$(find "$dest" -name sticky-redis.pc | head -n1)
-[ -n "$pc" ] || { echo "FAIL: sticky-redis.pc not installed"; exit 1; }
-grep -q '^Requires: sticky' "$pc" || { echo "FAIL: sticky-redis.pc lacks Requires: sticky"; exit 1; }
-grep -q '^Requires.private: hiredis' "$pc" ||
-    { echo "FAIL: hiredis not in Requires.private"; exit 1; }
-[ -f "$(find "$dest" -path '*/include/sticky/redis_store.h' | head -n1)" ] ||
+install_prefix
+pc=$prefix/lib/pkgconfig/sticky-redis.pc
+[ -f "$pc" ] || { echo "FAIL: no $pc (was the Redis backend built?)"; exit 1; }
+grep -q '^Requires: sticky$' "$pc" || { echo "FAIL: sticky-redis.pc lacks Requires: sticky"; cat "$pc"; exit 1; }
+if grep -q hiredis "$pc"; then
+    echo "FAIL: sticky-redis.pc mentions hiredis:"; cat "$pc"; exit 1
+fi
+[ -f "$prefix/include/sticky/redis_store.h" ] ||
     { echo "FAIL: sticky/redis_store.h not installed"; exit 1; }
-export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest
-flags=$(pkg-config --cflags --libs sticky-redis)
-echo "pkg-config --cflags --libs sticky-redis: $flags"
-core=$(find "$dest" -name 'libsticky.so.*' -type f | head -n1)
-if readelf -d "$core" | grep -q hiredis; then
+
+cflags_pc=$(pkg-config --cflags sticky-redis)
+echo "pkg-config --cflags sticky-redis: $cflags_pc"
+case "$cflags_pc" in
+*hiredis* | *_FILE_OFFSET_BITS*)
+    echo "FAIL: pkg-config --cflags sticky-redis passes hiredis' flags to consumers"; exit 1 ;;
+esac
+PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" pkg-config --cflags --libs sticky-redis >/dev/null ||
+    { echo "FAIL: sticky-redis.pc needs a .pc file from outside the prefix"; exit 1; }
+
+if readelf -d "$prefix/lib/libsticky.so.0" | grep -q hiredis; then
     echo "FAIL: libsticky links hiredis"; exit 1
 fi
-# shellcheck disable=SC2086
-"${cc[@]}" "$@" -o "$dest/smoke" "$smoke" $flags
-libdir=$(dirname "$(find "$dest" -name 'libsticky-redis.so*' | head -n1)")
-LD_LIBRARY_PATH=$libdir "$dest/smoke"
+# shellcheck disable=SC2046
+"${cc[@]}" "${cflags[@]}" -o "$work/app" "$smoke" $(pkg-config --cflags --libs sticky-redis) -Wl,-rpath,"$prefix/lib"
+loads_from_prefix "$work/app" libsticky-redis.so.0
+loads_from_prefix "$work/app" libsticky.so.0
+"$work/app"

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """tests/vectors/check_vectors.py - every test vector in docs/session-key.md
-(```vector blocks) is checked twice: the library (through `sticky-route
-hash`) must print exactly the listed chain, and the independent reference
-implementation (reference_key.py, written from the document) must agree.
+(```vector blocks) is checked twice: the library must print exactly the
+listed chain, and the independent reference implementation (reference_key.py,
+written from the document) must agree.
 
-usage: check_vectors.py STICKY_ROUTE DOC.md [--print]
+The library is reached through a command that takes the vector's `args:`
+and the body on stdin and prints {"source":..,"keys":[..],"key":..}:
+tests/vectors/key_driver (public API only, built with the tests; the
+`session-key-vectors` test) or `sticky-route hash` (the CLI, when built;
+the `sticky-route-hash-vectors` test).
+
+usage: check_vectors.py DOC.md [--print] -- COMMAND [ARG...]
   --print: print what the library derives for each vector (to fill the doc).
 """
 import os
@@ -65,8 +71,12 @@ def reference(v, secret):
 
 
 def main():
-    tool, doc = sys.argv[1], sys.argv[2]
-    show = "--print" in sys.argv
+    if "--" not in sys.argv[2:] or sys.argv.index("--") == len(sys.argv) - 1:
+        print(__doc__)
+        return 2
+    sep = sys.argv.index("--")
+    doc, command = sys.argv[1], sys.argv[sep + 1:]
+    show = "--print" in sys.argv[2:sep]
     vectors = parse(doc)
     if len(vectors) < 12:
         print(f"FAIL: only {len(vectors)} vectors in {doc} (need >= 12)")
@@ -76,7 +86,7 @@ def main():
     for v in vectors:
         args = shlex.split(v.get("args", "").replace("SECRET_FILE", secret_path))
         env = {k: val for k, val in os.environ.items() if not k.startswith(("SESSION_", "STICKY_"))}
-        r = subprocess.run([tool, "hash", *args], input=v["body"].encode("utf-8"),
+        r = subprocess.run([*command, *args], input=v["body"].encode("utf-8"),
                            capture_output=True, env=env)
         out = r.stdout.decode().strip()
         want = f'"source":"{v["source"]}"'
