@@ -130,9 +130,10 @@ typedef struct sticky_config {
  * directly with the size of their struct.
  *
  * @cfg: the struct to fill.
- * @size: the caller's sizeof(sticky_config); at least sizeof(size_t).
- * Returns: 0; STICKY_EINVAL if @cfg is NULL; STICKY_EABI if @size is too
- *          small to hold the size field.
+ * @size: the caller's sizeof(sticky_config).
+ * Returns: 0; STICKY_EINVAL if @cfg is NULL; STICKY_EABI if @size is outside the
+ *          accepted sizes (below the first-release size or above
+ *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
  * Thread-safety: safe from any thread (touches only @cfg).
  * Since: 0.1.0
  */

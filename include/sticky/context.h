@@ -50,10 +50,9 @@ STICKY_API void sticky_ctx_free(sticky_ctx *ctx);
  *
  * @ctx: the context.
  * @out: caller struct with out->size set (e.g. by sticky_config_init());
- *       only out->size bytes are written, so an older caller gets the
- *       fields it knows.
+ *       only out->size bytes are written (the size field never).
  * Returns: 0; STICKY_EINVAL if an argument is NULL; STICKY_EABI if
- *          out->size is smaller than the size field.
+ *          out->size is outside the accepted sizes (docs/ABI.md).
  * Thread-safety: safe from any thread (the config is immutable).
  * Since: 0.1.0
  */

@@ -68,7 +68,9 @@ typedef struct sticky_key_chain {
 /**
  * sticky_key_chain_init_sized - zero @chain and set chain->size.
  * Prefer the sticky_key_chain_init() wrapper.
- * Returns: 0; STICKY_EINVAL if @chain is NULL; STICKY_EABI if @size is too small.
+ * Returns: 0; STICKY_EINVAL if @chain is NULL; STICKY_EABI if @size is outside the
+ *          accepted sizes (below the first-release size or above
+ *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
  * Thread-safety: touches only @chain. Since: 0.1.0
  */
 STICKY_API int sticky_key_chain_init_sized(sticky_key_chain *chain, size_t size);
@@ -99,7 +101,7 @@ static inline int sticky_key_chain_init(sticky_key_chain *chain)
  *          (body over STICKY_MAX_BODY_BYTES or nesting over
  *          STICKY_MAX_JSON_DEPTH); STICKY_ENOMEM; STICKY_ECRYPTO.
  * Thread-safety: safe from any number of threads on one context.
- * Since: 0.1.0
+ * Since: 0.1.0; 0.2.0 takes a sticky_request (was sticky_key_request)
  */
 STICKY_API int sticky_key_derive(const sticky_ctx *ctx,
                                  const sticky_request *req,

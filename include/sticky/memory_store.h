@@ -48,7 +48,9 @@ typedef struct sticky_memory_store_options {
  *
  * @o: the struct to fill.
  * @size: the caller's sizeof(sticky_memory_store_options).
- * Returns: 0; STICKY_EINVAL if @o is NULL; STICKY_EABI if @size is too small.
+ * Returns: 0; STICKY_EINVAL if @o is NULL; STICKY_EABI if @size is outside the
+ *          accepted sizes (below the first-release size or above
+ *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
  * Thread-safety: safe from any thread.
  * Since: 0.1.0
  */
@@ -78,7 +80,7 @@ static inline int sticky_memory_store_options_init(sticky_memory_store_options *
  *          option is out of range (the reason is logged); STICKY_EABI on a
  *          bad opts->size; STICKY_ENOMEM.
  * Thread-safety: safe from any thread.
- * Since: 0.1.0
+ * Since: 0.2.0 (0.1.0: sticky_store_memory_new)
  */
 STICKY_API int sticky_memory_store_new(sticky_ctx *ctx,
                                        const sticky_memory_store_options *opts,

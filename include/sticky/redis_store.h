@@ -83,10 +83,11 @@ typedef struct sticky_redis_store_options {
  *
  * @o: the struct to fill.
  * @size: the caller's sizeof(sticky_redis_store_options).
- * Returns: 0; STICKY_EINVAL if @o is NULL; STICKY_EABI if @size is too
- *          small to hold the size field.
+ * Returns: 0; STICKY_EINVAL if @o is NULL; STICKY_EABI if @size is outside the
+ *          accepted sizes (below the first-release size or above
+ *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
  * Thread-safety: safe from any thread (touches only @o).
- * Since: 0.1.0
+ * Since: 0.2.0 (0.1.0: sticky_redis_options_init_sized)
  */
 STICKY_API int sticky_redis_store_options_init_sized(sticky_redis_store_options *o, size_t size);
 
@@ -126,9 +127,11 @@ typedef struct sticky_redis_store_stats {
  *
  * @s: the struct to initialise.
  * @size: the caller's sizeof(sticky_redis_store_stats).
- * Returns: 0; STICKY_EINVAL if @s is NULL; STICKY_EABI if @size is too small.
+ * Returns: 0; STICKY_EINVAL if @s is NULL; STICKY_EABI if @size is outside the
+ *          accepted sizes (below the first-release size or above
+ *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
  * Thread-safety: safe from any thread.
- * Since: 0.1.0
+ * Since: 0.2.0 (0.1.0: sticky_redis_stats_init_sized)
  */
 STICKY_API int sticky_redis_store_stats_init_sized(sticky_redis_store_stats *s, size_t size);
 
@@ -164,7 +167,7 @@ static inline int sticky_redis_store_stats_init(sticky_redis_store_stats *s)
  * Thread-safety: safe from any thread; the store declares
  *          STICKY_STORE_CAP_THREAD_SAFE (a pool of pool_size connections,
  *          each used by one call at a time).
- * Since: 0.1.0
+ * Since: 0.2.0 (0.1.0: sticky_store_redis_new)
  */
 STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_options *opts,
                                       sticky_store **out);
@@ -179,7 +182,7 @@ STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_
  *          Redis store; STICKY_EABI on a bad size. No I/O.
  * Thread-safety: safe from any thread; each counter is exact, the set is
  *          not one atomic snapshot.
- * Since: 0.1.0
+ * Since: 0.2.0 (0.1.0: sticky_store_redis_stats)
  */
 STICKY_API int sticky_redis_store_get_stats(sticky_store *store, sticky_redis_store_stats *out);
 

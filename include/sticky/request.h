@@ -122,8 +122,9 @@ typedef struct sticky_request {
  * Prefer the sticky_request_init() wrapper, which passes sizeof(*r).
  *
  * @r: the struct. @size: the caller's sizeof(sticky_request).
- * Returns: 0; STICKY_EINVAL if @r is NULL; STICKY_EABI if @size is
- *          smaller than the size field or above STICKY_STRUCT_SIZE_MAX.
+ * Returns: 0; STICKY_EINVAL if @r is NULL; STICKY_EABI if @size is outside the
+ *          accepted sizes (below the first-release size or above
+ *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
  * Thread-safety: touches only @r.
  * Since: 0.1.0
  */

@@ -54,9 +54,10 @@ typedef struct sticky_mapping {
  * Prefer the sticky_mapping_init() wrapper, which passes sizeof(*m).
  *
  * @m: the record to initialise.
- * @size: the caller's sizeof(sticky_mapping); at least sizeof(size_t).
- * Returns: 0; STICKY_EINVAL if @m is NULL; STICKY_EABI if @size is too
- *          small to hold the size field.
+ * @size: the caller's sizeof(sticky_mapping).
+ * Returns: 0; STICKY_EINVAL if @m is NULL; STICKY_EABI if @size is outside the
+ *          accepted sizes (below the first-release size or above
+ *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
  * Thread-safety: safe from any thread (touches only @m).
  * Since: 0.1.0
  */
@@ -91,7 +92,9 @@ typedef struct sticky_store_stats {
  *
  * @s: the struct to initialise.
  * @size: the caller's sizeof(sticky_store_stats).
- * Returns: 0; STICKY_EINVAL if @s is NULL; STICKY_EABI if @size is too small.
+ * Returns: 0; STICKY_EINVAL if @s is NULL; STICKY_EABI if @size is outside the
+ *          accepted sizes (below the first-release size or above
+ *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
  * Thread-safety: safe from any thread.
  * Since: 0.1.0
  */
@@ -282,7 +285,7 @@ STICKY_API void *sticky_store_self(const sticky_store *store,
  * @out: caller record with out->size set; receives the mapping (after the
  *       use) on success. Untouched on error.
  * Returns: 0; STICKY_ENOTFOUND if no live mapping; STICKY_EINVAL on a NULL
- *          argument or unknown flag; STICKY_EABI if out->size is too small;
+ *          argument or unknown flag; STICKY_EABI if out->size is outside the accepted sizes;
  *          STICKY_ESTORE or another code from the backend.
  * Thread-safety: safe from any thread.
  * Since: 0.1.0

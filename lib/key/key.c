@@ -94,7 +94,7 @@ static int derive(const sticky_ctx *ctx, const sticky_request *req,
         goto out;
     }
     struct content_job job = {&k, ctx->cfg.message_count,
-                              ctx->cfg.include_system_prompt, chain};
+                              ctx->cfg.include_system_prompt, chain, op};
     if (have_body) {
         chain->format = body_detect_format(&f, req->format);
         rc = body_encode_content(&job, &f, chain->format);

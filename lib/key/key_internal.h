@@ -30,6 +30,7 @@ struct content_job {
     uint32_t max_keys;      /* message_count */
     int include_system;
     sticky_key_chain *chain; /* keys appended here */
+    const char *op;          /* the public call, for debug lines */
 };
 
 /* Content keys from a body in @format (anthropic / openai chat / responses). */

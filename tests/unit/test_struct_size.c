@@ -335,6 +335,31 @@ static void test_rejections_are_named(void **state)
     assert_string_equal(h.log.last, "key_derive: request.format: 42 is not an enum "
                                     "sticky_body_format");
 
+    /* Structured input: an unknown part type, and a NULL string with a
+     * length inside a tool result. */
+    sticky_part parts[2];
+    memset(parts, 0, sizeof(parts));
+    parts[0].type = STICKY_PART_TEXT;
+    parts[0].text = "hi";
+    parts[0].text_len = 2;
+    parts[1].type = 99;
+    sticky_message msg = {"user", 4, parts, 2};
+    sticky_request_init(&r);
+    r.messages = &msg;
+    r.n_messages = 1;
+    assert_int_equal(sticky_select(h.ctx, &r, h.ch, h.n, &d), STICKY_EINVAL);
+    assert_string_equal(h.log.last, "select: request.messages[0].parts[1].type: 99 is not an "
+                                    "enum sticky_part_type");
+    sticky_part inner = {0};
+    inner.type = STICKY_PART_TEXT;
+    inner.text_len = 3; /* text NULL */
+    parts[1].type = STICKY_PART_TOOL_RESULT;
+    parts[1].parts = &inner;
+    parts[1].n_parts = 1;
+    assert_int_equal(sticky_key_derive(h.ctx, &r, &chain), STICKY_EINVAL);
+    assert_string_equal(h.log.last, "key_derive: request.messages[0].parts[1].parts[0].text: "
+                                    "NULL with a non-zero length");
+
     /* n_channels out of range. */
     sticky_request_init(&r);
     assert_int_equal(sticky_select(h.ctx, &r, h.ch, 0, &d), STICKY_EINVAL);
