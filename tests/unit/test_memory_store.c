@@ -294,32 +294,46 @@ static void test_interning_refcounts(void **state)
 }
 
 /* Packed times: exact within +-17 years of the base, clamped outside;
- * the low 24 bits of a word are independent of its time. */
+ * the low 24 bits of a word are independent of its time; at the ends of
+ * the int64 range (base clamped) encoding and decoding do not overflow. */
 static void test_packed_fields(void **state)
 {
     (void)state;
-    struct mem_store st;
-    memset(&st, 0, sizeof(st));
-    st.base_ms = T0;
     assert_int_equal(sizeof(struct mem_entry), 88);
     uint64_t w = 0;
     mem_low_set(&w, 77);
     const int64_t ten_years = 10LL * 365 * 24 * 3600 * SEC;
     const int64_t times[] = {T0, T0 + 1, T0 - 1, T0 + ten_years, T0 - ten_years};
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        mem_time_set(&st, &w, times[i]);
-        assert_int_equal(mem_time_get(&st, w), times[i]);
+        mem_time_encode(T0, &w, times[i]);
+        assert_int_equal(mem_time_decode(T0, w), times[i]);
         assert_int_equal(mem_low_get(w), 77);
     }
-    mem_time_set(&st, &w, T0 + 3 * ten_years); /* beyond +17 years */
-    assert_true(mem_time_get(&st, w) < T0 + 3 * ten_years);
-    assert_true(mem_time_get(&st, w) > T0 + ten_years);
-    mem_time_set(&st, &w, T0 - 3 * ten_years);
-    assert_true(mem_time_get(&st, w) > T0 - 3 * ten_years);
-    assert_true(mem_time_get(&st, w) < T0 - ten_years);
+    mem_time_encode(T0, &w, T0 + 3 * ten_years); /* beyond +17 years */
+    assert_int_equal(mem_time_decode(T0, w), T0 + MEM_TIME_BIAS - 1);
+    mem_time_encode(T0, &w, T0 - 3 * ten_years);
+    assert_int_equal(mem_time_decode(T0, w), T0 - MEM_TIME_BIAS);
     mem_low_set(&w, MEM_LOW_MAX + 5u); /* saturates */
     assert_int_equal(mem_low_get(w), MEM_LOW_MAX);
-    assert_true(mem_time_get(&st, w) < T0 - ten_years); /* time untouched */
+    assert_int_equal(mem_time_decode(T0, w), T0 - MEM_TIME_BIAS); /* time untouched */
+
+    /* The ends of the range: exact, and far times clamp without overflow. */
+    const int64_t top[] = {INT64_MAX, INT64_MAX - 1, INT64_MAX - 1000, MEM_BASE_MAX};
+    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+        mem_time_encode(MEM_BASE_MAX, &w, top[i]);
+        assert_int_equal(mem_time_decode(MEM_BASE_MAX, w), top[i]);
+    }
+    const int64_t bottom[] = {INT64_MIN, INT64_MIN + 1, INT64_MIN + 1000, MEM_BASE_MIN};
+    for (size_t i = 0; i < sizeof(bottom) / sizeof(bottom[0]); i++) {
+        mem_time_encode(MEM_BASE_MIN, &w, bottom[i]);
+        assert_int_equal(mem_time_decode(MEM_BASE_MIN, w), bottom[i]);
+    }
+    mem_time_encode(MEM_BASE_MAX, &w, INT64_MIN);
+    assert_int_equal(mem_time_decode(MEM_BASE_MAX, w), MEM_BASE_MAX - MEM_TIME_BIAS);
+    mem_time_encode(MEM_BASE_MIN, &w, INT64_MAX);
+    assert_int_equal(mem_time_decode(MEM_BASE_MIN, w), MEM_BASE_MIN + MEM_TIME_BIAS - 1);
+    assert_int_equal(mem_sat_add(INT64_MAX - 5, 10), INT64_MAX);
+    assert_int_equal(mem_sat_add(INT64_MIN, 10), INT64_MIN + 10);
 }
 
 /* Every allocation failure point gives STICKY_ENOMEM, leaves the store
