@@ -412,6 +412,9 @@ static int check_shard(struct mem_shard *sh, size_t *pairs)
         return STICKY_ESTORE;
     if (refs != n)
         return STICKY_ESTORE;
+    if (sh->base_ms < MEM_BASE_MIN || sh->base_ms > MEM_BASE_MAX ||
+        sh->win_lo > sh->base_ms || sh->win_hi < sh->base_ms)
+        return STICKY_ESTORE;
     int64_t hint = atomic_load_explicit(&sh->head_hint, memory_order_relaxed);
     int64_t want = INT64_MAX;
     if (sh->head != NULL)
