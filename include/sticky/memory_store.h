@@ -72,6 +72,11 @@ static inline int sticky_memory_store_options_init(sticky_memory_store_options *
  * the whole store (expired ones count as expirations, not evictions).
  * Memory for mappings is taken from the context allocator in slabs and
  * reused; it is returned to the allocator by sticky_store_free().
+ * Any int64 clock works, jumps included: times are exact within about 15
+ * years of the clock (the store re-bases when it jumps further, logging
+ * the first time at WARN), saturate at INT64_MAX, and a mapping whose
+ * expiry lies more than TTL + max(TTL, 60 s) ahead of now (the clock went
+ * back) is treated as expired; see docs/storage.md, "Clocks".
  *
  * @ctx: the context (allocator, clock, log, defaults); must outlive the store.
  * @opts: options, or NULL for all defaults.

@@ -35,17 +35,17 @@ STICKY_API int sticky_memory_store_options_init_sized(sticky_memory_store_option
  * thread can apply an older now after another thread applied a newer one
  * (and a wall clock can step back).
  */
-static void mem_seen(const struct mem_store *st, struct mem_entry *e, int64_t now)
+static void mem_seen(const struct mem_shard *sh, struct mem_entry *e, int64_t now)
 {
-    if (now > mem_last_access(st, e))
-        mem_time_set(st, &e->w_access, now);
+    if (now > mem_last_access(sh, e))
+        mem_time_set(sh, &e->w_access, now);
 }
 
-static void mem_extend(const struct mem_store *st, struct mem_entry *e,
+static void mem_extend(const struct mem_shard *sh, struct mem_entry *e,
                        int64_t expires)
 {
-    if (expires > mem_expires(st, e))
-        mem_time_set(st, &e->w_expires, expires);
+    if (expires > mem_expires(sh, e))
+        mem_time_set(sh, &e->w_expires, expires);
 }
 
 /* Remaining TTL below the threshold -> renew (threshold mode); always
@@ -54,8 +54,8 @@ static void renew_on_use(struct mem_shard *sh, struct mem_entry *e, int64_t now)
 {
     const struct mem_store *st = sh->store;
     if (st->renew_mode == STICKY_RENEW_SLIDING ||
-        mem_expires(st, e) - now < st->threshold_ms) {
-        mem_extend(st, e, now + st->ttl_ms);
+        mem_expires(sh, e) < mem_sat_add(now, st->threshold_ms)) {
+        mem_extend(sh, e, mem_sat_add(now, st->ttl_ms));
         sh->c.renewals++;
     }
 }
@@ -63,9 +63,11 @@ static void renew_on_use(struct mem_shard *sh, struct mem_entry *e, int64_t now)
 /*
  * The start of every keyed method: lock @key's shard and find the key's
  * live entry. An expired entry is never returned; with @reclaim it is
- * reclaimed on the spot (a peek passes 0: it changes nothing). Returns the
- * locked shard (the caller unlocks it); *@e is the live entry or NULL, and
- * *@hashv the key's hash value within the shard.
+ * reclaimed on the spot, and a shard whose packed-time window no longer
+ * holds @now is re-based first (a peek passes 0: it changes nothing, and
+ * reading needs no re-base). Returns the locked shard (the caller unlocks
+ * it); *@e is the live entry or NULL, and *@hashv the key's hash value
+ * within the shard.
  */
 static struct mem_shard *lock_live(struct mem_store *st, uint64_t key, int64_t now,
                                    int reclaim, unsigned *hashv, struct mem_entry **e)
@@ -74,8 +76,10 @@ static struct mem_shard *lock_live(struct mem_store *st, uint64_t key, int64_t n
     struct mem_shard *sh = mem_shard_of(st, h);
     *hashv = (unsigned)h;
     pthread_mutex_lock(&sh->lock);
+    if (reclaim)
+        mem_rebase_if_needed(sh, now);
     *e = mem_find(sh, key, *hashv);
-    if (*e != NULL && mem_expired(st, *e, now)) {
+    if (*e != NULL && mem_expired(sh, *e, now)) {
         if (reclaim)
             mem_reclaim(sh, *e, 1);
         *e = NULL;
@@ -100,7 +104,7 @@ static int mem_get(void *self, uint64_t key, int64_t now, unsigned flags,
     if (!peek) {
         sh->c.hits++;
         mem_low_set(&e->w_expires, mem_count(e) + 1);
-        mem_seen(st, e, now);
+        mem_seen(sh, e, now);
         renew_on_use(sh, e, now);
         mem_lru_touch(sh, e);
     }
@@ -124,10 +128,10 @@ static int mem_put(void *self, const sticky_mapping *m, int64_t now,
                     mem_to_record(sh, e, existing);
             } else if ((rc = mem_set_ids(sh, e, m->channel_id, m->tenant_id)) ==
                        STICKY_OK) {
-                mem_time_set(st, &e->w_expires, now + st->ttl_ms);
+                mem_time_set(sh, &e->w_expires, mem_sat_add(now, st->ttl_ms));
                 mem_low_set(&e->w_expires, 1);
-                mem_time_set(st, &e->w_access, now);
-                mem_time_set(st, &e->w_created, now);
+                mem_time_set(sh, &e->w_access, now);
+                mem_time_set(sh, &e->w_created, now);
                 mem_lru_touch(sh, e);
                 sh->c.updates++;
             }
@@ -161,8 +165,8 @@ static int mem_touch(void *self, uint64_t key, int64_t now, sticky_mapping *out)
     struct mem_shard *sh = lock_live(st, key, now, 1, &hashv, &e);
     int rc = STICKY_ENOTFOUND;
     if (e != NULL) {
-        mem_extend(st, e, now + st->ttl_ms);
-        mem_seen(st, e, now);
+        mem_extend(sh, e, mem_sat_add(now, st->ttl_ms));
+        mem_seen(sh, e, now);
         sh->c.renewals++;
         mem_lru_touch(sh, e);
         if (out != NULL)
@@ -330,7 +334,11 @@ STICKY_API int sticky_memory_store_new(sticky_ctx *ctx,
     st->threshold_ms = (int64_t)o.renew_threshold_seconds * 1000;
     st->renew_mode = o.renew_mode;
     st->sweep_on_write = o.sweep_on_write;
-    st->base_ms = sticky_ctx_now_ms(ctx);
+    st->future_ms = st->ttl_ms + (st->ttl_ms > MEM_FUTURE_SLACK_MS ? st->ttl_ms
+                                                                    : MEM_FUTURE_SLACK_MS);
+    atomic_init(&st->jump_logged, 0);
+    atomic_init(&st->back_logged, 0);
+    int64_t now = sticky_ctx_now_ms(ctx);
     atomic_init(&st->count, 0);
     atomic_init(&st->sweep_start, 0);
 
@@ -347,6 +355,7 @@ STICKY_API int sticky_memory_store_new(sticky_ctx *ctx,
         struct mem_shard *sh = &st->shards[i];
         sh->ctx = ctx;
         sh->store = st;
+        mem_set_base(sh, now);
         atomic_init(&sh->head_hint, INT64_MAX);
         if (pthread_mutex_init(&sh->lock, NULL) != 0) {
             mem_destroy_n(st, i);
@@ -403,8 +412,15 @@ static int check_shard(struct mem_shard *sh, size_t *pairs)
         return STICKY_ESTORE;
     if (refs != n)
         return STICKY_ESTORE;
+    if (sh->base_ms < MEM_BASE_MIN || sh->base_ms > MEM_BASE_MAX ||
+        sh->win_lo > sh->base_ms || sh->win_hi < sh->base_ms)
+        return STICKY_ESTORE;
     int64_t hint = atomic_load_explicit(&sh->head_hint, memory_order_relaxed);
-    if (hint != (sh->head != NULL ? mem_last_access(sh->store, sh->head) : INT64_MAX))
+    int64_t want = INT64_MAX;
+    if (sh->head != NULL)
+        want = mem_last_access(sh, sh->head) < INT64_MAX ? mem_last_access(sh, sh->head)
+                                                          : INT64_MAX - 1;
+    if (hint != want)
         return STICKY_ESTORE;
     return STICKY_OK;
 }

@@ -36,12 +36,14 @@ struct mem_pair {
 
 /*
  * One mapping: 88 bytes, 56 of them uthash's handle. The three times are
- * stored as 40-bit millisecond offsets from the store's base time (exact
- * within +-17.4 years of the store's creation, clamped beyond), each in the
- * high bits of a word whose low 24 bits hold something small:
+ * stored as 40-bit millisecond offsets from the shard's base time (exact
+ * within +-2^39 ms = +-17.4 years of it), each in the high bits of a word
+ * whose low 24 bits hold something small:
  *   w_expires: expires (40) | request count (24, saturating at MEM_LOW_MAX)
  *   w_access:  last access (40) | pair table index (24)
  *   w_created: created (40) | unused (24)
+ * The base follows the clock: when "now" leaves the shard's window the
+ * shard is re-based on now (mem_rebase()), so any int64 clock works.
  */
 struct mem_entry {
     UT_hash_handle hh; /* app order = LRU order: head is least recently used */
@@ -55,7 +57,18 @@ struct mem_entry {
 #define MEM_LOW_MAX ((1u << MEM_LOW_BITS) - 1u)
 #define MEM_COUNT_MAX MEM_LOW_MAX
 #define MEM_MAX_PAIRS MEM_LOW_MAX /* distinct id pairs per shard */
-#define MEM_TIME_BIAS ((int64_t)1 << 39)
+#define MEM_TIME_BIAS ((int64_t)1 << 39) /* half the packable window */
+/* A shard is re-based once now is more than MEM_TIME_BIAS - MEM_TIME_MARGIN
+ * from its base, so now + TTL + the future tolerance always fits (both are
+ * at most a year: STICKY_MAX_TTL_SECONDS; 2^36 ms is 2.2 years). */
+#define MEM_TIME_MARGIN ((int64_t)1 << 36)
+/* Bases are kept where base +- MEM_TIME_BIAS cannot overflow. */
+#define MEM_BASE_MIN (INT64_MIN + MEM_TIME_BIAS)
+#define MEM_BASE_MAX (INT64_MAX - MEM_TIME_BIAS + 1)
+/* How far ahead of now a live mapping's expiry may lie beyond its TTL
+ * before it counts as set by a clock that has since gone back (at least
+ * this, at least the TTL); see mem_expired(). */
+#define MEM_FUTURE_SLACK_MS 60000
 
 /* A block of entries taken from the allocator at once. */
 struct mem_slab {
@@ -86,9 +99,14 @@ struct mem_shard {
     uint32_t cursor_bucket;  /* straggler sweep position (threshold mode) */
     uint32_t cursor_pos;
     struct mem_counters c;
-    /* last_access_ms of the LRU head, INT64_MAX when empty: lets an insert
-     * at the cap find the globally least recently used entry without
-     * locking every shard. Written under `lock`, read without it. */
+    /* Packed times are offsets from base_ms; now outside [win_lo, win_hi]
+     * re-bases the shard (mem_rebase()). Under `lock`. */
+    int64_t base_ms;
+    int64_t win_lo, win_hi;
+    /* last_access_ms of the LRU head (at most INT64_MAX - 1), INT64_MAX
+     * when empty: lets an insert at the cap find the globally least
+     * recently used entry without locking every shard. Written under
+     * `lock`, read without it. */
     _Atomic int64_t head_hint;
 } __attribute__((aligned(64)));
 
@@ -101,7 +119,9 @@ struct mem_store {
     int64_t threshold_ms;
     int renew_mode;
     uint32_t sweep_on_write;
-    int64_t base_ms; /* origin of the packed creation time */
+    int64_t future_ms; /* ttl_ms + max(ttl_ms, MEM_FUTURE_SLACK_MS) */
+    _Atomic int jump_logged;      /* a re-base was logged (WARN once) */
+    _Atomic int back_logged;      /* a mapping from the future was logged */
     _Atomic size_t count;        /* entries (+ reservations being inserted) */
     _Atomic uint32_t sweep_start; /* shard the next host sweep starts at */
     struct mem_shard *shards;    /* shard_mask + 1, cache-line aligned */
@@ -124,20 +144,41 @@ static inline struct mem_shard *mem_shard_of(struct mem_store *st, uint64_t h)
     return &st->shards[st->shard_bits == 0 ? 0 : (uint32_t)(h >> (64 - st->shard_bits))];
 }
 
-/* Packed times: 40-bit offsets from st->base_ms in the high bits. */
-static inline int64_t mem_time_get(const struct mem_store *st, uint64_t w)
+/* Saturating a + b for b >= 0: times never wrap around. */
+static inline int64_t mem_sat_add(int64_t a, int64_t b)
 {
-    return st->base_ms + (int64_t)(w >> MEM_LOW_BITS) - MEM_TIME_BIAS;
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-static inline void mem_time_set(const struct mem_store *st, uint64_t *w, int64_t t)
+/* Packed times: 40-bit offsets from a base in MEM_BASE_MIN..MEM_BASE_MAX,
+ * so base - MEM_TIME_BIAS .. base + MEM_TIME_BIAS - 1 never overflows. */
+static inline int64_t mem_time_decode(int64_t base, uint64_t w)
 {
-    int64_t off = t - st->base_ms;
-    if (off < -MEM_TIME_BIAS)
+    return base + ((int64_t)(w >> MEM_LOW_BITS) - MEM_TIME_BIAS);
+}
+
+/* Store @t relative to @base, clamped to the window (only times of the
+ * past, created and last access of a long-lived mapping, ever are). */
+static inline void mem_time_encode(int64_t base, uint64_t *w, int64_t t)
+{
+    int64_t off;
+    if (t < base - MEM_TIME_BIAS)
         off = -MEM_TIME_BIAS;
-    if (off > MEM_TIME_BIAS - 1)
+    else if (t > base + (MEM_TIME_BIAS - 1))
         off = MEM_TIME_BIAS - 1;
+    else
+        off = t - base;
     *w = ((uint64_t)(off + MEM_TIME_BIAS) << MEM_LOW_BITS) | (*w & MEM_LOW_MAX);
+}
+
+static inline int64_t mem_time_get(const struct mem_shard *sh, uint64_t w)
+{
+    return mem_time_decode(sh->base_ms, w);
+}
+
+static inline void mem_time_set(const struct mem_shard *sh, uint64_t *w, int64_t t)
+{
+    mem_time_encode(sh->base_ms, w, t);
 }
 
 static inline uint32_t mem_low_get(uint64_t w)
@@ -150,20 +191,20 @@ static inline void mem_low_set(uint64_t *w, uint32_t v)
     *w = (*w & ~(uint64_t)MEM_LOW_MAX) | (v > MEM_LOW_MAX ? MEM_LOW_MAX : v);
 }
 
-static inline int64_t mem_expires(const struct mem_store *st, const struct mem_entry *e)
+static inline int64_t mem_expires(const struct mem_shard *sh, const struct mem_entry *e)
 {
-    return mem_time_get(st, e->w_expires);
+    return mem_time_get(sh, e->w_expires);
 }
 
-static inline int64_t mem_last_access(const struct mem_store *st,
+static inline int64_t mem_last_access(const struct mem_shard *sh,
                                       const struct mem_entry *e)
 {
-    return mem_time_get(st, e->w_access);
+    return mem_time_get(sh, e->w_access);
 }
 
-static inline int64_t mem_created(const struct mem_store *st, const struct mem_entry *e)
+static inline int64_t mem_created(const struct mem_shard *sh, const struct mem_entry *e)
 {
-    return mem_time_get(st, e->w_created);
+    return mem_time_get(sh, e->w_created);
 }
 
 static inline uint32_t mem_count(const struct mem_entry *e)
@@ -171,11 +212,33 @@ static inline uint32_t mem_count(const struct mem_entry *e)
     return mem_low_get(e->w_expires);
 }
 
-static inline int mem_expired(const struct mem_store *st, const struct mem_entry *e,
+/* Is @e dead at @now? Expired (now >= expires), or from the future: its
+ * expiry lies further ahead than any use could have set it (now + TTL,
+ * plus a tolerance for threads that read the clock a little apart), which
+ * happens only when the clock went back. Logs the latter once per store. */
+int mem_expired_slow(const struct mem_shard *sh, const struct mem_entry *e,
+                     int64_t now);
+static inline int mem_expired(const struct mem_shard *sh, const struct mem_entry *e,
                               int64_t now)
 {
-    return now >= mem_expires(st, e);
+    int64_t exp = mem_expires(sh, e);
+    if (now >= exp)
+        return 1;
+    if (exp > mem_sat_add(now, sh->store->future_ms))
+        return mem_expired_slow(sh, e, now);
+    return 0;
 }
+
+/* Set @sh's base to @base (clamped to MEM_BASE_MIN..MEM_BASE_MAX) and its
+ * re-base window; no entries are touched (an empty or new shard). */
+void mem_set_base(struct mem_shard *sh, int64_t base);
+/* If @now lies outside @sh's window, re-base the shard on @now: mappings
+ * dead at @now are reclaimed (counted as expirations), the others are
+ * re-encoded exactly (a created or last-access time more than 17.4 years
+ * back is clamped). O(entries of the shard), once per clock jump (or per
+ * 16 years of a steady clock). Logs the first re-base of the store at WARN,
+ * later ones at DEBUG. */
+void mem_rebase_if_needed(struct mem_shard *sh, int64_t now);
 
 /* memory_store_entry.c: entries, interning, LRU order (caller holds sh->lock). */
 struct mem_entry *mem_find(struct mem_shard *sh, uint64_t key, unsigned hashv);
@@ -185,6 +248,7 @@ int mem_set_ids(struct mem_shard *sh, struct mem_entry *e, const char *channel,
                 const char *tenant);
 void mem_remove(struct mem_shard *sh, struct mem_entry *e);
 void mem_lru_touch(struct mem_shard *sh, struct mem_entry *e);
+void mem_hint_update(struct mem_shard *sh);
 const struct mem_pair *mem_pair_of(const struct mem_shard *sh,
                                    const struct mem_entry *e);
 void mem_to_record(const struct mem_shard *sh, const struct mem_entry *e,

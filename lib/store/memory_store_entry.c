@@ -13,13 +13,17 @@
 #define FIRST_SLAB 16u
 #define MAX_SLAB 4096u
 
-/* Keep head_hint equal to the LRU head's last access. */
-static void hint_update(struct mem_shard *sh)
+/* Keep head_hint equal to the LRU head's last access; INT64_MAX means
+ * empty, so a head used at INT64_MAX is published as INT64_MAX - 1. */
+void mem_hint_update(struct mem_shard *sh)
 {
-    atomic_store_explicit(&sh->head_hint,
-                          sh->head != NULL ? mem_last_access(sh->store, sh->head)
-                                           : INT64_MAX,
-                          memory_order_relaxed);
+    int64_t h = INT64_MAX;
+    if (sh->head != NULL) {
+        h = mem_last_access(sh, sh->head);
+        if (h == INT64_MAX)
+            h = INT64_MAX - 1;
+    }
+    atomic_store_explicit(&sh->head_hint, h, memory_order_relaxed);
 }
 
 /* A free entry: a recycled one, else the next never-used one of the newest
@@ -153,11 +157,11 @@ int mem_insert(struct mem_shard *sh, uint64_t key, unsigned hashv,
         return rc;
     }
     e->key = key;
-    mem_time_set(st, &e->w_expires, now + st->ttl_ms);
+    mem_time_set(sh, &e->w_expires, mem_sat_add(now, st->ttl_ms));
     mem_low_set(&e->w_expires, 1);
-    mem_time_set(st, &e->w_access, now);
+    mem_time_set(sh, &e->w_access, now);
     mem_low_set(&e->w_access, idx);
-    mem_time_set(st, &e->w_created, now);
+    mem_time_set(sh, &e->w_created, now);
     HASH_ADD_KEYPTR_BYHASHVALUE(hh, sh->head, &e->key, sizeof(e->key), hashv, e);
     if (e->hh.tbl == NULL) { /* uthash could not grow its table */
         pair_unref(sh, idx);
@@ -165,7 +169,7 @@ int mem_insert(struct mem_shard *sh, uint64_t key, unsigned hashv,
         return STICKY_ENOMEM;
     }
     sh->count++;
-    hint_update(sh);
+    mem_hint_update(sh);
     return STICKY_OK;
 }
 
@@ -188,7 +192,7 @@ void mem_remove(struct mem_shard *sh, struct mem_entry *e)
     entry_release(sh, e);
     sh->count--;
     atomic_fetch_sub_explicit(&sh->store->count, 1, memory_order_relaxed);
-    hint_update(sh);
+    mem_hint_update(sh);
 }
 
 /* Move @e to the tail of the app-order list (most recently used). uthash
@@ -211,21 +215,20 @@ void mem_lru_touch(struct mem_shard *sh, struct mem_entry *e)
         e->hh.next = NULL;
         tbl->tail = &e->hh;
     }
-    hint_update(sh);
+    mem_hint_update(sh);
 }
 
 void mem_to_record(const struct mem_shard *sh, const struct mem_entry *e,
                    sticky_mapping *out)
 {
-    const struct mem_store *st = sh->store;
     const struct mem_pair *p = mem_pair_of(sh, e);
     out->key = e->key;
     memcpy(out->channel_id, p->text, (size_t)p->channel_len + 1);
     memcpy(out->tenant_id, p->text + p->channel_len + 1, (size_t)p->tenant_len + 1);
     out->request_count = mem_count(e);
-    out->created_ms = mem_created(st, e);
-    out->last_access_ms = mem_last_access(st, e);
-    out->expires_ms = mem_expires(st, e);
+    out->created_ms = mem_created(sh, e);
+    out->last_access_ms = mem_last_access(sh, e);
+    out->expires_ms = mem_expires(sh, e);
 }
 
 void mem_shard_release(struct mem_shard *sh)

@@ -1,11 +1,82 @@
 /*
  * lib/store/memory_store_sweep.c - how the memory store gives memory back: reclaiming
  * expired entries with bounded work (from the LRU head, plus a bucket
- * cursor that finds expired entries elsewhere in threshold mode) and
- * evicting the globally least recently used entry at the size cap.
+ * cursor that finds expired entries elsewhere in threshold mode),
+ * evicting the globally least recently used entry at the size cap, and
+ * following clock jumps: re-basing a shard's packed times when now leaves
+ * their window (dropping what is dead at the new time).
  */
 #include "store/memory_store.h"
 #include "sticky/error.h"
+
+int mem_expired_slow(const struct mem_shard *sh, const struct mem_entry *e,
+                     int64_t now)
+{
+    struct mem_store *st = sh->store;
+    if (!atomic_load_explicit(&st->back_logged, memory_order_relaxed) &&
+        !atomic_exchange_explicit(&st->back_logged, 1, memory_order_relaxed))
+        ctx_log(st->ctx, STICKY_LOG_WARN,
+                "memory store: the clock went back (now %lld, a mapping expires at "
+                "%lld, more than TTL + %llds ahead): mappings from the future are "
+                "treated as expired (logged once)",
+                (long long)now, (long long)mem_expires(sh, e),
+                (long long)((st->future_ms - st->ttl_ms) / 1000));
+    return 1;
+}
+
+void mem_set_base(struct mem_shard *sh, int64_t base)
+{
+    if (base < MEM_BASE_MIN)
+        base = MEM_BASE_MIN;
+    if (base > MEM_BASE_MAX)
+        base = MEM_BASE_MAX;
+    const int64_t reach = MEM_TIME_BIAS - MEM_TIME_MARGIN;
+    sh->base_ms = base;
+    /* At an end of the int64 range the window reaches it: times there
+     * saturate, so no re-base could help. */
+    sh->win_lo = base == MEM_BASE_MIN ? INT64_MIN : base - reach;
+    sh->win_hi = base == MEM_BASE_MAX ? INT64_MAX : base + reach;
+}
+
+void mem_rebase_if_needed(struct mem_shard *sh, int64_t now)
+{
+    if (now >= sh->win_lo && now <= sh->win_hi)
+        return;
+    struct mem_store *st = sh->store;
+    int64_t old_base = sh->base_ms;
+    size_t dropped = 0, kept = 0;
+    /* Dead at the new time (expired, or from the future after the clock
+     * went back): reclaimed, decoded with the old base. */
+    struct mem_entry *e = sh->head, *next;
+    for (; e != NULL; e = next) {
+        next = e->hh.next;
+        if (mem_expired(sh, e, now)) {
+            mem_reclaim(sh, e, 1);
+            dropped++;
+        }
+    }
+    /* The live rest: now < expires <= now + future_ms, exact in the new
+     * window; created and last access are clamped to it if older. */
+    mem_set_base(sh, now);
+    for (e = sh->head; e != NULL; e = e->hh.next) {
+        mem_time_encode(sh->base_ms, &e->w_expires,
+                        mem_time_decode(old_base, e->w_expires));
+        mem_time_encode(sh->base_ms, &e->w_access, mem_time_decode(old_base, e->w_access));
+        mem_time_encode(sh->base_ms, &e->w_created,
+                        mem_time_decode(old_base, e->w_created));
+        kept++;
+    }
+    mem_hint_update(sh);
+    int first = !atomic_load_explicit(&st->jump_logged, memory_order_relaxed) &&
+                !atomic_exchange_explicit(&st->jump_logged, 1, memory_order_relaxed);
+    ctx_log(st->ctx, first ? STICKY_LOG_WARN : STICKY_LOG_DEBUG,
+            "memory store: the clock jumped to %lld, more than %lld days from the "
+            "shard's time base %lld: re-based, %zu mappings dead at the new time "
+            "dropped, %zu kept%s",
+            (long long)now, (long long)((MEM_TIME_BIAS - MEM_TIME_MARGIN) / 86400000),
+            (long long)old_base, dropped, kept,
+            first ? " (later re-bases are logged at debug level)" : "");
+}
 
 void mem_reclaim(struct mem_shard *sh, struct mem_entry *e, int expired)
 {
@@ -51,7 +122,7 @@ static size_t sweep_buckets(struct mem_shard *sh, int64_t now, size_t budget,
             (*examined)++;
             UT_hash_handle *next = hh->hh_next;
             struct mem_entry *e = ELMT_FROM_HH(tbl, hh);
-            if (mem_expired(sh->store, e, now)) {
+            if (mem_expired(sh, e, now)) {
                 int last = sh->count == 1;
                 mem_reclaim(sh, e, 1);
                 reclaimed++;
@@ -75,7 +146,7 @@ size_t mem_sweep_shard(struct mem_shard *sh, int64_t now, size_t budget,
     /* LRU head first: in sliding mode expiry follows LRU order exactly. */
     while (sh->head != NULL && *examined < budget) {
         (*examined)++;
-        if (!mem_expired(sh->store, sh->head, now))
+        if (!mem_expired(sh, sh->head, now))
             break;
         mem_reclaim(sh, sh->head, 1);
         reclaimed++;
@@ -121,6 +192,6 @@ void mem_evict_one(struct mem_store *st, int64_t now)
     struct mem_shard *sh = &st->shards[best];
     pthread_mutex_lock(&sh->lock);
     if (sh->head != NULL)
-        mem_reclaim(sh, sh->head, mem_expired(sh->store, sh->head, now));
+        mem_reclaim(sh, sh->head, mem_expired(sh, sh->head, now));
     pthread_mutex_unlock(&sh->lock);
 }

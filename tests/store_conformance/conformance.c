@@ -16,7 +16,10 @@
 #include "conformance.h"
 #include "test_helpers.h"
 
-#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define T0_DEFAULT 1767225600000LL /* 2026-01-01T00:00:00Z */
+/* Each test's start time: T0_DEFAULT, or the backend's start_ms. */
+static int64_t conf_t0 = T0_DEFAULT;
+#define T0 conf_t0
 #define SEC 1000LL
 
 struct fixture {
@@ -39,7 +42,11 @@ static void reopen(struct fixture *f, const struct sticky_conf_params *p)
     sticky_store_free(f->st);
     f->st = NULL;
     f->p = *p;
+    int64_t now = f->clock.now_ms;
+    if (f->b->set_clock)
+        f->clock.now_ms = f->b->made_ms;
     assert_int_equal(f->b->make(f->ctx, p, f->b->user, &f->st), STICKY_OK);
+    f->clock.now_ms = now;
     assert_non_null(f->st);
 }
 
@@ -591,6 +598,7 @@ static void conf_record_sizes(void **state)
 int sticky_conformance_run(const struct sticky_conf_backend *b)
 {
     void *s = (void *)b;
+    conf_t0 = b->set_clock ? b->start_ms : T0_DEFAULT;
 #define CONF(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, s)
     const struct CMUnitTest tests[] = {
         CONF(conf_saved_and_found),

@@ -38,6 +38,14 @@ struct sticky_conf_backend {
      * expire by themselves); the entry-count checks outside the LRU and
      * sweep tests are skipped. Every other counter is still checked. */
     int no_entry_count;
+    /* Clock overrides, for backends that claim any int64 clock works (the
+     * memory store). With set_clock, each test starts with the clock at
+     * start_ms instead of 2026-01-01, and every store is made while the
+     * clock reads made_ms (then it is set to where it was), so a store's
+     * first call can meet a clock jump. All times the suite uses stay
+     * within 30 days after start_ms. */
+    int set_clock;
+    int64_t start_ms, made_ms;
 };
 
 /* Run every check against @b; returns the number of failed tests. */

@@ -3,8 +3,10 @@
  * (run under ThreadSanitizer in CI): several threads doing mixed operations
  * on overlapping keys against the memory store and against a backend the
  * core must serialise; checks that the size never exceeds the cap, that a
- * found record is always consistent, that counters add up, and that
- * concurrent put-if-absent calls agree on one channel.
+ * found record is always consistent, that counters add up, that a clock
+ * jumping across the packable window (and to the ends of int64) while
+ * threads work keeps all of that, and that concurrent put-if-absent calls
+ * agree on one channel.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -239,6 +241,127 @@ static void test_memory_store_mixed(void **state)
     }
 }
 
+/* A clock that jumps (to 0, 30 years on and back, the ends of int64)
+ * while threads work: shards re-base under their own locks; records stay
+ * consistent, the cap holds, the structures check out afterwards. */
+static const int64_t jump_to[] = {
+    1767225600000LL,
+    0,
+    1767225600000LL + 30LL * 365 * 24 * 3600 * 1000,
+    1767225600000LL - 30LL * 365 * 24 * 3600 * 1000,
+    INT64_MAX - 3000,
+    INT64_MIN + 1,
+    INT64_MAX,
+    1767225600000LL - 24LL * 3600 * 1000,
+};
+
+static void *work_jumping(void *arg)
+{
+    struct worker *w = arg;
+    struct shared *sh = w->sh;
+    uint64_t x = 0x9E3779B97F4A7C15ULL * (uint64_t)(w->id + 1);
+    sticky_mapping m, out;
+    for (int i = 0; i < OPS / 2; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t key = x % N_KEYS;
+        if (w->id == 0) {
+            if (i % 700 == 0) {
+                atomic_store(&sh->now, jump_to[(i / 700) % (sizeof(jump_to) /
+                                                             sizeof(jump_to[0]))]);
+            } else {
+                int64_t now = atomic_load(&sh->now), step = (int64_t)(x >> 50) % 200;
+                atomic_store(&sh->now, now > INT64_MAX - step ? INT64_MAX : now + step);
+            }
+        }
+        sticky_mapping_init(&m);
+        sticky_mapping_init(&out);
+        m.key = key;
+        snprintf(m.channel_id, sizeof(m.channel_id), "c%u-%d", (unsigned)(key % 7), w->id);
+        snprintf(m.tenant_id, sizeof(m.tenant_id), "t%llu", (unsigned long long)key);
+        int rc, filled = 0; /* out holds a record */
+        switch ((x >> 24) % 6) {
+        case 0:
+            if (sticky_store_put(sh->st, &m, 0, NULL) != STICKY_OK)
+                violation(sh, "put", key);
+            break;
+        case 1:
+            rc = sticky_store_put(sh->st, &m, STICKY_STORE_IF_ABSENT, &out);
+            if (rc != STICKY_OK && rc != STICKY_EEXIST)
+                violation(sh, "put-if-absent", key);
+            filled = rc == STICKY_EEXIST;
+            break;
+        case 2:
+            rc = sticky_store_get(sh->st, key, (x >> 40) & 1 ? STICKY_STORE_PEEK : 0, &out);
+            filled = rc == STICKY_OK;
+            break;
+        case 3:
+            rc = sticky_store_touch(sh->st, key, &out);
+            filled = rc == STICKY_OK;
+            break;
+        case 4:
+            sticky_store_delete(sh->st, key);
+            break;
+        default: {
+            sticky_store_stats s;
+            sticky_store_stats_init(&s);
+            sticky_store_sweep(sh->st, 4, NULL);
+            if (sticky_store_get_stats(sh->st, &s) != STICKY_OK || s.entries > sh->cap)
+                violation(sh, "size above the cap", s.entries);
+            break;
+        }
+        }
+        if (filled) {
+            char tenant[32];
+            snprintf(tenant, sizeof(tenant), "t%llu", (unsigned long long)key);
+            if (out.key != key || strcmp(out.tenant_id, tenant) != 0 ||
+                out.request_count < 1 || out.created_ms > out.last_access_ms)
+                violation(sh, "record", key);
+        }
+    }
+    return NULL;
+}
+
+static void test_memory_store_jumping_clock(void **state)
+{
+    (void)state;
+    for (uint32_t shards = 1; shards <= 16; shards *= 16) {
+        struct shared sh;
+        memset(&sh, 0, sizeof(sh));
+        atomic_init(&sh.now, 1767225600000LL);
+        sh.cap = CAP;
+        sticky_ctx *ctx = make_ctx(&sh);
+        sticky_memory_store_options o;
+        sticky_memory_store_options_init(&o);
+        o.shard_count = shards;
+        o.max_entries = CAP;
+        o.ttl_seconds = 5;
+        o.renew_threshold_seconds = 2;
+        assert_int_equal(sticky_memory_store_new(ctx, &o, &sh.st), STICKY_OK);
+        struct worker w[N_THREADS];
+        pthread_t th[N_THREADS];
+        memset(w, 0, sizeof(w));
+        for (int i = 0; i < N_THREADS; i++) {
+            w[i].sh = &sh;
+            w[i].id = i;
+            assert_int_equal(pthread_create(&th[i], NULL, work_jumping, &w[i]), 0);
+        }
+        for (int i = 0; i < N_THREADS; i++)
+            pthread_join(th[i], NULL);
+        assert_int_equal(atomic_load(&sh.failures), 0);
+        sticky_store_stats s;
+        sticky_store_stats_init(&s);
+        assert_int_equal(sticky_store_get_stats(sh.st, &s), STICKY_OK);
+        assert_true(s.entries <= CAP);
+        assert_int_equal(s.entries, s.inserts - s.expirations - s.evictions - s.deletes);
+        assert_true(s.expirations > 0);
+        assert_int_equal(memory_store_check(sh.st, NULL), STICKY_OK);
+        sticky_store_free(sh.st);
+        sticky_ctx_free(ctx);
+    }
+}
+
 #ifdef HAVE_ARRAY_STORE
 /* A backend without the thread-safe flag: the core serialises it (TSan
  * would report the array's unsynchronised slots otherwise). */
@@ -317,6 +440,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_store_mixed),
+        cmocka_unit_test(test_memory_store_jumping_clock),
 #ifdef HAVE_ARRAY_STORE
         cmocka_unit_test(test_serialised_backend_mixed),
 #endif

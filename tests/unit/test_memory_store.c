@@ -294,32 +294,46 @@ static void test_interning_refcounts(void **state)
 }
 
 /* Packed times: exact within +-17 years of the base, clamped outside;
- * the low 24 bits of a word are independent of its time. */
+ * the low 24 bits of a word are independent of its time; at the ends of
+ * the int64 range (base clamped) encoding and decoding do not overflow. */
 static void test_packed_fields(void **state)
 {
     (void)state;
-    struct mem_store st;
-    memset(&st, 0, sizeof(st));
-    st.base_ms = T0;
     assert_int_equal(sizeof(struct mem_entry), 88);
     uint64_t w = 0;
     mem_low_set(&w, 77);
     const int64_t ten_years = 10LL * 365 * 24 * 3600 * SEC;
     const int64_t times[] = {T0, T0 + 1, T0 - 1, T0 + ten_years, T0 - ten_years};
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        mem_time_set(&st, &w, times[i]);
-        assert_int_equal(mem_time_get(&st, w), times[i]);
+        mem_time_encode(T0, &w, times[i]);
+        assert_int_equal(mem_time_decode(T0, w), times[i]);
         assert_int_equal(mem_low_get(w), 77);
     }
-    mem_time_set(&st, &w, T0 + 3 * ten_years); /* beyond +17 years */
-    assert_true(mem_time_get(&st, w) < T0 + 3 * ten_years);
-    assert_true(mem_time_get(&st, w) > T0 + ten_years);
-    mem_time_set(&st, &w, T0 - 3 * ten_years);
-    assert_true(mem_time_get(&st, w) > T0 - 3 * ten_years);
-    assert_true(mem_time_get(&st, w) < T0 - ten_years);
+    mem_time_encode(T0, &w, T0 + 3 * ten_years); /* beyond +17 years */
+    assert_int_equal(mem_time_decode(T0, w), T0 + MEM_TIME_BIAS - 1);
+    mem_time_encode(T0, &w, T0 - 3 * ten_years);
+    assert_int_equal(mem_time_decode(T0, w), T0 - MEM_TIME_BIAS);
     mem_low_set(&w, MEM_LOW_MAX + 5u); /* saturates */
     assert_int_equal(mem_low_get(w), MEM_LOW_MAX);
-    assert_true(mem_time_get(&st, w) < T0 - ten_years); /* time untouched */
+    assert_int_equal(mem_time_decode(T0, w), T0 - MEM_TIME_BIAS); /* time untouched */
+
+    /* The ends of the range: exact, and far times clamp without overflow. */
+    const int64_t top[] = {INT64_MAX, INT64_MAX - 1, INT64_MAX - 1000, MEM_BASE_MAX};
+    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+        mem_time_encode(MEM_BASE_MAX, &w, top[i]);
+        assert_int_equal(mem_time_decode(MEM_BASE_MAX, w), top[i]);
+    }
+    const int64_t bottom[] = {INT64_MIN, INT64_MIN + 1, INT64_MIN + 1000, MEM_BASE_MIN};
+    for (size_t i = 0; i < sizeof(bottom) / sizeof(bottom[0]); i++) {
+        mem_time_encode(MEM_BASE_MIN, &w, bottom[i]);
+        assert_int_equal(mem_time_decode(MEM_BASE_MIN, w), bottom[i]);
+    }
+    mem_time_encode(MEM_BASE_MAX, &w, INT64_MIN);
+    assert_int_equal(mem_time_decode(MEM_BASE_MAX, w), MEM_BASE_MAX - MEM_TIME_BIAS);
+    mem_time_encode(MEM_BASE_MIN, &w, INT64_MAX);
+    assert_int_equal(mem_time_decode(MEM_BASE_MIN, w), MEM_BASE_MIN + MEM_TIME_BIAS - 1);
+    assert_int_equal(mem_sat_add(INT64_MAX - 5, 10), INT64_MAX);
+    assert_int_equal(mem_sat_add(INT64_MIN, 10), INT64_MIN + 10);
 }
 
 /* Every allocation failure point gives STICKY_ENOMEM, leaves the store
@@ -427,6 +441,355 @@ static void test_random_ops_consistent(void **state)
     }
 }
 
+
+/* ---- Clock jumps and extreme clocks (issue 11, items 4 and 5) ---- */
+
+#define YEAR (365LL * 24 * 3600 * SEC)
+#define DAY (24LL * 3600 * SEC)
+
+/* A store on a context whose clock reads @start at creation; log lines go
+ * to @log (NULL: none). */
+static void env_open_at(struct env *e, const sticky_memory_store_options *o,
+                        int64_t start, struct log_recorder *log)
+{
+    memset(e, 0, sizeof(*e));
+    e->clock.now_ms = start;
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.clock_fn = fake_clock_read;
+    cfg.clock_user = &e->clock;
+    if (log != NULL) {
+        memset(log, 0, sizeof(*log));
+        cfg.log_fn = log_recorder_cb;
+        cfg.log_user = log;
+        cfg.log_level = STICKY_LOG_DEBUG;
+    }
+    assert_int_equal(sticky_ctx_new(&cfg, &e->ctx), STICKY_OK);
+    assert_int_equal(sticky_memory_store_new(e->ctx, o, &e->st), STICKY_OK);
+}
+
+static int get_key(sticky_store *st, uint64_t key, sticky_mapping *m)
+{
+    sticky_mapping_init(m);
+    return sticky_store_get(st, key, 0, m);
+}
+
+/* A mapping put at now is live for exactly the TTL (ms precision), with
+ * exact times; peeks at the edges, so nothing is renewed. */
+static void expect_exact_life(struct env *e, uint64_t key, int64_t ttl_ms)
+{
+    sticky_mapping m;
+    int64_t t = e->clock.now_ms;
+    assert_int_equal(put_key(e->st, key, "exact"), STICKY_OK);
+    assert_int_equal(peek(e->st, key, &m), STICKY_OK);
+    assert_int_equal(m.created_ms, t);
+    assert_int_equal(m.last_access_ms, t);
+    assert_int_equal(m.expires_ms, t + ttl_ms);
+    e->clock.now_ms = t + ttl_ms - 1;
+    assert_int_equal(peek(e->st, key, &m), STICKY_OK);
+    e->clock.now_ms = t + ttl_ms;
+    assert_int_equal(peek(e->st, key, &m), STICKY_ENOTFOUND);
+    e->clock.now_ms = t;
+}
+
+/* The clock reads 0 when the store is made (a host whose clock is not set
+ * yet), then real time: mappings made at real time hit, expire exactly;
+ * the jump is logged once at WARN. */
+static void test_clock_zero_then_real_time(void **state)
+{
+    (void)state;
+    struct log_recorder log;
+    struct env e;
+    sticky_memory_store_options o = opts(4);
+    env_open_at(&e, &o, 0, &log);
+    sticky_mapping m;
+    assert_int_equal(put_key(e.st, 1, "at-zero"), STICKY_OK);
+    assert_int_equal(get_key(e.st, 1, &m), STICKY_OK);
+    e.clock.now_ms = T0; /* 56 years later */
+    assert_int_equal(get_key(e.st, 1, &m), STICKY_ENOTFOUND); /* long expired */
+    for (uint64_t k = 10; k < 30; k++) /* every shard */
+        assert_int_equal(put_key(e.st, k, "real"), STICKY_OK);
+    for (uint64_t k = 10; k < 30; k++) {
+        assert_int_equal(get_key(e.st, k, &m), STICKY_OK);
+        assert_int_equal(m.created_ms, T0);
+        assert_int_equal(m.expires_ms, T0 + 3600 * SEC);
+        assert_string_equal(m.channel_id, "real");
+    }
+    expect_exact_life(&e, 99, 3600 * SEC);
+    assert_int_equal(log.count[STICKY_LOG_WARN], 1);
+    assert_non_null(strstr(log.all, "clock jumped"));
+    sticky_store_stats s = stats(e.st);
+    assert_int_equal(s.expirations, 1); /* key 1 (key 99 is not reclaimed yet) */
+    assert_int_equal(s.entries, 21);
+    env_close(&e);
+}
+
+/* Forward by 30 years: mappings of before are expired (their expiry has
+ * passed; nothing is shifted), mappings of after live exactly their TTL. */
+static void test_clock_forward_30_years(void **state)
+{
+    (void)state;
+    struct log_recorder log;
+    struct env e;
+    sticky_memory_store_options o = opts(2);
+    env_open_at(&e, &o, T0, &log);
+    sticky_mapping m;
+    for (uint64_t k = 1; k <= 8; k++)
+        assert_int_equal(put_key(e.st, k, "before"), STICKY_OK);
+    e.clock.now_ms = T0 + 30 * YEAR;
+    assert_int_equal(peek(e.st, 1, &m), STICKY_ENOTFOUND);
+    for (uint64_t k = 1; k <= 8; k++) {
+        assert_int_equal(get_key(e.st, k, &m), STICKY_ENOTFOUND);
+        assert_int_equal(put_key(e.st, k, "after"), STICKY_OK);
+        assert_int_equal(get_key(e.st, k, &m), STICKY_OK);
+        assert_string_equal(m.channel_id, "after");
+        assert_int_equal(m.expires_ms, T0 + 30 * YEAR + 3600 * SEC);
+    }
+    expect_exact_life(&e, 100, 3600 * SEC);
+    sticky_store_stats s = stats(e.st);
+    assert_int_equal(s.inserts, 17);
+    assert_int_equal(s.expirations, 8);
+    assert_int_equal(s.entries, 9);
+    assert_int_equal(s.hits, 8);
+    assert_int_equal(log.count[STICKY_LOG_WARN], 1);
+    env_close(&e);
+}
+
+/* Back by 30 years: a 60 s mapping made before the jump does not live on
+ * (for 30 years, or ever again), one made after it lives exactly 60 s. */
+static void test_clock_backward_30_years(void **state)
+{
+    (void)state;
+    struct log_recorder log;
+    struct env e;
+    sticky_memory_store_options o = opts(1);
+    o.ttl_seconds = 60;
+    o.renew_threshold_seconds = 10;
+    env_open_at(&e, &o, T0, &log);
+    sticky_mapping m;
+    assert_int_equal(put_key(e.st, 1, "before"), STICKY_OK);
+    e.clock.now_ms = T0 - 30 * YEAR;
+    assert_int_equal(peek(e.st, 1, &m), STICKY_ENOTFOUND);
+    assert_int_equal(get_key(e.st, 1, &m), STICKY_ENOTFOUND);
+    assert_int_equal(put_key(e.st, 2, "after"), STICKY_OK);
+    e.clock.now_ms += 60 * SEC - 1;
+    assert_int_equal(peek(e.st, 2, &m), STICKY_OK);
+    assert_int_equal(m.expires_ms, T0 - 30 * YEAR + 60 * SEC);
+    e.clock.now_ms += 1;
+    assert_int_equal(peek(e.st, 2, &m), STICKY_ENOTFOUND);
+    e.clock.now_ms += DAY;
+    assert_int_equal(get_key(e.st, 2, &m), STICKY_ENOTFOUND);
+    expect_exact_life(&e, 3, 60 * SEC);
+    /* Back where the clock was: the old mapping is gone for good. */
+    e.clock.now_ms = T0 + 30 * SEC;
+    assert_int_equal(get_key(e.st, 1, &m), STICKY_ENOTFOUND);
+    assert_int_equal(stats(e.st).entries, 0);
+    assert_true(log.count[STICKY_LOG_WARN] >= 1);
+    assert_true(log.count[STICKY_LOG_WARN] <= 2); /* jump, future mapping */
+    env_close(&e);
+}
+
+/* Back by less than the packable window (a day): mappings from the future
+ * (more than TTL + max(TTL, 60 s) left) are expired, logged once; a small
+ * step back (threads reading the clock apart, an NTP step) changes
+ * nothing. */
+static void test_clock_backward_one_day(void **state)
+{
+    (void)state;
+    struct log_recorder log;
+    struct env e;
+    sticky_memory_store_options o = opts(1);
+    o.ttl_seconds = 60;
+    o.renew_threshold_seconds = 10;
+    env_open_at(&e, &o, T0, &log);
+    sticky_mapping m;
+    assert_int_equal(put_key(e.st, 1, "a"), STICKY_OK);
+    assert_int_equal(put_key(e.st, 2, "b"), STICKY_OK);
+    assert_int_equal(put_key(e.st, 3, "c"), STICKY_OK);
+    e.clock.now_ms = T0 - 60 * SEC; /* expires - now = 120 s: tolerated */
+    assert_int_equal(get_key(e.st, 1, &m), STICKY_OK);
+    assert_int_equal(m.expires_ms, T0 + 60 * SEC); /* never moves back */
+    assert_int_equal(m.last_access_ms, T0);
+    e.clock.now_ms = T0 - 60 * SEC - 1; /* 1 ms more: from the future */
+    assert_int_equal(peek(e.st, 1, &m), STICKY_ENOTFOUND);
+    e.clock.now_ms = T0 - DAY;
+    assert_int_equal(get_key(e.st, 2, &m), STICKY_ENOTFOUND);
+    assert_int_equal(sticky_store_touch(e.st, 3, NULL), STICKY_ENOTFOUND);
+    assert_int_equal(log.count[STICKY_LOG_WARN], 1);
+    assert_non_null(strstr(log.all, "clock went back"));
+    size_t n = 0;
+    assert_int_equal(sticky_store_sweep(e.st, 10, &n), STICKY_OK);
+    assert_int_equal(n, 1); /* key 1 */
+    assert_int_equal(stats(e.st).entries, 0);
+    expect_exact_life(&e, 4, 60 * SEC);
+    e.clock.now_ms = T0 - DAY + DAY / 2;
+    assert_int_equal(put_key(e.st, 5, "e"), STICKY_OK);
+    assert_int_equal(peek(e.st, 5, &m), STICKY_OK);
+    assert_int_equal(log.count[STICKY_LOG_WARN], 1); /* once */
+    env_close(&e);
+}
+
+/* The clock crosses an edge of the shard's window (a steady clock after
+ * 15 years, or a small step back just inside the lower edge): the re-base
+ * keeps live mappings with their exact times. */
+static void test_rebase_keeps_live_exact(void **state)
+{
+    (void)state;
+    const int64_t reach = MEM_TIME_BIAS - MEM_TIME_MARGIN;
+    const int64_t ttl = 3600 * SEC;
+    for (int renew = STICKY_RENEW_THRESHOLD; renew <= STICKY_RENEW_SLIDING; renew++) {
+        for (int up = 0; up <= 1; up++) {
+            struct log_recorder log;
+            struct env e;
+            sticky_memory_store_options o = opts(1);
+            o.renew_mode = renew;
+            env_open_at(&e, &o, T0, &log);
+            /* t1 just inside the window, t2 just outside. */
+            const int64_t t1 = up ? T0 + reach - 1000 : T0 - reach;
+            const int64_t t2 = up ? t1 + 2000 : t1 - 1;
+            e.clock.now_ms = t1;
+            sticky_mapping m;
+            assert_int_equal(put_key(e.st, 1, "kept"), STICKY_OK);
+            assert_int_equal(put_key(e.st, 2, "kept-too"), STICKY_OK);
+            assert_int_equal(log.count[STICKY_LOG_WARN], 0);
+            e.clock.now_ms = t2;
+            assert_int_equal(get_key(e.st, 1, &m), STICKY_OK); /* re-bases */
+            assert_int_equal(log.count[STICKY_LOG_WARN], 1);
+            assert_non_null(strstr(log.all, "2 kept"));
+            assert_int_equal(m.created_ms, t1);
+            assert_int_equal(m.last_access_ms, t2 > t1 ? t2 : t1);
+            assert_int_equal(m.request_count, 2);
+            int64_t exp1 = renew == STICKY_RENEW_SLIDING && t2 > t1 ? t2 + ttl : t1 + ttl;
+            assert_int_equal(m.expires_ms, exp1);
+            assert_int_equal(peek(e.st, 2, &m), STICKY_OK);
+            assert_int_equal(m.created_ms, t1);
+            assert_int_equal(m.last_access_ms, t1);
+            assert_int_equal(m.expires_ms, t1 + ttl);
+            assert_string_equal(m.channel_id, "kept-too");
+            e.clock.now_ms = t1 + ttl - 1;
+            assert_int_equal(peek(e.st, 2, &m), STICKY_OK);
+            e.clock.now_ms = t1 + ttl;
+            assert_int_equal(peek(e.st, 2, &m), STICKY_ENOTFOUND);
+            e.clock.now_ms = exp1 - 1;
+            assert_int_equal(peek(e.st, 1, &m), STICKY_OK);
+            e.clock.now_ms = exp1;
+            assert_int_equal(peek(e.st, 1, &m), STICKY_ENOTFOUND);
+            assert_int_equal(stats(e.st).expirations, 0);
+            env_close(&e);
+        }
+    }
+}
+
+/* A steady clock running 20 years past the store's creation (beyond the
+ * old creation-relative window of 17.4 years) still expires exactly. */
+static void test_long_running_store(void **state)
+{
+    (void)state;
+    struct env e;
+    sticky_memory_store_options o = opts(1);
+    env_open_at(&e, &o, T0, NULL);
+    sticky_mapping m;
+    for (int y = 1; y <= 20; y++) {
+        e.clock.now_ms = T0 + y * YEAR;
+        expect_exact_life(&e, (uint64_t)y, 3600 * SEC);
+        assert_int_equal(put_key(e.st, 1000 + (uint64_t)y, "live"), STICKY_OK);
+        assert_int_equal(get_key(e.st, 1000 + (uint64_t)y, &m), STICKY_OK);
+    }
+    env_close(&e);
+}
+
+/* The clock values the issue names, each as the store's creation time and
+ * as a jump from every other: no overflow (UBSan), consistent structures,
+ * times saturate at INT64_MAX (a mapping put at INT64_MAX is expired at
+ * once), exact elsewhere. */
+static const int64_t extreme_clocks[] = {
+    INT64_MAX, INT64_MAX - 1000, INT64_MIN, INT64_MIN + 1, 0, T0,
+};
+#define N_EXTREME (sizeof(extreme_clocks) / sizeof(extreme_clocks[0]))
+
+static void exercise_at(struct env *e, uint64_t key)
+{
+    const int64_t now = e->clock.now_ms;
+    const int64_t ttl = 3600 * SEC;
+    const int64_t expires = now > INT64_MAX - ttl ? INT64_MAX : now + ttl;
+    sticky_mapping m, old;
+    assert_int_equal(put_key(e->st, key, "x"), STICKY_OK);
+    int live = now < expires;
+    assert_int_equal(peek(e->st, key, &m), live ? STICKY_OK : STICKY_ENOTFOUND);
+    if (live) {
+        assert_int_equal(m.created_ms, now);
+        assert_int_equal(m.last_access_ms, now);
+        assert_int_equal(m.expires_ms, expires);
+        assert_int_equal(get_key(e->st, key, &m), STICKY_OK);
+        assert_int_equal(m.request_count, 2);
+        assert_int_equal(m.expires_ms, expires); /* threshold: none left to renew */
+        assert_int_equal(sticky_store_touch(e->st, key, &m), STICKY_OK);
+        assert_int_equal(m.expires_ms, expires);
+        sticky_mapping_init(&old);
+        sticky_mapping_init(&m);
+        m.key = key;
+        snprintf(m.channel_id, sizeof(m.channel_id), "y");
+        assert_int_equal(sticky_store_put(e->st, &m, STICKY_STORE_IF_ABSENT, &old),
+                         STICKY_EEXIST);
+        assert_string_equal(old.channel_id, "x");
+        assert_int_equal(sticky_store_delete(e->st, key), STICKY_OK);
+        assert_int_equal(put_key(e->st, key, "z"), STICKY_OK);
+    } else {
+        assert_int_equal(get_key(e->st, key, &m), STICKY_ENOTFOUND);
+        assert_int_equal(sticky_store_touch(e->st, key, NULL), STICKY_ENOTFOUND);
+        assert_int_equal(sticky_store_delete(e->st, key), STICKY_ENOTFOUND);
+    }
+    size_t n;
+    assert_int_equal(sticky_store_sweep(e->st, 100, &n), STICKY_OK);
+    assert_int_equal(memory_store_check(e->st, NULL), STICKY_OK);
+}
+
+static void test_extreme_clocks(void **state)
+{
+    (void)state;
+    for (size_t a = 0; a < N_EXTREME; a++) {
+        for (size_t b = 0; b < N_EXTREME; b++) {
+            for (int renew = STICKY_RENEW_THRESHOLD; renew <= STICKY_RENEW_SLIDING;
+                 renew++) {
+                struct env e;
+                sticky_memory_store_options o = opts(2);
+                o.renew_mode = renew;
+                o.max_entries = 4; /* evictions at both ends too */
+                env_open_at(&e, &o, extreme_clocks[a], NULL);
+                for (uint64_t k = 1; k <= 6; k++)
+                    exercise_at(&e, k);
+                e.clock.now_ms = extreme_clocks[b];
+                for (uint64_t k = 3; k <= 9; k++)
+                    exercise_at(&e, k);
+                e.clock.now_ms = extreme_clocks[a];
+                for (uint64_t k = 5; k <= 11; k++)
+                    exercise_at(&e, k);
+                sticky_store_stats s = stats(e.st);
+                assert_true(s.entries <= 4);
+                assert_int_equal(s.entries,
+                                 s.inserts - s.expirations - s.evictions - s.deletes);
+                env_close(&e);
+            }
+        }
+    }
+}
+
+/* At the cap with opportunistic sweeping off, a clock at INT64_MAX must
+ * not make an insert spin: the head hint stays below "empty". */
+static void test_cap_at_int64_max(void **state)
+{
+    (void)state;
+    struct env e;
+    sticky_memory_store_options o = opts(2);
+    o.max_entries = 2;
+    o.sweep_on_write = 0;
+    env_open_at(&e, &o, INT64_MAX, NULL);
+    for (uint64_t k = 1; k <= 10; k++)
+        assert_int_equal(put_key(e.st, k, "c"), STICKY_OK);
+    assert_int_equal(stats(e.st).entries, 2);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +803,14 @@ int main(void)
         cmocka_unit_test(test_packed_fields),
         cmocka_unit_test(test_enomem_without_leaks),
         cmocka_unit_test(test_random_ops_consistent),
+        cmocka_unit_test(test_clock_zero_then_real_time),
+        cmocka_unit_test(test_clock_forward_30_years),
+        cmocka_unit_test(test_clock_backward_30_years),
+        cmocka_unit_test(test_clock_backward_one_day),
+        cmocka_unit_test(test_rebase_keeps_live_exact),
+        cmocka_unit_test(test_long_running_store),
+        cmocka_unit_test(test_extreme_clocks),
+        cmocka_unit_test(test_cap_at_int64_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -411,13 +411,6 @@ static int run_line(struct replay *r, uint64_t line_no, const char *text, size_t
         int64_t tm = (int64_t)t->valuedouble;
         if (tm > r->now_ms)
             r->now_ms = tm; /* out-of-order lines do not move time back */
-        /* The context and store start at the trace's first time, so the
-         * store's clock base is the trace's. */
-        if (r->ctx == NULL && setup(r) != 0) {
-            snprintf(err, cap, "cannot create the context");
-            cJSON_Delete(line);
-            return -2;
-        }
         rc = cJSON_GetObjectItemCaseSensitive(line, "channel") ? run_event(r, line, err, cap)
                                                                 : run_request(r, line_no, line, err, cap);
     }
@@ -457,6 +450,12 @@ int cmd_replay(int argc, char **argv)
         exit_code = EXIT_USAGE;
         goto out;
     }
+    /* The context and store are made before the first line, at clock 0:
+     * the store follows the jump to the trace's times (docs/storage.md). */
+    if (setup(&r) != 0) {
+        exit_code = EXIT_USAGE;
+        goto out;
+    }
     replay_stats_init(&r.stats);
     int progress = isatty(2);
     char *buf = NULL;
@@ -471,10 +470,6 @@ int cmd_replay(int argc, char **argv)
             continue;
         char err[256];
         int lrc = run_line(&r, line_no, buf, (size_t)n, err, sizeof(err));
-        if (lrc == -2) {
-            exit_code = EXIT_USAGE;
-            break;
-        }
         if (lrc != 0) {
             fprintf(stderr, "sticky-route: replay: %s: line %llu: %s\n", trace,
                     (unsigned long long)line_no, err);
@@ -490,8 +485,6 @@ int cmd_replay(int argc, char **argv)
     if (progress && line_no >= 1000)
         fprintf(stderr, "\n");
     free(buf);
-    if (exit_code == 0 && r.ctx == NULL && setup(&r) != 0)
-        exit_code = EXIT_USAGE; /* an empty trace still prints a summary */
     if (exit_code == 0)
         replay_stats_print(stdout, &r.stats, &r.ch, r.ctx, r.store, r.o.human);
     replay_stats_free(&r.stats);
