@@ -136,10 +136,19 @@ int canon_key(canon *k, uint64_t *out)
  * emits the bytes once, in canonical order, jumping between the recorded
  * ranges. Every byte is written once and emitted once whatever the nesting:
  * O(size + members log members).
+ *
+ * One shortcut keeps small objects cheap: an out-of-order object of at most
+ * CANON_INPLACE_MAX bytes with no out-of-order object inside it is sorted
+ * in place at once (the common tool input {"file_path":..,"old_string":..,
+ * "new_string":..}). Such objects never overlap, so each byte moves in
+ * place at most once, and they leave nothing to record.
  */
+#define CANON_INPLACE_MAX 4096
 
-/* A member of the object being read: its encoded bytes (key record +
- * value) and its key, for sorting. */
+/* A member of an object being read: its encoded bytes (key record +
+ * value) and its key, for sorting. The members of the objects being read
+ * form a stack in v->stack: an object's members are on top while it is
+ * read and are popped when it closes. */
 struct member {
     size_t off, len;         /* the encoded member in v->bytes */
     size_t key_off, key_len; /* the decoded key bytes in v->bytes */
@@ -165,7 +174,8 @@ void canon_value_init(canon_value *v, const sticky_ctx *ctx)
     growbuf_init(&v->bytes, ctx);
     growbuf_init(&v->objs, ctx);
     growbuf_init(&v->order, ctx);
-    v->n_objs = 0;
+    growbuf_init(&v->stack, ctx);
+    v->n_objs = v->n_unsorted = 0;
     v->work = 0;
 }
 
@@ -174,7 +184,8 @@ void canon_value_free(canon_value *v)
     growbuf_free(&v->bytes);
     growbuf_free(&v->objs);
     growbuf_free(&v->order);
-    v->n_objs = 0;
+    growbuf_free(&v->stack);
+    v->n_objs = v->n_unsorted = 0;
 }
 
 static int key_in(const growbuf *b, size_t off, size_t len, const char *const *skip)
@@ -201,19 +212,25 @@ static int member_cmp(const void *pa, const void *pb)
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
-/* Sort @n members; if that changed their order, record the object that
- * starts at @start (its end is the current length) and its member order. */
-static int record_order(canon_value *v, struct member *m, size_t n, size_t start,
-                        size_t objs_before)
+/* Rewrite the members of the object at [@start, end of bytes) in sorted
+ * order, through a copy of its body. */
+static void sort_in_place(canon_value *v, const struct member *m, size_t n, size_t start)
 {
-    for (size_t i = 0; i < n; i++)
-        m[i].key = v->bytes.data + m[i].key_off;
-    qsort(m, n, sizeof(*m), member_cmp);
-    size_t i = 0;
-    while (i < n && m[i].order == i)
-        i++;
-    if (i == n)
-        return STICKY_OK; /* already in key order: nothing to record */
+    uint8_t copy[CANON_INPLACE_MAX];
+    size_t body = start + 1, body_len = v->bytes.len - 1 - body;
+    memcpy(copy, v->bytes.data + body, body_len);
+    size_t w = body;
+    for (size_t k = 0; k < n; k++) {
+        memcpy(v->bytes.data + w, copy + (m[k].off - body), m[k].len);
+        w += m[k].len;
+    }
+    v->work += 2 * body_len;
+}
+
+/* Record the object at [@start, end of bytes) and its member order @m. */
+static int record_object(canon_value *v, const struct member *m, size_t n, size_t start,
+                         size_t objs_before)
+{
     if (v->bytes.len > UINT32_MAX || v->order.len / sizeof(struct canon_range) > UINT32_MAX - n)
         return STICKY_ELIMIT;
     struct canon_obj o = {(uint32_t)start, (uint32_t)v->bytes.len,
@@ -233,6 +250,30 @@ static int record_order(canon_value *v, struct member *m, size_t n, size_t start
     return STICKY_OK;
 }
 
+/* The object that started at @start has just closed, with its @n members
+ * on top of the stack: sort them; if that changed their order, sort the
+ * object in place or record it. */
+static int order_members(canon_value *v, size_t n, size_t start, size_t objs_before,
+                         size_t unsorted_before)
+{
+    struct member *m = (struct member *)(void *)v->stack.data;
+    m += v->stack.len / sizeof(*m) - n;
+    for (size_t i = 0; i < n; i++)
+        m[i].key = v->bytes.data + m[i].key_off;
+    qsort(m, n, sizeof(*m), member_cmp);
+    size_t i = 0;
+    while (i < n && m[i].order == i)
+        i++;
+    if (i == n)
+        return STICKY_OK; /* already in key order */
+    v->n_unsorted++;
+    if (v->n_unsorted - 1 == unsorted_before && v->bytes.len - start <= CANON_INPLACE_MAX) {
+        sort_in_place(v, m, n, start);
+        return STICKY_OK;
+    }
+    return record_object(v, m, n, start, objs_before);
+}
+
 static int encode_value(json_cur *c, canon_value *v, const char *const *skip);
 
 static int encode_object(json_cur *c, canon_value *v, const char *const *skip)
@@ -240,17 +281,16 @@ static int encode_object(json_cur *c, canon_value *v, const char *const *skip)
     int rc, done;
     json_str key;
     growbuf *out = &v->bytes;
-    growbuf members; /* array of struct member */
-    growbuf_init(&members, out->ctx);
     if ((rc = json_object_begin(c)) != STICKY_OK)
         return rc;
-    size_t start = out->len, objs_before = v->n_objs;
+    size_t start = out->len, objs_before = v->n_objs, unsorted_before = v->n_unsorted;
+    size_t stack_before = v->stack.len;
     if ((rc = growbuf_byte(out, VAL_OBJECT)) != STICKY_OK)
         return rc;
     size_t n = 0;
     for (;;) {
         if ((rc = json_object_next(c, &key, &done)) != STICKY_OK)
-            goto out;
+            return rc;
         if (done)
             break;
         struct member m;
@@ -258,37 +298,34 @@ static int encode_object(json_cur *c, canon_value *v, const char *const *skip)
         m.order = n;
         /* Key record: u32 length + decoded bytes. */
         if ((rc = growbuf_reserve(out, 4)) != STICKY_OK)
-            goto out;
+            return rc;
         out->len += 4;
         m.key_off = out->len;
         if ((rc = json_decode_string(&key, out)) != STICKY_OK)
-            goto out;
+            return rc;
         m.key_len = out->len - m.key_off;
-        if (m.key_len > UINT32_MAX) {
-            rc = STICKY_ELIMIT;
-            goto out;
-        }
+        if (m.key_len > UINT32_MAX)
+            return STICKY_ELIMIT;
         put_u32be(out->data + m.off, (uint32_t)m.key_len);
         if (key_in(out, m.key_off, m.key_len, skip)) {
             if ((rc = json_skip_value(c)) != STICKY_OK)
-                goto out;
+                return rc;
             v->work += out->len - m.off; /* written, then dropped */
             out->len = m.off;
             continue;
         }
         if ((rc = encode_value(c, v, NULL)) != STICKY_OK)
-            goto out;
+            return rc;
         m.len = out->len - m.off;
-        if ((rc = growbuf_append(&members, &m, sizeof(m))) != STICKY_OK)
-            goto out;
+        if ((rc = growbuf_append(&v->stack, &m, sizeof(m))) != STICKY_OK)
+            return rc;
         n++;
     }
     if ((rc = growbuf_byte(out, VAL_OBJECT_END)) != STICKY_OK)
-        goto out;
+        return rc;
     if (n > 1)
-        rc = record_order(v, (struct member *)(void *)members.data, n, start, objs_before);
-out:
-    growbuf_free(&members);
+        rc = order_members(v, n, start, objs_before, unsorted_before);
+    v->stack.len = stack_before; /* pop this object's members */
     return rc;
 }
 
@@ -349,8 +386,8 @@ static int obj_start_cmp(const void *pa, const void *pb)
 
 int canon_value_encode(json_cur *c, canon_value *v, const char *const *skip_keys)
 {
-    v->bytes.len = v->objs.len = v->order.len = 0;
-    v->n_objs = 0;
+    v->bytes.len = v->objs.len = v->order.len = v->stack.len = 0;
+    v->n_objs = v->n_unsorted = 0;
     int rc = encode_value(c, v, skip_keys);
     v->work += v->bytes.len;
     if (rc == STICKY_OK && v->bytes.len > UINT32_MAX)

@@ -78,16 +78,19 @@ int canon_key(canon *k, uint64_t *out);
  * (canon.c explains): canon_value_encode() writes the members in source
  * order and records the objects whose members are out of key order;
  * canon_value_emit() then hands the canonical bytes to a sink, each byte
- * once. @work counts the bytes written and emitted plus the member records
- * sorted out of order (it accumulates over calls); the cost tests hold it
- * to a small multiple of the encoding's size, which a per-level copy would
- * not meet.
+ * once (small objects are sorted in place instead, each byte at most
+ * once). @work counts the bytes written, moved in place and emitted, plus
+ * the member records of recorded objects (it accumulates over calls); the
+ * cost tests hold it to a small multiple of the encoding's size, which a
+ * per-level copy would not meet.
  */
 typedef struct canon_value {
     growbuf bytes;  /* the encoding with members in source order */
     growbuf objs;   /* struct canon_obj (canon.c): objects out of key order */
     growbuf order;  /* their members, in key order */
-    size_t n_objs;
+    growbuf stack;  /* members of the objects being read (canon.c) */
+    size_t n_objs;      /* recorded objects */
+    size_t n_unsorted;  /* objects found out of key order (recorded or sorted in place) */
     size_t work;
 } canon_value;
 

@@ -120,6 +120,20 @@ static void test_nested_unsorted_equals_sorted(void **state)
     }
 }
 
+/* Objects just under, at and over the size that is sorted in place (4 KiB,
+ * canon.c), alone and nested. */
+static void test_in_place_threshold(void **state)
+{
+    for (size_t len = 4060; len <= 4110; len++) {
+        for (int d = 1; d <= 3; d++) {
+            char *u = nested(d, len, 0), *s = nested(d, len, 1);
+            assert_same_encoding(*state, u, s);
+            free(u);
+            free(s);
+        }
+    }
+}
+
 /* Shapes where recorded objects sit inside sorted ones, inside arrays,
  * side by side, and at the start / end of their parent's members. */
 static void test_mixed_shapes(void **state)
@@ -212,6 +226,47 @@ static void test_work_is_linear_in_size(void **state)
     }
 }
 
+/* Many small nested shapes side by side in an array: the innermost
+ * object of each is sorted in place, the levels around it recorded; the
+ * work stays within 2 x the encoding plus one in-place move of each byte
+ * plus the member records. (Sorting every small level in place would move
+ * the bytes of each shape once per level.) */
+static void test_work_small_objects(void **state)
+{
+    char *one = nested(40, 16, 0);
+    size_t one_len = strlen(one), copies = 200;
+    char *arr = malloc(copies * (one_len + 1) + 2), *p = arr;
+    assert_non_null(arr);
+    *p++ = '[';
+    for (size_t i = 0; i < copies; i++) {
+        memcpy(p, one, one_len);
+        p += one_len;
+        *p++ = i + 1 < copies ? ',' : ']';
+    }
+    *p = '\0';
+    growbuf x;
+    size_t w = encode(*state, arr, NULL, &x);
+    size_t records = copies * 2 * 39; /* two members per recorded level */
+    assert_true(w <= 2 * x.len + 2 * copies * 64 + records);
+    growbuf_free(&x);
+    free(arr);
+    free(one);
+    /* and a flat array of small unsorted objects: each sorted in place */
+    static const char unit[] = "{\"b\":1,\"a\":{\"d\":2,\"c\":[3]}},";
+    size_t n = 5000, ul = sizeof(unit) - 1;
+    arr = malloc(n * ul + 2);
+    assert_non_null(arr);
+    arr[0] = '[';
+    for (size_t i = 0; i < n; i++)
+        memcpy(arr + 1 + i * ul, unit, ul);
+    arr[n * ul] = ']';
+    arr[n * ul + 1] = '\0';
+    w = encode(*state, arr, NULL, &x);
+    assert_true(w <= 4 * x.len);
+    growbuf_free(&x);
+    free(arr);
+}
+
 /* Through the public API: the bytes a key derivation asks its allocator
  * for stay within a small multiple of the body, nested or not. */
 struct alloc_count {
@@ -298,11 +353,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_of_one_object),
         cmocka_unit_test(test_nested_unsorted_equals_sorted),
+        cmocka_unit_test(test_in_place_threshold),
         cmocka_unit_test(test_mixed_shapes),
         cmocka_unit_test(test_duplicates_stable),
         cmocka_unit_test(test_skip_top_level_only),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_work_is_linear_in_size),
+        cmocka_unit_test(test_work_small_objects),
         cmocka_unit_test(test_derive_allocates_linear_in_size),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
