@@ -164,7 +164,8 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
     o->channels = 4;
     o->seed = 1;
     o->session_id_share = 0.3;
-    for (int i = 1; i < argc; i++) {
+    /* Every option takes one value: step over both. */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         if (v == NULL)
@@ -197,7 +198,6 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
             return -1;
         if (end == NULL || *end != '\0')
             return -1;
-        i++;
     }
     if (o->conversations < 1 || o->conversations > 1000000 || o->turns < 1 || o->turns > 100 ||
         o->tenants < 1 || o->channels < 1 || o->channels > 26 || o->fail_rate < 0 ||
