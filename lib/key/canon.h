@@ -60,8 +60,9 @@ void canon_tag(canon *k, uint8_t tag);
 void canon_str(canon *k, const void *data, size_t len);
 /* A JSON string from the body: decoded (escapes, UTF-8 checked) then canon_str. */
 void canon_json_str(canon *k, const json_str *s);
-/* A JSON value at the cursor, canonically encoded (see canon_value_encode). */
-void canon_json_value(canon *k, json_cur *c);
+/* The JSON value at the cursor, canonically encoded (canon_value_encode()
+ * with @skip_keys), into the stream. */
+void canon_json_value(canon *k, json_cur *c, const char *const *skip_keys);
 /* Record an error (first one wins). */
 void canon_fail(canon *k, int err);
 
@@ -69,11 +70,40 @@ void canon_fail(canon *k, int err);
 int canon_key(canon *k, uint64_t *out);
 
 /*
- * Canonical encoding of the JSON value at @c into @out: objects with keys
- * sorted bytewise (stable for duplicates) and members named in @skip_keys
- * (NULL-terminated, top level only) left out; strings decoded; numbers by
- * their token text.
+ * Canonical encoding of a JSON value: objects with keys sorted bytewise
+ * (stable for duplicates), members named in a skip list (top level only)
+ * left out, strings decoded, numbers by their token text.
+ *
+ * Built in two phases so that the cost is linear whatever the nesting
+ * (canon.c explains): canon_value_encode() writes the members in source
+ * order and records the objects whose members are out of key order;
+ * canon_value_emit() then hands the canonical bytes to a sink, each byte
+ * once (small objects are sorted in place instead, each byte at most
+ * once). @work counts the bytes written, moved in place and emitted, plus
+ * the member records of recorded objects (it accumulates over calls); the
+ * cost tests hold it to a small multiple of the encoding's size, which a
+ * per-level copy would not meet.
  */
-int canon_value_encode(json_cur *c, growbuf *out, const char *const *skip_keys);
+typedef struct canon_value {
+    growbuf bytes;  /* the encoding with members in source order */
+    growbuf objs;   /* struct canon_obj (canon.c): objects out of key order */
+    growbuf order;  /* their members, in key order */
+    growbuf stack;  /* members of the objects being read (canon.c) */
+    size_t n_objs;      /* recorded objects */
+    size_t n_unsorted;  /* objects found out of key order (recorded or sorted in place) */
+    size_t work;
+} canon_value;
+
+typedef int (*canon_sink_fn)(void *user, const uint8_t *data, size_t len);
+
+void canon_value_init(canon_value *v, const sticky_ctx *ctx);
+void canon_value_free(canon_value *v);
+/* Read the value at @c (starting over in @v). Returns 0 or a sticky_err. */
+int canon_value_encode(json_cur *c, canon_value *v, const char *const *skip_keys);
+/* The canonical bytes, in pieces, to @sink; stops at the first non-zero
+ * return of the sink and returns it. */
+int canon_value_emit(canon_value *v, canon_sink_fn sink, void *user);
+/* canon_value_emit() into the stream @k. */
+void canon_value_to_stream(canon *k, canon_value *v);
 
 #endif /* STICKY_CANON_H */

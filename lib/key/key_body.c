@@ -172,15 +172,8 @@ static void encode_source(canon *k, uint8_t tag, const json_span *src, int depth
     }
     str_member(k, &sp[0], depth);
     str_member(k, &sp[1], depth);
-    growbuf buf;
-    growbuf_init(&buf, k->ctx);
     cur_of(&c, src, depth);
-    rc = canon_value_encode(&c, &buf, source_skip);
-    if (rc == STICKY_OK)
-        canon_bytes(k, buf.data, buf.len);
-    else
-        canon_fail(k, rc);
-    growbuf_free(&buf);
+    canon_json_value(k, &c, source_skip);
 }
 
 /* The canonical value {"<name>": "<value>"} without building JSON text. */
@@ -225,16 +218,9 @@ static void encode_generic(canon *k, const struct part_fields *pf, int depth)
         canon_json_str(k, &pf->type);
     else
         canon_str(k, "", 0);
-    growbuf buf;
-    growbuf_init(&buf, k->ctx);
     json_cur c;
     cur_of(&c, &pf->whole, depth);
-    int rc = canon_value_encode(&c, &buf, generic_skip);
-    if (rc == STICKY_OK)
-        canon_bytes(k, buf.data, buf.len);
-    else
-        canon_fail(k, rc);
-    growbuf_free(&buf);
+    canon_json_value(k, &c, generic_skip);
 }
 
 /* Tool input: a JSON value, or (OpenAI) a string holding JSON, which is
@@ -248,13 +234,14 @@ static void encode_tool_input(canon *k, const json_span *v, int depth)
     json_cur c;
     cur_of(&c, v, depth);
     if (*v->start != '"') {
-        canon_json_value(k, &c);
+        canon_json_value(k, &c, NULL);
         return;
     }
     json_str s;
-    growbuf text, enc;
+    growbuf text;
+    canon_value enc;
     growbuf_init(&text, k->ctx);
-    growbuf_init(&enc, k->ctx);
+    canon_value_init(&enc, k->ctx);
     int rc = json_read_string(&c, &s);
     if (rc == STICKY_OK)
         rc = json_decode_string(&s, &text);
@@ -263,7 +250,7 @@ static void encode_tool_input(canon *k, const json_span *v, int depth)
         json_cur_init(&inner, text.data, text.len);
         if (text.len != 0 && canon_value_encode(&inner, &enc, NULL) == STICKY_OK &&
             json_peek(&inner) == -1) {
-            canon_bytes(k, enc.data, enc.len);
+            canon_value_to_stream(k, &enc);
         } else {
             canon_tag(k, VAL_STRING);
             canon_str(k, text.data, text.len);
@@ -272,7 +259,7 @@ static void encode_tool_input(canon *k, const json_span *v, int depth)
         canon_fail(k, rc);
     }
     growbuf_free(&text);
-    growbuf_free(&enc);
+    canon_value_free(&enc);
 }
 
 static void encode_part(canon *k, json_cur *c)
@@ -468,16 +455,9 @@ static int encode_message(canon *k, json_cur *c, int format)
             canon_str(k, "item", 4);
             canon_tag(k, TAG_OTHER);
             str_member(k, &mf.type, depth);
-            growbuf buf;
-            growbuf_init(&buf, k->ctx);
             json_cur ic;
             cur_of(&ic, &mf.whole, c->depth);
-            rc = canon_value_encode(&ic, &buf, generic_skip);
-            if (rc == STICKY_OK)
-                canon_bytes(k, buf.data, buf.len);
-            else
-                canon_fail(k, rc);
-            growbuf_free(&buf);
+            canon_json_value(k, &ic, generic_skip);
         }
         canon_tag(k, TAG_END);
         return 1;

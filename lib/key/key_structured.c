@@ -61,17 +61,17 @@ static void encode_input_json(canon *k, const struct where *w, const char *json,
     }
     json_cur c;
     json_cur_init(&c, json, len);
-    growbuf buf;
-    growbuf_init(&buf, k->ctx);
-    int rc = canon_value_encode(&c, &buf, NULL);
+    canon_value v;
+    canon_value_init(&v, k->ctx);
+    int rc = canon_value_encode(&c, &v, NULL);
     if (rc == STICKY_OK && json_peek(&c) != -1)
         rc = STICKY_EPARSE;
     if (rc == STICKY_OK)
-        canon_bytes(k, buf.data, buf.len);
+        canon_value_to_stream(k, &v);
     else
         reject(k, w, "input_json", rc, rc == STICKY_ELIMIT ? "nested too deep"
                                                              : "not one valid JSON value");
-    growbuf_free(&buf);
+    canon_value_free(&v);
 }
 
 /* The source's payload as the body path encodes it: the canonical value of

@@ -5,7 +5,11 @@
  *    (short 3 x 40 chars, long 3 x 4 KB); the bench checks the bytes match;
  *  - a 50 KB Claude-Code-shaped raw body vs a full cJSON parse of it, and
  *    vs the physical limit (one memchr pass + SHA-256 of the hashed bytes);
- *  - the same body carrying an explicit session id.
+ *  - the same body carrying an explicit session id;
+ *  - a ~33 MB body whose tool_use input is 58 nested objects around one
+ *    big string, members unsorted ({"b":{...},"a":1}) vs sorted: the
+ *    ratio stays near 1 when canonicalisation is linear (it was ~9x, and
+ *    grows with depth, when every level re-sorted the bytes beneath it).
  */
 /* The fastest raw SHA-256 OpenSSL offers is its low-level one-shot; use it
  * as the baseline (EVP_Digest is reported too). */
@@ -206,6 +210,61 @@ static void bench_body(sticky_ctx *ctx, const char *name, const char *session_id
     free(body);
 }
 
+/* 58 nested objects around a string, in a tool_use input; @sorted puts
+ * each object's members in key order already. */
+static char *nested_body(int depth, size_t str_len, int sorted, size_t *len)
+{
+    static const char head[] = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+                               "[{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Edit\",\"input\":";
+    static const char tail[] = "}]}]}";
+    char *s = malloc(sizeof(head) + sizeof(tail) + str_len + 2 + (size_t)depth * 16);
+    if (s == NULL)
+        abort();
+    char *p = s + sprintf(s, "%s", head);
+    for (int i = 0; i < depth; i++)
+        p += sprintf(p, sorted ? "{\"a\":1,\"b\":" : "{\"b\":");
+    *p++ = '"';
+    memset(p, 'x', str_len);
+    p += str_len;
+    *p++ = '"';
+    for (int i = 0; i < depth; i++)
+        p += sprintf(p, sorted ? "}" : ",\"a\":1}");
+    p += sprintf(p, "%s", tail);
+    *len = (size_t)(p - s);
+    return s;
+}
+
+static void bench_nested(sticky_ctx *ctx)
+{
+    struct ctx_case c[2];
+    char *bodies[2];
+    double ns[2];
+    size_t len = 0;
+    for (int sorted = 1; sorted >= 0; sorted--) {
+        struct ctx_case *cc = &c[sorted];
+        bodies[sorted] = nested_body(58, 33u * 1000u * 1000u, sorted, &len);
+        cc->ctx = ctx;
+        sticky_request_init(&cc->req);
+        cc->req.tenant = "tenant-1";
+        cc->req.tenant_len = 8;
+        cc->req.body = bodies[sorted];
+        cc->req.body_len = len;
+        sticky_key_chain_init(&cc->chain);
+        run_derive(cc);
+        ns[sorted] = bench_run(run_derive, cc, 100);
+    }
+    if (c[0].chain.keys[0] != c[1].chain.keys[0]) {
+        fprintf(stderr, "bench_key: sorted and unsorted nested bodies differ\n");
+        exit(1);
+    }
+    char extra[96];
+    snprintf(extra, sizeof(extra), "\"bytes\": %zu, \"depth\": 58", len);
+    bench_print("key_nested58_sorted_33mb", ns[1], NULL, 0, extra);
+    bench_print("key_nested58_unsorted_33mb", ns[0], "key_nested58_sorted_33mb", ns[1], extra);
+    free(bodies[0]);
+    free(bodies[1]);
+}
+
 int main(void)
 {
     sticky_ctx *ctx = NULL;
@@ -215,6 +274,7 @@ int main(void)
     bench_structured(ctx, "long_3x4k", 4096);
     bench_body(ctx, "50k_content", NULL);
     bench_body(ctx, "50k_explicit", "4f9c2b1e-8d3a-4e2b-9c1d-0a1b2c3d4e5f");
+    bench_nested(ctx);
     sticky_ctx_free(ctx);
     return 0;
 }

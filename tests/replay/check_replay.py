@@ -140,5 +140,172 @@ os.unlink(f.name)
 r = subprocess.run([TOOL, "gen", "--turns", "0"], capture_output=True)
 check("gen: bad option", r.returncode == 2)
 
+for args in (["--seed"], ["--conversations", "4294967297"], ["--turns", "-1"],
+             ["--outage", "A@0-99999999999999999999"], ["--outage", "A@5-3"]):
+    r = subprocess.run([TOOL, "gen", *args], capture_output=True)
+    check("gen: bad option " + " ".join(args), r.returncode == 2 and not r.stdout
+          and b"runtime error" not in r.stderr, (r.returncode, r.stderr))
+
+
+def run(args, stdin=b""):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSION_", "STICKY_"))}
+    return subprocess.run([TOOL, *args], capture_output=True, input=stdin, env=env)
+
+
+def write(dirname, name, data):
+    path = os.path.join(dirname, name)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+tmp = tempfile.mkdtemp(prefix="replay-check-")
+BODY = {"messages": [{"role": "user", "content": "hello"}]}
+
+# 9. Every string replay prints is JSON-escaped: channel ids and a tenant
+# with a quote, a backslash, control characters, non-ASCII and (ids only)
+# invalid UTF-8, which becomes U+FFFD. Both the summary and --decisions
+# must parse and give the ids back.
+ids = ['q"uote', "back\\slash", "ctl\x01\x1f\x7f\tx", "\u00e9\u4e2d\U0001f600", "A"]
+channels_json = "[" + ",".join(json.dumps({"id": i}, ensure_ascii=False) for i in ids)
+channels_json = channels_json.encode("utf-8") + b',{"id":"bad\xff\xc3("}]'
+ids_out = ids + ["bad\ufffd\ufffd("]
+weird_ch = write(tmp, "weird-channels.json", channels_json)
+tenant = 'ten"ant\\\x02\u00e9'
+lines = []
+for k in range(6):  # every id picked at least once: fail on every channel but one
+    lines.append(json.dumps({"t": 1750000000000 + k * 1000, "tenant": tenant,
+                             "body": {"messages": [{"role": "user", "content": "s%d" % k}]},
+                             "fail": {i: {"status": 500} for i in ids_out if i != ids_out[k]}},
+                            ensure_ascii=False))
+trace = write(tmp, "weird.jsonl", "\n".join(lines) + "\n")
+dec = os.path.join(tmp, "weird-decisions.jsonl")
+r = run(["replay", "--channels", weird_ch, "--decisions", dec, "--max-attempts", "6",
+         "--policy", "rendezvous", trace])
+try:
+    summary = json.loads(r.stdout.decode("utf-8"))
+    decisions = [json.loads(l) for l in open(dec, encoding="utf-8")]
+except ValueError as e:
+    summary, decisions = None, []
+    check("escaping: output parses", False, (e, r.stdout[:300], r.stderr))
+if summary is not None:
+    check("escaping: summary channel ids round-trip", list(summary["channels"]) == ids_out,
+          list(summary["channels"]))
+    seen = {x["channel"] for x in decisions} | {x["moved_from"] for x in decisions}
+    check("escaping: every id in --decisions (channel / moved_from)", seen >= set(ids_out),
+          (seen, r.stderr))
+    check("escaping: tenant round-trips", all(x["tenant"] == tenant for x in decisions),
+          decisions[:1])
+
+# 10. Numbers from trace and channel files are range-checked: a clear error
+# naming the line (trace) or channel and the field, never a cast of an
+# out-of-range double (clang's -fsanitize=float-cast-overflow).
+ok_line = {"t": 1750000000000, "tenant": "k", "body": BODY}
+
+
+def trace_with(field_line):
+    return write(tmp, "num.jsonl", json.dumps(ok_line) + "\n" + field_line + "\n")
+
+
+def with_fail(**f):
+    return json.dumps(dict(ok_line, t=1750000001000, fail={"A": f, "B": f}))
+
+
+plain_ch = write(tmp, "plain-channels.json", '[{"id": "A"}, {"id": "B"}]')
+bad_trace = [
+    ("t", '{"t": 1e300, "body": {"messages": []}}', "0..9007199254740991"),
+    ("t", '{"t": -1, "body": {"messages": []}}', "0..9007199254740991"),
+    ("t", '{"t": 1750000000000.5, "body": {"messages": []}}', "0..9007199254740991"),
+    ("t", '{"t": "1750000000000", "body": {"messages": []}}', "0..9007199254740991"),
+    ("status", with_fail(status=1e300), "0..999"),
+    ("status", with_fail(status=-1), "0..999"),
+    ("status", with_fail(status=429.5), "0..999"),
+    ("status", with_fail(status=1000), "0..999"),
+    ("reset", with_fail(status=429, reset=1e300), "0..9007199254740"),
+    ("reset", with_fail(status=429, reset=-5), "0..9007199254740"),
+    ("reset", with_fail(status=429, reset=1.5), "0..9007199254740"),
+    ("retry_after", with_fail(status=429, retry_after=-1e300), "0..9007199254740"),
+    ("retry_after", with_fail(status=429, retry_after=30.25), "0..9007199254740"),
+]
+for field, line, rng in bad_trace:
+    r = run(["replay", "--channels", plain_ch, trace_with(line)])
+    err = r.stderr.decode("utf-8", "replace")
+    check(f"numbers: trace {field} {line[:60]}",
+          r.returncode == 3 and "line 2:" in err and f'"{field}": ' in err
+          and f"is not an integer in {rng}" in err and "runtime error" not in err,
+          (r.returncode, err))
+r = run(["replay", "--channels", plain_ch, "--skip-bad", trace_with(with_fail(status=1e300))])
+s = json.loads(r.stdout) if r.returncode == 0 else {}
+check("numbers: --skip-bad counts a bad number, nothing selected for it",
+      s.get("bad_lines") == 1 and s.get("requests") == 1 and s.get("attempts") == 1,
+      (r.returncode, r.stderr, s))
+good = [json.dumps(dict(ok_line, t=0)),
+        json.dumps(dict(ok_line, t=1000, fail={"A": {"status": 0}, "B": {"status": 999}})),
+        json.dumps(dict(ok_line, t=2000, fail={"A": {"status": 429, "reset": 9007199254740,
+                                                     "retry_after": 0}}))]
+r = run(["replay", "--channels", plain_ch, write(tmp, "good.jsonl", "\n".join(good) + "\n")])
+check("numbers: edge values accepted (t 0, status 0 and 999, reset max, retry_after 0)",
+      r.returncode == 0 and b"runtime error" not in r.stderr, (r.returncode, r.stderr))
+
+bad_channels = [
+    ("priority", 1e300, "-2147483648..2147483647"),
+    ("priority", -2147483649, "-2147483648..2147483647"),
+    ("priority", 1.5, "-2147483648..2147483647"),
+    ("weight", -1, "0..4294967295"),
+    ("weight", 4294967296, "0..4294967295"),
+    ("weight", 0.5, "0..4294967295"),
+    ("max_inflight", 1e300, "0..4294967295"),
+    ("max_inflight", -1, "0..4294967295"),
+    ("max_inflight", "2", "0..4294967295"),
+]
+for field, val, rng in bad_channels:
+    ch = write(tmp, "num-channels.json", json.dumps([{"id": "A"}, {"id": "B", field: val}]))
+    r = run(["replay", "--channels", ch, trace_with(json.dumps(ok_line))])
+    err = r.stderr.decode("utf-8", "replace")
+    check(f"numbers: channels {field} {val!r}",
+          r.returncode == 2 and 'channel 2 ("B"):' in err and f'"{field}": ' in err
+          and f"is not an integer in {rng}" in err and "runtime error" not in err,
+          (r.returncode, err))
+ch = write(tmp, "num-channels.json",
+           json.dumps([{"id": "A", "priority": -2147483648, "weight": 4294967295,
+                        "max_inflight": 0}, {"id": "B", "priority": 2147483647}]))
+r = run(["replay", "--channels", ch, trace_with(json.dumps(ok_line))])
+check("numbers: channel edge values accepted", r.returncode == 0, (r.returncode, r.stderr))
+
+# 11. Files are read up to the library's body limit (64 MiB) and no further:
+# /dev/zero as a body, a body_file, a trace or a secret fails at once
+# instead of growing a buffer until memory runs out.
+LIMIT = 64 * 1024 * 1024
+r = run(["hash", "/dev/zero"])
+check("limit: hash /dev/zero", r.returncode == 3 and b"larger than 67108864 bytes" in r.stderr,
+      (r.returncode, r.stderr))
+r = run(["hash", "-"], stdin=b" " * (LIMIT + 1))
+check("limit: hash from stdin, limit + 1 bytes", r.returncode == 3
+      and b"larger than 67108864 bytes" in r.stderr, (r.returncode, r.stderr))
+sparse = os.path.join(tmp, "sparse")
+with open(sparse, "wb") as f:
+    f.truncate(LIMIT + 1)
+r = run(["hash", sparse])
+check("limit: hash of a regular file one byte over", r.returncode == 3
+      and b"larger than 67108864 bytes" in r.stderr, (r.returncode, r.stderr))
+body_at_limit = json.dumps(BODY).encode()
+body_at_limit += b" " * (LIMIT - len(body_at_limit))
+r = run(["hash", "-"], stdin=body_at_limit)
+check("limit: a body of exactly the limit is read", r.returncode == 0, (r.returncode, r.stderr))
+r = run(["replay", "--channels", plain_ch,
+         write(tmp, "zero.jsonl", '{"t": 1750000000000, "body_file": "/dev/zero"}\n')])
+check("limit: replay body_file /dev/zero", r.returncode == 3
+      and b"line 1: body_file /dev/zero: larger than the body limit (67108864 bytes)" in r.stderr,
+      (r.returncode, r.stderr))
+r = run(["replay", "--channels", plain_ch, "/dev/zero"])
+check("limit: replay of /dev/zero as the trace", r.returncode == 3
+      and b"line 1: longer than" in r.stderr, (r.returncode, r.stderr))
+r = run(["replay", "--channels", "/dev/zero", trace_with(json.dumps(ok_line))])
+check("limit: channels file /dev/zero", r.returncode == 2 and b"larger than" in r.stderr,
+      (r.returncode, r.stderr))
+r = run(["hash", "--secret-file", "/dev/zero", "-"], stdin=json.dumps(BODY).encode())
+check("limit: --secret-file /dev/zero", r.returncode == 2 and b"secret must be" in r.stderr,
+      (r.returncode, r.stderr))
+
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -22,26 +22,11 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static void print_json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 static int bench_file(sticky_ctx *ctx, const struct key_options *o, const char *path)
 {
     char *body = NULL;
     size_t len = 0;
-    if (read_file(path, &body, &len) != 0)
+    if (read_file(path, STICKY_MAX_BODY_BYTES, &body, &len) != 0)
         return EXIT_BODY;
     sticky_request req;
     key_options_request(o, body, len, &req);
@@ -66,7 +51,7 @@ static int bench_file(sticky_ctx *ctx, const struct key_options *o, const char *
         iters = elapsed < 1e6 ? iters * 10 : (long)((double)iters * 1.05e9 / elapsed) + 1;
     }
     printf("{\"bench\":\"key_from_json\",\"file\":");
-    print_json_string(path);
+    json_print_string(stdout, path);
     printf(",\"bytes\":%zu,\"source\":\"%s\",\"ns_per_op\":%.1f}\n", len,
            chain.source == STICKY_KEY_SOURCE_EXPLICIT  ? "explicit"
            : chain.source == STICKY_KEY_SOURCE_CONTENT ? "content"

@@ -1,5 +1,5 @@
 /*
- * examples/sticky-route/cmd_gen.c - `sticky-route gen`: writes a synthetic
+ * tools/sticky-route/cmd_gen.c - `sticky-route gen`: writes a synthetic
  * JSON-lines trace shaped like Claude Code traffic (docs/replay.md):
  * interleaved conversations whose bodies carry a large shared system prompt
  * and tool definitions, grow by two messages per turn, move cache_control to
@@ -8,6 +8,7 @@
  * Code session id in metadata.user_id; optional injected 429 / 529 failures
  * and channel outages. Deterministic for a seed.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,43 @@ static int cmp_event(const void *a, const void *b)
     return x->turn < y->turn ? -1 : x->turn > y->turn;
 }
 
+/* Outage times are seconds into the trace: at most ten years. */
+#define MAX_OUTAGE_S (10L * 365 * 86400)
+
+/* A decimal unsigned number in 0..@max (no sign, no wrap-around). */
+static int parse_unsigned(const char *v, unsigned long max, unsigned *out, char **end)
+{
+    *end = NULL;
+    if (*v < '0' || *v > '9')
+        return -1;
+    errno = 0;
+    unsigned long n = strtoul(v, end, 10);
+    if (errno != 0 || n > max)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
+/* "A@FROM-TO" with 0 <= FROM < TO <= MAX_OUTAGE_S. */
+static int parse_outage(const char *v, char ch[8], long *from, long *to)
+{
+    const char *at = strchr(v, '@');
+    if (at == NULL || at == v || at - v > 7)
+        return -1;
+    memcpy(ch, v, (size_t)(at - v));
+    ch[at - v] = '\0';
+    char *end;
+    errno = 0;
+    *from = strtol(at + 1, &end, 10);
+    if (end == at + 1 || *end != '-' || errno != 0)
+        return -1;
+    const char *t = end + 1;
+    *to = strtol(t, &end, 10);
+    if (end == t || *end != '\0' || errno != 0)
+        return -1;
+    return *from >= 0 && *to > *from && *to <= MAX_OUTAGE_S ? 0 : -1;
+}
+
 static int parse_opts(int argc, char **argv, struct gen_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -164,19 +202,21 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
     o->channels = 4;
     o->seed = 1;
     o->session_id_share = 0.3;
-    for (int i = 1; i < argc; i++) {
+    /* Every option takes one value: step over both. */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
+        int bad = 0;
         if (v == NULL)
             return -1;
         if (strcmp(a, "--conversations") == 0)
-            o->conversations = (unsigned)strtoul(v, &end, 10);
+            bad = parse_unsigned(v, 1000000, &o->conversations, &end);
         else if (strcmp(a, "--turns") == 0)
-            o->turns = (unsigned)strtoul(v, &end, 10);
+            bad = parse_unsigned(v, 100, &o->turns, &end);
         else if (strcmp(a, "--tenants") == 0)
-            o->tenants = (unsigned)strtoul(v, &end, 10);
+            bad = parse_unsigned(v, 1000000, &o->tenants, &end);
         else if (strcmp(a, "--channels") == 0)
-            o->channels = (unsigned)strtoul(v, &end, 10);
+            bad = parse_unsigned(v, 26, &o->channels, &end);
         else if (strcmp(a, "--seed") == 0)
             o->seed = strtoull(v, &end, 10);
         else if (strcmp(a, "--fail-rate") == 0)
@@ -186,7 +226,7 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
         else if (strcmp(a, "--outage") == 0 && o->n_outages < MAX_OUTAGES) {
             long from, to;
             char ch[8];
-            if (sscanf(v, "%7[^@]@%ld-%ld", ch, &from, &to) != 3 || from < 0 || to <= from)
+            if (parse_outage(v, ch, &from, &to) != 0)
                 return -1;
             strcpy(o->outage[o->n_outages].channel, ch);
             o->outage[o->n_outages].from_s = from;
@@ -195,9 +235,8 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
             end = (char *)v + strlen(v);
         } else
             return -1;
-        if (end == NULL || *end != '\0')
+        if (bad || end == NULL || *end != '\0')
             return -1;
-        i++;
     }
     if (o->conversations < 1 || o->conversations > 1000000 || o->turns < 1 || o->turns > 100 ||
         o->tenants < 1 || o->channels < 1 || o->channels > 26 || o->fail_rate < 0 ||

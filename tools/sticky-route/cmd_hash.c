@@ -2,7 +2,9 @@
  * examples/sticky-route/cmd_hash.c - `sticky-route hash [FILE|-]`: derive
  * the session key chain of one request body and print it as JSON:
  * {"source":"content"|"explicit"|"none","keys":[...],"key":"<deepest>"}.
- * Exit 0 on success, 2 on a usage error, 3 on a body it cannot read.
+ * Exit 0 on success, 2 on a usage error, 3 on a body it cannot read or
+ * that is larger than the library's limit (STICKY_MAX_BODY_BYTES; reading
+ * stops there, so /dev/zero fails at once).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +52,7 @@ int cmd_hash(int argc, char **argv)
     }
     char *body = NULL;
     size_t len = 0;
-    if (read_file(path ? path : "-", &body, &len) != 0) {
+    if (read_file(path ? path : "-", STICKY_MAX_BODY_BYTES, &body, &len) != 0) {
         key_options_free(&o);
         return EXIT_BODY;
     }

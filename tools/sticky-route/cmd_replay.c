@@ -1,8 +1,10 @@
 /*
- * examples/sticky-route/cmd_replay.c - `sticky-route replay --channels F
+ * tools/sticky-route/cmd_replay.c - `sticky-route replay --channels F
  * [options] [TRACE|-]`: replays a JSON-lines trace through a real context,
  * with the trace's "t" (ms) as the clock, and prints a summary. The trace
- * format is in docs/replay.md.
+ * format is in docs/replay.md. Traces are untrusted input: lines and body
+ * files are bounded, numbers range-checked (json_get_int), and every string
+ * printed goes through json_print_string().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -217,6 +219,71 @@ static int setup(struct replay *r)
     return 0;
 }
 
+/*
+ * Trace lines, read in blocks. A line may hold a body up to the library's
+ * limit plus the other fields; a longer one (or /dev/zero as the trace) is
+ * refused after REPLAY_MAX_LINE + 1 bytes instead of growing a buffer until
+ * memory runs out.
+ */
+#define REPLAY_MAX_LINE (STICKY_MAX_BODY_BYTES + (1u << 20))
+
+struct line_reader {
+    FILE *in;
+    char *buf;
+    size_t cap, start, end; /* unread bytes: buf[start, end) */
+    int eof;
+};
+
+static int line_reader_init(struct line_reader *lr, FILE *in)
+{
+    *lr = (struct line_reader){in, malloc(1u << 16), 1u << 16, 0, 0, 0};
+    return lr->buf != NULL ? 0 : -1;
+}
+
+/* The next line (with its newline, if any) in *@line / *@len, valid until
+ * the next call. Returns 1; 0 at the end; -1 on a read error; -2 for a line
+ * longer than @max bytes. */
+static int next_line(struct line_reader *lr, size_t max, char **line, size_t *len)
+{
+    size_t scanned = 0; /* bytes of this line known to hold no newline */
+    for (;;) {
+        char *from = lr->buf + lr->start;
+        char *nl = lr->end > lr->start + scanned
+                       ? memchr(from + scanned, '\n', lr->end - lr->start - scanned)
+                       : NULL;
+        if (nl != NULL || (lr->eof && lr->end > lr->start)) {
+            *line = from;
+            *len = nl != NULL ? (size_t)(nl - from) + 1 : lr->end - lr->start;
+            lr->start += *len;
+            return *len - (nl != NULL) > max ? -2 : 1;
+        }
+        if (lr->eof)
+            return ferror(lr->in) ? -1 : 0;
+        scanned = lr->end - lr->start;
+        if (scanned > max)
+            return -2;
+        if (lr->start > 0) { /* keep the unread part at the front */
+            memmove(lr->buf, from, scanned);
+            lr->start = 0;
+            lr->end = scanned;
+        }
+        if (lr->end == lr->cap) {
+            size_t cap = lr->cap * 2;
+            if (cap > max + 2)
+                cap = max + 2; /* enough to see that a line is too long */
+            char *bigger = realloc(lr->buf, cap);
+            if (bigger == NULL)
+                return -1;
+            lr->buf = bigger;
+            lr->cap = cap;
+        }
+        size_t got = fread(lr->buf + lr->end, 1, lr->cap - lr->end, lr->in);
+        lr->end += got;
+        if (got == 0)
+            lr->eof = 1;
+    }
+}
+
 static uint64_t mono_ns(void)
 {
     struct timespec ts;
@@ -224,26 +291,38 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A JSON string, or null for an empty one. */
+static void print_str_or_null(FILE *out, const char *s)
+{
+    if (s[0] == '\0')
+        fputs("null", out);
+    else
+        json_print_string(out, s);
+}
+
 static void write_decision(struct replay *r, uint64_t line_no, const char *tenant,
                            const sticky_key_chain *chain, const sticky_decision *d, int attempt)
 {
-    if (r->decisions == NULL)
+    FILE *out = r->decisions;
+    if (out == NULL)
         return;
     const char *src = chain->source == STICKY_KEY_SOURCE_EXPLICIT  ? "explicit"
                       : chain->source == STICKY_KEY_SOURCE_CONTENT ? "content"
                                                                    : "none";
-    cJSON *ts = cJSON_CreateString(tenant);
-    char *t = ts ? cJSON_PrintUnformatted(ts) : NULL; /* JSON-escaped */
-    cJSON_Delete(ts);
-    fprintf(r->decisions,
-            "{\"i\":%llu,\"t\":%lld,\"tenant\":%s,\"key\":\"%s\",\"source\":\"%s\","
-            "\"channel\":%s%s%s,\"reason\":\"%s\",\"attempt\":%d,\"moved_from\":%s%s%s}\n",
-            (unsigned long long)line_no, (long long)r->now_ms, t ? t : "\"\"", d->key_hex, src,
-            d->channel_id[0] ? "\"" : "", d->channel_id[0] ? d->channel_id : "null",
-            d->channel_id[0] ? "\"" : "", sticky_reason_name(d->reason), attempt,
-            d->moved_from[0] ? "\"" : "", d->moved_from[0] ? d->moved_from : "null",
-            d->moved_from[0] ? "\"" : "");
-    free(t);
+    fprintf(out, "{\"i\":%llu,\"t\":%lld,\"tenant\":", (unsigned long long)line_no,
+            (long long)r->now_ms);
+    json_print_string(out, tenant);
+    fputs(",\"key\":", out);
+    json_print_string(out, d->key_hex);
+    fputs(",\"source\":", out);
+    json_print_string(out, src);
+    fputs(",\"channel\":", out);
+    print_str_or_null(out, d->channel_id);
+    fputs(",\"reason\":", out);
+    json_print_string(out, sticky_reason_name(d->reason));
+    fprintf(out, ",\"attempt\":%d,\"moved_from\":", attempt);
+    print_str_or_null(out, d->moved_from);
+    fputs("}\n", out);
 }
 
 /* The failure the trace injects for @channel, if any. */
@@ -253,6 +332,53 @@ static const cJSON *failure_for(const cJSON *fail, const char *channel)
         return NULL;
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(fail, channel);
     return cJSON_IsObject(f) ? f : NULL;
+}
+
+/* Reset and retry-after times (seconds): whole seconds whose milliseconds
+ * a double still holds exactly. */
+#define REPLAY_MAX_SECONDS (JSON_MAX_EXACT_INT / 1000)
+
+/* The outcome a failure entry injects. Returns 0, or -1 with the reason in
+ * @err (an entry's numbers out of range). */
+static int failure_outcome(const cJSON *f, sticky_outcome *o, char *err, size_t cap)
+{
+    int64_t v;
+    int got;
+    o->status = 500;
+    if ((got = json_get_int(f, "status", 0, 999, &v, err, cap)) < 0)
+        return -1;
+    if (got)
+        o->status = (int)v;
+    if (o->status == 0)
+        o->kind = STICKY_OUTCOME_TIMEOUT;
+    if ((got = json_get_int(f, "reset", 0, REPLAY_MAX_SECONDS, &v, err, cap)) < 0)
+        return -1;
+    if (got)
+        o->reset_epoch_s = v;
+    if ((got = json_get_int(f, "retry_after", 0, REPLAY_MAX_SECONDS, &v, err, cap)) < 0)
+        return -1;
+    if (got)
+        o->retry_after_s = v;
+    return 0;
+}
+
+/* Check every failure entry of a line before anything is selected, so a
+ * bad number stops the line before it changes any state. */
+static int check_failures(const cJSON *fail, char *err, size_t cap)
+{
+    const cJSON *f;
+    if (!cJSON_IsObject(fail))
+        return 0;
+    cJSON_ArrayForEach(f, fail) {
+        sticky_outcome o;
+        sticky_outcome_init(&o);
+        char why[160];
+        if (cJSON_IsObject(f) && failure_outcome(f, &o, why, sizeof(why)) != 0) {
+            snprintf(err, cap, "fail.%.60s: %s", f->string ? f->string : "?", why);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, char *err,
@@ -267,6 +393,8 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
     const char *ten = cJSON_IsString(tenant) ? tenant->valuestring : "";
     char *raw = NULL;
     size_t raw_len = 0;
+    if (check_failures(fail, err, err_cap) != 0)
+        return -1;
     if (cJSON_IsObject(body)) {
         raw = cJSON_PrintUnformatted(body);
         raw_len = raw ? strlen(raw) : 0;
@@ -276,7 +404,13 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
             snprintf(path, sizeof(path), "%s", body_file->valuestring);
         else
             snprintf(path, sizeof(path), "%s/%s", r->trace_dir, body_file->valuestring);
-        if (read_file(path, &raw, &raw_len) != 0) {
+        int got = read_file(path, STICKY_MAX_BODY_BYTES, &raw, &raw_len);
+        if (got == -2) {
+            snprintf(err, err_cap, "body_file %.200s: larger than the body limit (%u bytes)",
+                     body_file->valuestring, STICKY_MAX_BODY_BYTES);
+            return -1;
+        }
+        if (got != 0) {
             snprintf(err, err_cap, "cannot read body_file %.200s", body_file->valuestring);
             return -1;
         }
@@ -347,18 +481,8 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
         sticky_outcome o;
         sticky_outcome_init(&o);
         o.status = 200;
-        if (f != NULL) {
-            const cJSON *st = cJSON_GetObjectItemCaseSensitive(f, "status");
-            const cJSON *reset = cJSON_GetObjectItemCaseSensitive(f, "reset");
-            const cJSON *ra = cJSON_GetObjectItemCaseSensitive(f, "retry_after");
-            o.status = cJSON_IsNumber(st) ? st->valueint : 500;
-            if (o.status == 0)
-                o.kind = STICKY_OUTCOME_TIMEOUT;
-            if (cJSON_IsNumber(reset))
-                o.reset_epoch_s = (int64_t)reset->valuedouble;
-            if (cJSON_IsNumber(ra))
-                o.retry_after_s = (int64_t)ra->valuedouble;
-        }
+        if (f != NULL)
+            failure_outcome(f, &o, err, err_cap); /* checked by check_failures() */
         sticky_report(r->ctx, &d, &o);
         if (f == NULL) {
             final = d.channel_index;
@@ -403,12 +527,11 @@ static int run_line(struct replay *r, uint64_t line_no, const char *text, size_t
         snprintf(err, cap, "not a JSON object");
         return -1;
     }
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(line, "t");
-    int rc = -1;
-    if (!cJSON_IsNumber(t)) {
+    int64_t tm = 0;
+    int rc = -1, has_t = json_get_int(line, "t", 0, JSON_MAX_EXACT_INT, &tm, err, cap);
+    if (has_t == 0) {
         snprintf(err, cap, "missing numeric \"t\" (ms)");
-    } else {
-        int64_t tm = (int64_t)t->valuedouble;
+    } else if (has_t > 0) {
         if (tm > r->now_ms)
             r->now_ms = tm; /* out-of-order lines do not move time back */
         rc = cJSON_GetObjectItemCaseSensitive(line, "channel") ? run_event(r, line, err, cap)
@@ -458,18 +581,37 @@ int cmd_replay(int argc, char **argv)
     }
     replay_stats_init(&r.stats);
     int progress = isatty(2);
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    struct line_reader lines;
+    if (line_reader_init(&lines, in) != 0) {
+        fprintf(stderr, "sticky-route: replay: out of memory\n");
+        exit_code = EXIT_USAGE;
+        replay_stats_free(&r.stats);
+        goto out;
+    }
+    char *buf;
+    size_t n;
+    int got;
     uint64_t line_no = 0;
-    while ((n = getline(&buf, &cap, in)) > 0) {
+    while ((got = next_line(&lines, REPLAY_MAX_LINE, &buf, &n)) != 0) {
         line_no++;
+        if (got < 0) {
+            /* Not skippable: what follows may be endless (/dev/zero). */
+            if (got == -2)
+                fprintf(stderr, "sticky-route: replay: %s: line %llu: longer than %u bytes "
+                        "(the body limit + 1 MiB)\n", trace, (unsigned long long)line_no,
+                        REPLAY_MAX_LINE);
+            else
+                fprintf(stderr, "sticky-route: replay: %s: line %llu: read failed\n", trace,
+                        (unsigned long long)line_no);
+            exit_code = EXIT_BODY;
+            break;
+        }
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
             n--;
         if (n == 0)
             continue;
         char err[256];
-        int lrc = run_line(&r, line_no, buf, (size_t)n, err, sizeof(err));
+        int lrc = run_line(&r, line_no, buf, n, err, sizeof(err));
         if (lrc != 0) {
             fprintf(stderr, "sticky-route: replay: %s: line %llu: %s\n", trace,
                     (unsigned long long)line_no, err);
@@ -484,7 +626,7 @@ int cmd_replay(int argc, char **argv)
     }
     if (progress && line_no >= 1000)
         fprintf(stderr, "\n");
-    free(buf);
+    free(lines.buf);
     if (exit_code == 0)
         replay_stats_print(stdout, &r.stats, &r.ch, r.ctx, r.store, r.o.human);
     replay_stats_free(&r.stats);

@@ -46,8 +46,14 @@ int key_options_parse(struct key_options *o, int argc, char **argv, int *i)
     } else if (strcmp(a, "--secret-file") == 0) {
         free(o->secret);
         o->secret = NULL;
-        if (read_file(v, &o->secret, &o->secret_len) != 0)
+        /* The longest secret plus a line ending. */
+        int r = read_file(v, STICKY_MAX_KEY_SECRET_BYTES + 2, &o->secret, &o->secret_len);
+        if (r != 0) {
+            if (r == -2)
+                fprintf(stderr, "sticky-route: --secret-file: secret must be 1..%u bytes\n",
+                        STICKY_MAX_KEY_SECRET_BYTES);
             return -1;
+        }
         /* A trailing newline from `echo secret > file` is not part of it. */
         while (o->secret_len && (o->secret[o->secret_len - 1] == '\n' ||
                                  o->secret[o->secret_len - 1] == '\r'))

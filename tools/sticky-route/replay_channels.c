@@ -1,6 +1,8 @@
-/* examples/sticky-route/replay_channels.c - reading channels.json:
+/* tools/sticky-route/replay_channels.c - reading channels.json:
  * [{"id":"A","priority":1,"weight":1,"models":["claude-*"],"max_inflight":0,
- *   "state":"active"}, ...] (only "id" required). */
+ *   "state":"active"}, ...] (only "id" required). Numbers must be integers
+ * in the field's range: an error names the channel and the field. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,15 @@
 static int fail(const char *path, const char *why)
 {
     fprintf(stderr, "sticky-route: %s: %s\n", path, why);
+    return -1;
+}
+
+/* "channels.json: channel 2 ("B"): <why>" */
+static int fail_channel(const char *path, size_t i, const char *id, const char *why)
+{
+    fprintf(stderr, "sticky-route: %s: channel %zu (", path, i + 1);
+    json_print_string(stderr, id);
+    fprintf(stderr, "): %s\n", why);
     return -1;
 }
 
@@ -31,7 +42,7 @@ int replay_channels_load(const char *path, struct replay_channels *out)
     memset(out, 0, sizeof(*out));
     char *text = NULL;
     size_t len = 0;
-    if (read_file(path, &text, &len) != 0)
+    if (read_file(path, STICKY_MAX_BODY_BYTES, &text, &len) != 0)
         return -1;
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
@@ -61,16 +72,22 @@ int replay_channels_load(const char *path, struct replay_channels *out)
         sticky_channel_init(c);
         out->ids[i] = strdup(id->valuestring);
         c->id = out->ids[i];
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(item, "priority");
-        if (cJSON_IsNumber(v))
-            c->priority = v->valueint;
-        v = cJSON_GetObjectItemCaseSensitive(item, "weight");
-        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
-            c->weight = (uint32_t)v->valuedouble;
-        v = cJSON_GetObjectItemCaseSensitive(item, "max_inflight");
-        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
-            c->max_inflight = (uint32_t)v->valuedouble;
-        v = cJSON_GetObjectItemCaseSensitive(item, "state");
+        char why[160];
+        int64_t num;
+        int got = json_get_int(item, "priority", INT_MIN, INT_MAX, &num, why, sizeof(why));
+        if (got > 0)
+            c->priority = (int)num;
+        if (got >= 0 && (got = json_get_int(item, "weight", 0, UINT32_MAX, &num, why,
+                                            sizeof(why))) > 0)
+            c->weight = (uint32_t)num;
+        if (got >= 0 && (got = json_get_int(item, "max_inflight", 0, UINT32_MAX, &num, why,
+                                            sizeof(why))) > 0)
+            c->max_inflight = (uint32_t)num;
+        if (got < 0) {
+            rc = fail_channel(path, i, c->id, why);
+            break;
+        }
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(item, "state");
         if (cJSON_IsString(v)) {
             int st = parse_state(v->valuestring);
             if (st < 0) {

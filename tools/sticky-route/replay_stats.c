@@ -1,10 +1,12 @@
-/* examples/sticky-route/replay_stats.c - per-session bookkeeping and the
- * replay summary (one JSON object, or a table with --human). */
+/* tools/sticky-route/replay_stats.c - per-session bookkeeping and the
+ * replay summary (one JSON object, or a table with --human). Strings in the
+ * JSON go through json_print_string() (channel ids come from the user). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <uthash.h>
 
+#include "cli_util.h"
 #include "replay.h"
 
 /* A session: tenant + first key; the channel of its previous request and
@@ -136,13 +138,18 @@ void replay_stats_print(FILE *out, struct replay_stats *s, const struct replay_c
             (unsigned long long)s->failed_requests, (unsigned long long)s->unkeyed,
             (unsigned long long)s->events, (unsigned long long)s->sessions,
             (unsigned long long)s->followups, (unsigned long long)s->followups_same, ratio);
-    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-        fprintf(out, "%s\"%s\":%llu", i ? "," : "", sticky_reason_name(reasons[i]),
-                (unsigned long long)s->reasons[reasons[i]]);
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+        fputs(i ? "," : "", out);
+        json_print_string(out, sticky_reason_name(reasons[i]));
+        fprintf(out, ":%llu", (unsigned long long)s->reasons[reasons[i]]);
+    }
     fprintf(out, "},\"channels\":{");
-    for (size_t i = 0; i < c->n; i++)
-        fprintf(out, "%s\"%s\":{\"requests\":%llu,\"sessions\":%llu}", i ? "," : "", c->ids[i],
+    for (size_t i = 0; i < c->n; i++) {
+        fputs(i ? "," : "", out);
+        json_print_string(out, c->ids[i]);
+        fprintf(out, ":{\"requests\":%llu,\"sessions\":%llu}",
                 (unsigned long long)s->ch_requests[i], (unsigned long long)s->ch_sessions[i]);
+    }
     fprintf(out, "},\"store\":{\"entries\":%llu,\"hits\":%llu,\"misses\":%llu,\"inserts\":%llu,"
                  "\"renewals\":%llu,\"expirations\":%llu,\"evictions\":%llu},"
                  "\"store_errors\":%llu,\"latency_ns\":{\"p50\":%llu,\"p99\":%llu},"
