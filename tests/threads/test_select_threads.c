@@ -196,7 +196,7 @@ static void test_mixed_traffic(void **state)
                      s.requests);
     assert_int_equal(s.reports, atomic_load(&sh.ok));
     for (int i = 0; i < 4; i++) {
-        struct channel_health *h = health_get(&sh.ctx->sel->health, sh.ch[i].id);
+        struct channel_health *h = health_get(&sh.ctx->sel->health, sh.ch[i].id, fnv1a64(sh.ch[i].id));
         assert_int_equal(atomic_load(&h->in_flight), 0);
     }
     /* Every session is bound to one channel at the end. */
