@@ -63,8 +63,7 @@ static int end_attempt(sticky_ctx *ctx, sticky_decision *d, const char *op,
         /* Opened while the ledger was full: found by id, never created. */
         *h = health_find(&ctx->sel->health, d->channel_id, fnv1a64(d->channel_id));
         break;
-    default:
-        d->attempt = 0;
+    default: /* left as it is: it may be another context's attempt */
         ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->attempt: not an open attempt (already ended "
                 "through a copy of this decision, or not from this context)", op);
         return STICKY_ENOTFOUND;
