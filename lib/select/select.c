@@ -446,7 +446,9 @@ static void commit(struct select_state *st, const struct request_view *v, size_t
     d->channel_index = (int)c->index;
     strcpy(d->channel_id, c->ch->id);
     if (c->h != NULL) {
-        atomic_store_explicit(&c->h->last_used_ms, v->now, memory_order_relaxed);
+        /* A use at INT64_MIN is recorded 1 ms later: INT64_MIN means never. */
+        int64_t used = v->now == HEALTH_NEVER_USED ? v->now + 1 : v->now;
+        atomic_store_explicit(&c->h->last_used_ms, used, memory_order_relaxed);
         atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
     }
     d->attempt = attempt_open(&st->ctx->sel->attempts, c->h);

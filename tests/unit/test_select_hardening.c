@@ -539,8 +539,8 @@ static void test_extreme_clocks(void **state)
 static void test_lru_negative_clock(void **state)
 {
     (void)state;
-    static const int64_t clocks[] = {-1000000000000LL, INT64_MIN + 1};
-    for (size_t i = 0; i < 2; i++) {
+    static const int64_t clocks[] = {-1000000000000LL, INT64_MIN + 1, INT64_MIN};
+    for (size_t i = 0; i < 3; i++) {
         struct harness h;
         h_config(&h);
         h.clk.now_ms = clocks[i];
