@@ -18,9 +18,8 @@ int attempt_init(struct attempt_ledger *l, const sticky_ctx *ctx, uint64_t salt)
     for (int i = 0; i < ATTEMPT_MAX_PAGES; i++)
         atomic_init(&l->pages[i], NULL);
     atomic_init(&l->n_pages, 0);
-    /* A per-context start: a decision handed to another context does not
-     * match that context's attempts. */
-    atomic_init(&l->seq, salt & SEQ_MASK);
+    l->salt = salt & SEQ_MASK;
+    atomic_init(&l->untracked, 0);
     atomic_init(&l->full_logged, 0);
     return pthread_mutex_init(&l->grow_lock, NULL) == 0 ? STICKY_OK : STICKY_ENOMEM;
 }
@@ -51,6 +50,7 @@ static uint32_t grow(struct attempt_ledger *l, uint32_t seen)
             for (int i = 0; i < ATTEMPT_PAGE_SLOTS; i++) {
                 atomic_init(&page[i].token, 0);
                 atomic_init(&page[i].health, NULL);
+                atomic_init(&page[i].uses, 0);
             }
             atomic_store_explicit(&l->pages[n], page, memory_order_release);
             atomic_store_explicit(&l->n_pages, ++n, memory_order_release);
@@ -79,11 +79,19 @@ static uint32_t claim(struct attempt_ledger *l, uint32_t n_slots, uint32_t start
     return UINT32_MAX;
 }
 
+/* The next generation after use count *@n: (uses ^ salt), skipping the
+ * one that is 0 (a token is never 0 nor FILLING). */
+static uint64_t next_generation(const struct attempt_ledger *l, uint64_t *n)
+{
+    uint64_t g;
+    do
+        g = (++*n ^ l->salt) & SEQ_MASK;
+    while (g == 0);
+    return g;
+}
+
 uint64_t attempt_open(struct attempt_ledger *l, struct channel_health *h)
 {
-    uint64_t seq = (atomic_fetch_add_explicit(&l->seq, 1, memory_order_relaxed) + 1) & SEQ_MASK;
-    if (seq == 0)
-        seq = 1;
     /* Threads start their scan at different places (their stack address,
      * as the counter shards do), so they rarely contend for a slot. */
     int probe;
@@ -114,10 +122,14 @@ uint64_t attempt_open(struct attempt_ledger *l, struct channel_health *h)
                     "%d attempts open at once (are decisions reported or released?): "
                     "further attempts are not checked for double reports",
                     ATTEMPT_MAX_SLOTS);
-        return (seq << ATTEMPT_INDEX_BITS) | ATTEMPT_UNTRACKED;
+        uint64_t uses = atomic_fetch_add_explicit(&l->untracked, 1, memory_order_relaxed);
+        return (next_generation(l, &uses) << ATTEMPT_INDEX_BITS) | ATTEMPT_UNTRACKED;
     }
+    /* The slot is ours (FILLING) until the token is published. */
     struct attempt_slot *s = slot_at(l, idx);
-    uint64_t token = (seq << ATTEMPT_INDEX_BITS) | idx;
+    uint64_t uses = atomic_load_explicit(&s->uses, memory_order_relaxed);
+    uint64_t token = (next_generation(l, &uses) << ATTEMPT_INDEX_BITS) | idx;
+    atomic_store_explicit(&s->uses, uses, memory_order_relaxed);
     atomic_store_explicit(&s->health, h, memory_order_relaxed);
     atomic_store_explicit(&s->token, token, memory_order_release);
     return token;

@@ -9,9 +9,12 @@
  * ending an attempt never looks a channel up by the id the caller hands
  * back (a forged id finds nothing and creates nothing).
  *
- * Token: (sequence << ATTEMPT_INDEX_BITS) | slot index; the sequence never
- * repeats within a context's life (2^46 attempts), so a stale copy never
- * matches a later attempt in the same slot. Slots come in pages allocated
+ * Token: (generation << ATTEMPT_INDEX_BITS) | slot index. Each slot counts
+ * its own generations (no counter shared between threads), XORed with a
+ * per-context salt; a slot's generation repeats only after 2^47 uses of
+ * that slot, so a stale copy never matches a later attempt in the slot, and
+ * a decision handed to another context does not match its attempts.
+ * Slots come in pages allocated
  * on demand, up to ATTEMPT_MAX_SLOTS; when every slot is taken (a host that
  * never ends its attempts), further attempts are untracked: still routed,
  * their end found by channel id without the copy check (logged once).
@@ -34,13 +37,15 @@
 struct attempt_slot {
     _Atomic uint64_t token;                   /* 0 free, 1 being filled */
     _Atomic(struct channel_health *) health;  /* NULL: untracked channel */
+    _Atomic uint64_t uses;                    /* the slot's generations */
 };
 
 struct attempt_ledger {
     const sticky_ctx *ctx;
     _Atomic(struct attempt_slot *) pages[ATTEMPT_MAX_PAGES];
     _Atomic uint32_t n_pages;
-    _Atomic uint64_t seq;
+    uint64_t salt;               /* per context, fixed */
+    _Atomic uint64_t untracked;  /* generations of untracked tokens */
     _Atomic int full_logged;
     pthread_mutex_t grow_lock;
 };

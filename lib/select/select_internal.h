@@ -53,8 +53,9 @@ struct sticky_selector {
 struct cand {
     const sticky_channel *ch;  /* the caller's element (full-size copy) */
     struct channel_health *h;  /* NULL until looked up, or untracked */
-    uint64_t hash;             /* fnv1a64(ch->id) */
+    uint64_t hash;             /* fnv1a64(ch->id), once looked up */
     size_t index;              /* in the host's list */
+    int hashed;                /* hash is set */
     int looked_up;             /* h is final (NULL = untracked) */
     int full;                  /* lost an in-flight reservation: saturated
                                 * for the rest of this request */
