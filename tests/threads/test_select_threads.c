@@ -328,12 +328,124 @@ static void test_inflight_cap_holds(void **state)
     }
 }
 
+/* ---- the health registry growing under readers -------------------------- */
+
+#define GROW_IDS 700
+#define GROW_THREADS 4
+
+struct grow_shared {
+    sticky_ctx *ctx;
+    char ids[GROW_IDS][16];
+    pthread_barrier_t start;
+    _Atomic uint64_t bad;
+};
+
+struct grow_worker {
+    struct grow_shared *sh;
+    int id;
+};
+
+static void *grow_work(void *arg)
+{
+    struct grow_worker *w = arg;
+    struct grow_shared *sh = w->sh;
+    pthread_barrier_wait(&sh->start);
+    uint64_t x = 0x2545f4914f6cdd1dULL * (uint64_t)(w->id + 1);
+    for (int round = 0; round < 400; round++) {
+        /* Eight ids: some known, some new (the table grows in place and
+         * is copied while other threads look ids up). */
+        sticky_channel ch[8];
+        int picked[8];
+        int n = 0;
+        while (n < 8) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int k = (int)(x % (uint64_t)(round < 100 ? 100 + round * 6 : GROW_IDS));
+            int dup = 0;
+            for (int j = 0; j < n; j++)
+                dup |= picked[j] == k;
+            if (dup)
+                continue;
+            picked[n] = k;
+            sticky_channel_init(&ch[n]);
+            ch[n].id = sh->ids[k];
+            ch[n].max_inflight = 2;
+            n++;
+        }
+        sticky_key_chain chain;
+        sticky_key_chain_init(&chain);
+        chain.source = STICKY_KEY_SOURCE_CONTENT;
+        chain.n_keys = 1;
+        chain.keys[0] = x;
+        sticky_request r;
+        sticky_request_init(&r);
+        r.chain = &chain;
+        sticky_decision d;
+        sticky_decision_init(&d);
+        int rc = sticky_select(sh->ctx, &r, ch, 8, &d);
+        if (rc != STICKY_OK) {
+            atomic_fetch_add(&sh->bad, 1);
+            continue;
+        }
+        sticky_outcome o;
+        sticky_outcome_init(&o);
+        o.status = (x >> 40) % 10 == 0 ? 500 : 200;
+        if (sticky_report(sh->ctx, &d, &o) != STICKY_OK)
+            atomic_fetch_add(&sh->bad, 1);
+    }
+    return NULL;
+}
+
+/* Threads route over lists drawn from 700 ids, most of them new at first:
+ * inserts (in place and with table copies) race with lock-free lookups.
+ * Every id ends with exactly one entry, found again afterwards. */
+static void test_registry_growth(void **state)
+{
+    (void)state;
+    struct grow_shared *sh = calloc(1, sizeof(*sh));
+    assert_non_null(sh);
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.select_policy = STICKY_POLICY_RENDEZVOUS;
+    cfg.log_level = STICKY_LOG_ERROR;
+    assert_int_equal(sticky_ctx_new(&cfg, &sh->ctx), STICKY_OK);
+    for (int i = 0; i < GROW_IDS; i++)
+        snprintf(sh->ids[i], sizeof(sh->ids[i]), "acct-%d", i);
+    pthread_barrier_init(&sh->start, NULL, GROW_THREADS);
+    struct grow_worker w[GROW_THREADS];
+    pthread_t t[GROW_THREADS];
+    for (int i = 0; i < GROW_THREADS; i++) {
+        w[i].sh = sh;
+        w[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, grow_work, &w[i]), 0);
+    }
+    for (int i = 0; i < GROW_THREADS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&sh->bad), 0);
+    struct health_registry *reg = &sh->ctx->sel->health;
+    size_t found = 0;
+    for (int i = 0; i < GROW_IDS; i++) {
+        struct channel_health *h = health_find(reg, sh->ids[i], fnv1a64(sh->ids[i]));
+        if (h == NULL)
+            continue;
+        found++;
+        assert_string_equal(h->id, sh->ids[i]);
+        assert_int_equal(atomic_load(&h->in_flight), 0);
+        assert_ptr_equal(health_get(reg, sh->ids[i], fnv1a64(sh->ids[i])), h);
+    }
+    assert_int_equal(found, health_count(reg));
+    assert_true(found > GROW_IDS / 2);
+    pthread_barrier_destroy(&sh->start);
+    sticky_ctx_free(sh->ctx);
+    free(sh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_requests_agree),
         cmocka_unit_test(test_mixed_traffic),
         cmocka_unit_test(test_inflight_cap_holds),
+        cmocka_unit_test(test_registry_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
