@@ -35,7 +35,8 @@ STICKY_BEGIN_DECLS
  * Functions return 0 (STICKY_OK) or one of these negative values:
  * STICKY_EINVAL an argument is invalid (NULL, out of range; a debug log
  * line names it), STICKY_ENOMEM the allocator returned NULL, STICKY_EPARSE
- * input bytes (JSON, id) are malformed, STICKY_ENOTFOUND no such entry,
+ * input bytes (JSON, id) are malformed, STICKY_ENOTFOUND no such entry (a
+ * session key; for sticky_report(), no such open attempt),
  * STICKY_EEXIST entry already exists, STICKY_ESTORE the storage backend
  * failed, STICKY_ENOCHANNEL no channel is usable for this request,
  * STICKY_EABI a struct size or vtable version is not understood,

@@ -36,20 +36,30 @@ enum sticky_channel_state {
 };
 
 /*
+ * The most distinct channel ids a context keeps health for (cooldowns,
+ * in-flight counts, last use). A further new id is routed untracked: only
+ * when no tracked channel is usable, never with an in-flight cap, and its
+ * outcomes cool nothing (docs/selection.md, "Channel ids"). Since: 0.2.0
+ */
+#define STICKY_MAX_CHANNEL_IDS 4096
+
+/*
  * One upstream channel in the host's list. Size-prefixed; arrays are read
  * with the stride channels[0].size, so every element must be initialised
  * with sticky_channel_init(). The library keeps no pointer to it.
  */
 typedef struct sticky_channel {
     size_t size;
-    const char *id;            /* stable id, NUL-terminated, 1..127 bytes */
+    const char *id;            /* stable id, NUL-terminated, 1..127 bytes;
+                                * unique within one list */
     const char *const *models; /* served models: exact names or prefixes
                                 * ending in '*' ("claude-*"); NULL = all */
     size_t n_models;
     int priority;              /* lower number wins; default 0 */
     uint32_t weight;           /* rendezvous / random weight; 0 = 1 */
     int state;                 /* enum sticky_channel_state */
-    uint32_t max_inflight;     /* in-flight cap; 0 = unlimited */
+    uint32_t max_inflight;     /* in-flight cap, held under any number of
+                                * threads; 0 = unlimited */
 } sticky_channel;
 
 
@@ -98,7 +108,8 @@ typedef struct sticky_decision {
                                        * request's model */
     int64_t retry_at_ms;              /* NO_CHANNEL / strict: earliest time a
                                        * channel is usable again; 0 unknown */
-    uint64_t attempt;                 /* opaque; non-zero while in flight */
+    uint64_t attempt;                 /* opaque token of the attempt; non-zero
+                                       * until this struct ends it */
 } sticky_decision;
 
 /* How an attempt ended. Size-prefixed: start with sticky_outcome_init(). */
@@ -176,13 +187,19 @@ static inline int sticky_outcome_init(sticky_outcome *o)
  * @ctx: the context. @req: the request. @channels: the host's channels for
  * this request (stride channels[0].size). @n_channels: how many (1..1024).
  * @out: receives the decision (only out->size bytes written).
- * Returns: 0 with a channel chosen; STICKY_ENOCHANNEL when nothing is
- *          usable (out->reason NO_CHANNEL, out->retry_at_ms set when a
- *          channel recovers at a known time) or, with STICKY_SELECT_STRICT,
- *          when the bound channel is unusable; STICKY_EINVAL / STICKY_EABI
- *          on bad arguments; key errors (STICKY_EPARSE, STICKY_ELIMIT) for
- *          a malformed body; STICKY_ENOMEM. A failing store never fails the
- *          call: the decision is made without it, flagged store_degraded.
+ * Returns: 0 with a channel chosen (an attempt is open until
+ *          sticky_report() or sticky_release()); STICKY_ENOCHANNEL when
+ *          nothing is usable (out->reason NO_CHANNEL, out->retry_at_ms set
+ *          when a channel recovers at a known time) or, with
+ *          STICKY_SELECT_STRICT, when the bound channel is unusable;
+ *          STICKY_EINVAL / STICKY_EABI on bad arguments (among them two
+ *          channels with one id); key errors (STICKY_EPARSE, STICKY_ELIMIT)
+ *          for a malformed body; STICKY_ENOMEM. A failing store never fails
+ *          the call: the decision is made without it, flagged
+ *          store_degraded. A binding of another tenant (a precomputed
+ *          chain passed for the wrong tenant) is never used nor rewritten:
+ *          the request is placed without a binding, reason NEW, counted in
+ *          sticky_ctx_stats.tenant_mismatches.
  * Thread-safety: safe from any number of threads on one context.
  * Since: 0.1.0
  */
@@ -194,13 +211,19 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
  * sticky_report - tell the library how an attempt ended, and end it.
  *
  * Updates the chosen channel's health (cooldowns per docs/selection.md)
- * and releases its in-flight slot. Reporting an attempt twice, or after
- * sticky_release(), changes nothing.
+ * and releases its in-flight slot. An attempt ends exactly once: the
+ * library keeps every open attempt, so a second report of it - the same
+ * struct again, a copy of it, or after sticky_release() - is refused with
+ * STICKY_ENOTFOUND and changes nothing (no second outcome, no second
+ * release of the slot).
  *
- * @ctx: the context. @d: the decision from sticky_select() (its attempt
- * field is cleared). @o: the outcome.
- * Returns: 0; STICKY_EINVAL on NULL or a decision without a channel;
- *          STICKY_EABI on bad sizes.
+ * @ctx: the context. @d: the decision from sticky_select() on this
+ * context (its attempt field is cleared). @o: the outcome.
+ * Returns: 0; STICKY_ENOTFOUND if @d is not an open attempt (already
+ *          ended, through this struct or a copy; or not from this
+ *          context); STICKY_EINVAL on NULL, a decision without a channel
+ *          (e.g. a NO_CHANNEL one), a channel_id other than the attempt's,
+ *          or a bad outcome; STICKY_EABI on bad sizes.
  * Thread-safety: safe from any thread (one thread per decision).
  * Since: 0.1.0
  */
@@ -209,8 +232,18 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d,
 
 /**
  * sticky_release - end an attempt without an outcome (e.g. the client
- * went away). Idempotent.
- * Returns: 0; STICKY_EINVAL on NULL. Thread-safety: as sticky_report().
+ * went away).
+ *
+ * Idempotent, so a host can call it on every path after a select: on a
+ * decision without a channel, or one whose attempt already ended (reported
+ * or released, through this struct or a copy), it returns 0 and changes
+ * nothing; an attempt's in-flight slot is released once whatever is
+ * called on its copies.
+ *
+ * @ctx: the context. @d: the decision (its attempt field is cleared).
+ * Returns: 0; STICKY_EINVAL on NULL or a channel_id other than the open
+ *          attempt's; STICKY_EABI on bad sizes.
+ * Thread-safety: as sticky_report().
  * Since: 0.1.0
  */
 STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d);
@@ -218,7 +251,9 @@ STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d);
 /* Selector counters. Size-prefixed: start with sticky_ctx_stats_init().
  * A request is counted once its key is derived, so always
  * requests == hits + promoted_hits + new_sessions + failovers + spills
- *             + migrations + strict_rejections + no_channel. */
+ *             + migrations + strict_rejections + no_channel.
+ * (tenant_mismatches counts requests that are also in new_sessions or
+ * no_channel.) */
 typedef struct sticky_ctx_stats {
     size_t size;
     uint64_t requests;        /* sticky_select() calls that got as far as a key */
@@ -232,7 +267,10 @@ typedef struct sticky_ctx_stats {
     uint64_t no_channel;
     uint64_t store_errors;
     uint64_t reports;
-    uint64_t channels;        /* channels seen so far */
+    uint64_t channels;        /* channel ids with health (at most
+                               * STICKY_MAX_CHANNEL_IDS) */
+    uint64_t tenant_mismatches; /* lookups that found another tenant's
+                                 * binding (since 0.2.0) */
 } sticky_ctx_stats;
 
 /**

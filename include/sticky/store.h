@@ -41,7 +41,15 @@ typedef struct sticky_mapping {
 
     uint64_t key;                    /* the session key */
     char channel_id[STICKY_ID_MAX];  /* NUL-terminated, 1..127 bytes */
-    char tenant_id[STICKY_ID_MAX];   /* NUL-terminated, 0..127 bytes */
+    char tenant_id[STICKY_ID_MAX];   /* NUL-terminated, 0..127 bytes. What
+                                      * the selector writes is a digest of
+                                      * the request's tenant (32 lowercase
+                                      * hex chars: HMAC-SHA256 with the
+                                      * context's key_secret when set, else
+                                      * SHA-256), "" for no tenant; never
+                                      * the tenant string itself. A lookup
+                                      * is a hit only for the same digest;
+                                      * a backend stores it as given. */
     uint64_t request_count;          /* uses, including the creating put */
     int64_t created_ms;              /* when the mapping was stored */
     int64_t last_access_ms;          /* last use (get, touch, put) */

@@ -1,12 +1,15 @@
 /*
  * lib/select/health.c - the channel health registry (see health.h): lock-free
- * lookups in an immutable table, copy-on-write growth under a mutex.
+ * lookups, inserts in place under a mutex, one copy per doubling, a bound
+ * on the number of ids.
  */
 #include "select/health.h"
 
 #include <string.h>
 
 #include "sticky/error.h"
+
+#define FIRST_CAP 16
 
 uint64_t fnv1a64(const char *s)
 {
@@ -21,16 +24,22 @@ uint64_t fnv1a64(const char *s)
 static struct health_table *table_new(const sticky_ctx *ctx, size_t cap)
 {
     struct health_table *t =
-        mem_calloc(ctx, 1, sizeof(*t) + cap * sizeof(struct channel_health *));
-    if (t != NULL)
-        t->cap = cap;
+        mem_calloc(ctx, 1, sizeof(*t) + cap * sizeof(t->slots[0]));
+    if (t == NULL)
+        return NULL;
+    t->cap = cap;
+    for (size_t i = 0; i < cap; i++)
+        atomic_init(&t->slots[i], NULL);
     return t;
 }
 
-int health_init(struct health_registry *r, const sticky_ctx *ctx)
+int health_init(struct health_registry *r, const sticky_ctx *ctx, size_t max_ids)
 {
     r->ctx = ctx;
-    struct health_table *t = table_new(ctx, 16);
+    r->max_ids = max_ids != 0 ? max_ids : HEALTH_MAX_IDS;
+    atomic_init(&r->count, 0);
+    atomic_init(&r->full_logged, 0);
+    struct health_table *t = table_new(ctx, FIRST_CAP);
     if (t == NULL)
         return STICKY_ENOMEM;
     atomic_init(&r->table, t);
@@ -47,7 +56,7 @@ void health_destroy(struct health_registry *r)
     if (t == NULL)
         return;
     for (size_t i = 0; i < t->cap; i++)
-        mem_free(r->ctx, t->slots[i]);
+        mem_free(r->ctx, atomic_load_explicit(&t->slots[i], memory_order_relaxed));
     while (t != NULL) {
         struct health_table *older = t->older;
         mem_free(r->ctx, t);
@@ -57,12 +66,11 @@ void health_destroy(struct health_registry *r)
     pthread_mutex_destroy(&r->grow_lock);
 }
 
-static struct channel_health *find(const struct health_table *t, const char *id,
-                                   uint64_t h)
+static struct channel_health *find(struct health_table *t, const char *id, uint64_t h)
 {
     size_t mask = t->cap - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        struct channel_health *e = t->slots[i];
+        struct channel_health *e = atomic_load_explicit(&t->slots[i], memory_order_acquire);
         if (e == NULL)
             return NULL;
         if (e->hash == h && strcmp(e->id, id) == 0)
@@ -70,57 +78,89 @@ static struct channel_health *find(const struct health_table *t, const char *id,
     }
 }
 
+/* Publish @e in @t (the caller holds grow_lock and made room). */
 static void place(struct health_table *t, struct channel_health *e)
 {
     size_t mask = t->cap - 1;
     size_t i = (size_t)e->hash & mask;
-    while (t->slots[i] != NULL)
+    while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != NULL)
         i = (i + 1) & mask;
-    t->slots[i] = e;
-    t->count++;
+    atomic_store_explicit(&t->slots[i], e, memory_order_release);
 }
 
-struct channel_health *health_get(struct health_registry *r, const char *id)
+struct channel_health *health_find(struct health_registry *r, const char *id, uint64_t hash)
 {
-    uint64_t h = fnv1a64(id);
+    return find(atomic_load_explicit(&r->table, memory_order_acquire), id, hash);
+}
+
+static struct channel_health *entry_new(const sticky_ctx *ctx, const char *id, uint64_t hash)
+{
+    struct channel_health *e = mem_calloc(ctx, 1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    size_t n = strlen(id);
+    memcpy(e->id, id, n < STICKY_ID_MAX ? n : STICKY_ID_MAX - 1);
+    e->hash = hash;
+    atomic_init(&e->last_used_ms, HEALTH_NEVER_USED);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        atomic_init(&e->cooldown_until_ms[f], HEALTH_NO_COOLDOWN);
+    return e;
+}
+
+struct channel_health *health_get(struct health_registry *r, const char *id, uint64_t hash)
+{
     struct health_table *t = atomic_load_explicit(&r->table, memory_order_acquire);
-    struct channel_health *e = find(t, id, h);
+    struct channel_health *e = find(t, id, hash);
     if (e != NULL)
         return e;
 
     pthread_mutex_lock(&r->grow_lock);
-    t = atomic_load_explicit(&r->table, memory_order_acquire);
-    e = find(t, id, h); /* another thread may have added it */
+    t = atomic_load_explicit(&r->table, memory_order_relaxed);
+    e = find(t, id, hash); /* another thread may have added it */
     if (e != NULL)
         goto out;
-    e = mem_calloc(r->ctx, 1, sizeof(*e));
+    size_t count = atomic_load_explicit(&r->count, memory_order_relaxed);
+    if (count >= r->max_ids) {
+        if (!atomic_exchange_explicit(&r->full_logged, 1, memory_order_relaxed))
+            ctx_log(r->ctx, STICKY_LOG_WARN,
+                    "channel health registry full (%zu ids): channel %s and any later new "
+                    "id are routed without health (no cooldowns, no in-flight cap)",
+                    r->max_ids, id);
+        goto out;
+    }
+    e = entry_new(r->ctx, id, hash);
     if (e == NULL)
         goto out;
-    size_t n = strlen(id);
-    memcpy(e->id, id, n < STICKY_ID_MAX ? n : STICKY_ID_MAX - 1);
-    e->hash = h;
-    /* A new table (keep load <= 1/2), published with a release store so a
-     * reader sees fully initialised entries. The old one stays readable
-     * until the registry is destroyed. */
-    size_t cap = t->cap;
-    while ((t->count + 1) * 2 > cap)
-        cap *= 2;
-    struct health_table *nt = table_new(r->ctx, cap);
-    if (nt == NULL) {
-        mem_free(r->ctx, e);
-        e = NULL;
-        goto out;
+    if ((count + 1) * 2 > t->cap) {
+        /* Past half full: one copy into a table twice as large. Readers
+         * may still be probing the old one, so it is kept (the sizes
+         * halve, so all old tables together are smaller than this one). */
+        struct health_table *nt = table_new(r->ctx, t->cap * 2);
+        if (nt == NULL) {
+            mem_free(r->ctx, e);
+            e = NULL;
+            goto out;
+        }
+        for (size_t i = 0; i < t->cap; i++) {
+            struct channel_health *x = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+            if (x != NULL)
+                place(nt, x);
+        }
+        nt->older = t;
+        place(nt, e);
+        atomic_store_explicit(&r->table, nt, memory_order_release);
+    } else {
+        place(t, e);
     }
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i] != NULL)
-            place(nt, t->slots[i]);
-    }
-    place(nt, e);
-    nt->older = t;
-    atomic_store_explicit(&r->table, nt, memory_order_release);
+    atomic_store_explicit(&r->count, count + 1, memory_order_relaxed);
 out:
     pthread_mutex_unlock(&r->grow_lock);
     return e;
+}
+
+size_t health_count(struct health_registry *r)
+{
+    return atomic_load_explicit(&r->count, memory_order_relaxed);
 }
 
 void health_each(struct health_registry *r,
@@ -128,8 +168,9 @@ void health_each(struct health_registry *r,
 {
     struct health_table *t = atomic_load_explicit(&r->table, memory_order_acquire);
     for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i] != NULL)
-            fn(t->slots[i], arg);
+        struct channel_health *e = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+        if (e != NULL)
+            fn(e, arg);
     }
 }
 
@@ -168,17 +209,20 @@ STICKY_API const char *sticky_model_family_name(int family)
     }
 }
 
-int64_t health_cooldown_end(const struct channel_health *h, int f, int64_t now_ms)
+int health_cooling(const struct channel_health *h, int f, int64_t now_ms, int64_t *end)
 {
-    int64_t end = 0;
+    int cooling = 0;
+    *end = 0;
     for (int i = 0; i < FAMILY_COUNT; i++) {
         /* A request without a model (family ALL) respects every cooldown;
          * a known family its own and the all-models one. */
         if (f != STICKY_MODEL_FAMILY_ALL && i != f && i != STICKY_MODEL_FAMILY_ALL)
             continue;
         int64_t u = atomic_load_explicit(&h->cooldown_until_ms[i], memory_order_relaxed);
-        if (u > now_ms && u > end)
-            end = u;
+        if (u > now_ms && (!cooling || u > *end)) {
+            *end = u;
+            cooling = 1;
+        }
     }
-    return end;
+    return cooling;
 }

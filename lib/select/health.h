@@ -1,16 +1,22 @@
 /*
- * lib/select/health.h - per-channel health, shared by every request on a context:
- * cooldowns (per model family and for all models), in-flight counts, last
- * use (for the LRU policy), consecutive failures, counters. Channels are
- * found by id in a registry whose read path takes no lock: it is an
- * immutable open-addressing table replaced (copy-on-write) when a new
- * channel id appears, which happens a handful of times in a process' life.
+ * lib/select/health.h - per-channel health, shared by every request on a
+ * context: cooldowns (per model family and for all models), in-flight
+ * counts, last use (for the LRU policy), consecutive failures, counters.
+ * Channels are found by id in a registry whose read path takes no lock: an
+ * open-addressing table of entry pointers. A new id is written into a free
+ * slot of the current table (readers see the slot empty or the finished
+ * entry); only when the table passes half full is it copied once into one
+ * twice as large. Memory is O(distinct ids) and bounded: at most
+ * HEALTH_MAX_IDS entries (STICKY_MAX_CHANNEL_IDS); ids beyond the bound get
+ * no entry and are routed untracked (docs/selection.md, "Channel ids").
+ * Entries live until the context is freed, so a pointer to one never dangles.
  */
 #ifndef STICKY_HEALTH_H
 #define STICKY_HEALTH_H
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/context_internal.h"
@@ -21,14 +27,23 @@
  * STICKY_MODEL_FAMILY_ALL covers every model. */
 #define FAMILY_COUNT (STICKY_MODEL_FAMILY_OTHER + 1)
 
+/* The bound on tracked channel ids per context. */
+#define HEALTH_MAX_IDS STICKY_MAX_CHANNEL_IDS
+
+/* "Never used" for last_used_ms: older than any clock reading. */
+#define HEALTH_NEVER_USED INT64_MIN
+/* cooldown_until_ms when there is none: no clock reading is before it. */
+#define HEALTH_NO_COOLDOWN INT64_MIN
+
 /* The id in front and padding behind keep two channels' counters at least
- * a cache line apart (entries are separate allocations). */
+ * a cache line apart (entries are separate allocations). id and hash never
+ * change once the entry is published. */
 struct channel_health {
     char id[STICKY_ID_MAX];
-    uint64_t hash;
-    _Atomic int64_t last_used_ms;         /* 0 = never used */
+    uint64_t hash;                        /* fnv1a64(id) */
+    _Atomic int64_t last_used_ms;         /* HEALTH_NEVER_USED until used */
     _Atomic uint32_t in_flight;
-    _Atomic int64_t cooldown_until_ms[FAMILY_COUNT];
+    _Atomic int64_t cooldown_until_ms[FAMILY_COUNT]; /* HEALTH_NO_COOLDOWN */
     _Atomic uint32_t consecutive_failures;
     _Atomic uint64_t selections;
     _Atomic uint64_t failures;
@@ -36,24 +51,34 @@ struct channel_health {
 };
 
 struct health_table {
-    size_t cap;   /* power of two */
-    size_t count;
-    struct health_table *older; /* retired tables, freed with the registry */
-    struct channel_health *slots[];
+    size_t cap;                 /* power of two */
+    struct health_table *older; /* the table this one replaced */
+    _Atomic(struct channel_health *) slots[];
 };
 
 struct health_registry {
     const sticky_ctx *ctx;
     _Atomic(struct health_table *) table;
-    pthread_mutex_t grow_lock;
+    _Atomic size_t count;       /* entries; written under grow_lock */
+    size_t max_ids;             /* HEALTH_MAX_IDS, smaller in tests */
+    _Atomic int full_logged;    /* the "registry full" warning, once */
+    pthread_mutex_t grow_lock;  /* serialises inserts */
 };
 
-int health_init(struct health_registry *r, const sticky_ctx *ctx);
+/* @max_ids: the bound (0 = HEALTH_MAX_IDS). */
+int health_init(struct health_registry *r, const sticky_ctx *ctx, size_t max_ids);
 void health_destroy(struct health_registry *r);
 
-/* The entry for @id (NUL-terminated, 1..127 bytes), created on first use.
- * NULL only on allocation failure. Lock-free when it exists. */
-struct channel_health *health_get(struct health_registry *r, const char *id);
+/* The entry for @id (NUL-terminated, 1..127 bytes; @hash = fnv1a64(id)),
+ * created on first use. NULL when the registry is full (the id is then
+ * untracked) or on allocation failure. Lock-free when it exists. */
+struct channel_health *health_get(struct health_registry *r, const char *id, uint64_t hash);
+
+/* The entry for @id if one exists; never creates one. */
+struct channel_health *health_find(struct health_registry *r, const char *id, uint64_t hash);
+
+/* Entries so far. */
+size_t health_count(struct health_registry *r);
 
 /* Call @fn for every channel, in no particular order. */
 void health_each(struct health_registry *r,
@@ -64,9 +89,10 @@ void health_each(struct health_registry *r,
 int model_family_of(const char *model, size_t len);
 
 /* Cooling down for @family at @now (its own cooldown or the all-models
- * one)? Returns the time it ends, or 0 if not cooling. */
-int64_t health_cooldown_end(const struct channel_health *h, int family,
-                            int64_t now_ms);
+ * one)? 1 with *@end = the time it ends, else 0. Any int64 clock works:
+ * "no cooldown" is stored as HEALTH_NO_COOLDOWN, not as 0. */
+int health_cooling(const struct channel_health *h, int family, int64_t now_ms,
+                   int64_t *end);
 
 /* FNV-1a 64 of a NUL-terminated string (also used by rendezvous hashing). */
 uint64_t fnv1a64(const char *s);

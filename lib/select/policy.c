@@ -24,9 +24,9 @@ static uint32_t weight_of(const struct cand *c)
 static size_t pick_lru(const struct cand *cands, size_t n)
 {
     size_t best = 0;
-    int64_t best_t = atomic_load_explicit(&cands[0].h->last_used_ms, memory_order_relaxed);
+    int64_t best_t = cand_last_used(&cands[0]);
     for (size_t i = 1; i < n; i++) {
-        int64_t t = atomic_load_explicit(&cands[i].h->last_used_ms, memory_order_relaxed);
+        int64_t t = cand_last_used(&cands[i]);
         if (t < best_t) {
             best = i;
             best_t = t;
@@ -47,7 +47,7 @@ static size_t pick_rendezvous(const struct cand *cands, size_t n, uint64_t key)
     size_t best = 0;
     double best_s = -1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t h = mix64(key ^ cands[i].h->hash);
+        uint64_t h = mix64(key ^ cands[i].hash);
         double u = ((double)(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
         double s = -(double)weight_of(&cands[i]) / log(u);
         if (s > best_s) {
@@ -99,13 +99,13 @@ size_t policy_bounded_load(const sticky_ctx *ctx, struct cand *cands, size_t n)
         return n;
     uint64_t total = 1; /* the request being placed */
     for (size_t i = 0; i < n; i++)
-        total += atomic_load_explicit(&cands[i].h->in_flight, memory_order_relaxed);
+        total += cand_in_flight(&cands[i]);
     /* HAProxy's hash-balance-factor: a channel may take the request if its
      * load after it stays within ceil(average * factor). */
     uint64_t cap = (total * factor + (uint64_t)n * 1000 - 1) / ((uint64_t)n * 1000);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t load = atomic_load_explicit(&cands[i].h->in_flight, memory_order_relaxed);
+        uint32_t load = cand_in_flight(&cands[i]);
         if ((uint64_t)load + 1 <= cap)
             cands[kept++] = cands[i];
     }

@@ -2,8 +2,12 @@
  * lib/select/report.c - sticky_report() / sticky_release(): ending an attempt and
  * turning the upstream's answer into channel health. Cooldown classes and
  * their defaults are in docs/selection.md; recovery is lazy (a cooldown is
- * just an end time that select compares with the clock).
+ * just an end time that select compares with the clock). An attempt ends
+ * once, through the attempt ledger (attempt.h): a second report of it, from
+ * the same struct or a copy, is STICKY_ENOTFOUND and changes nothing. Time
+ * arithmetic saturates, so any int64 clock reading works.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "select/select_internal.h"
@@ -12,6 +16,18 @@
 
 /* Sanity bound on an upstream-provided reset time. */
 #define MAX_RESET_AHEAD_MS (7LL * 24 * 3600 * 1000)
+
+/* @now + @ms, saturated at the ends of int64 (@ms >= 0). */
+static int64_t add_ms(int64_t now, int64_t ms)
+{
+    return now > INT64_MAX - ms ? INT64_MAX : now + ms;
+}
+
+/* @now + @s seconds (@s >= 0), saturated. */
+static int64_t add_s(int64_t now, int64_t s)
+{
+    return add_ms(now, s > INT64_MAX / 1000 ? INT64_MAX : s * 1000);
+}
 
 static void extend_cooldown(struct channel_health *h, int scope, int64_t until)
 {
@@ -22,22 +38,46 @@ static void extend_cooldown(struct channel_health *h, int scope, int64_t until)
         ;
 }
 
-/* End the attempt: release the in-flight slot once. Returns the channel's
- * health entry, or NULL if the attempt was already ended. */
-static struct channel_health *end_attempt(sticky_ctx *ctx, sticky_decision *d)
+/* End the attempt @d carries: release its in-flight slot, once. Returns
+ * STICKY_OK with *@h = the channel's health entry (NULL for an untracked
+ * channel), STICKY_ENOTFOUND when @d is not an open attempt of this
+ * context (ended before through this struct or a copy, or never opened
+ * here), STICKY_EINVAL when it is open on another channel than @d names. */
+static int end_attempt(sticky_ctx *ctx, sticky_decision *d, const char *op,
+                       struct channel_health **h)
 {
-    if (d->attempt == 0 || d->channel_id[0] == '\0')
-        return NULL;
+    *h = NULL;
+    uint64_t token = d->attempt;
+    if (token == 0) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->attempt: 0 (already ended)", op);
+        return STICKY_ENOTFOUND;
+    }
+    switch (attempt_end(&ctx->sel->attempts, token, d->channel_id, h)) {
+    case ATTEMPT_ENDED:
+        break;
+    case ATTEMPT_WRONG_ID:
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->channel_id: \"%s\" is not the channel of "
+                "this attempt", op, d->channel_id);
+        return STICKY_EINVAL;
+    case ATTEMPT_UNCHECKED:
+        /* Opened while the ledger was full: found by id, never created. */
+        *h = health_find(&ctx->sel->health, d->channel_id, fnv1a64(d->channel_id));
+        break;
+    default: /* left as it is: it may be another context's attempt */
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->attempt: not an open attempt (already ended "
+                "through a copy of this decision, or not from this context)", op);
+        return STICKY_ENOTFOUND;
+    }
     d->attempt = 0;
-    struct channel_health *h = health_get(&ctx->sel->health, d->channel_id);
-    if (h == NULL)
-        return NULL;
-    uint32_t cur = atomic_load_explicit(&h->in_flight, memory_order_relaxed);
-    while (cur > 0 &&
-           !atomic_compare_exchange_weak_explicit(&h->in_flight, &cur, cur - 1,
-                                                  memory_order_relaxed, memory_order_relaxed))
-        ;
-    return h;
+    if (*h != NULL) {
+        uint32_t cur = atomic_load_explicit(&(*h)->in_flight, memory_order_relaxed);
+        while (cur > 0 &&
+               !atomic_compare_exchange_weak_explicit(&(*h)->in_flight, &cur, cur - 1,
+                                                      memory_order_relaxed,
+                                                      memory_order_relaxed))
+            ;
+    }
+    return STICKY_OK;
 }
 
 /* The decision comes back from the caller: the library reads its fields
@@ -71,8 +111,11 @@ STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d)
     int rc = check_decision(ctx, d, "release");
     if (rc != STICKY_OK)
         return rc;
-    end_attempt(ctx, d);
-    return STICKY_OK;
+    if (d->channel_id[0] == '\0' || d->attempt == 0)
+        return STICKY_OK; /* nothing open: releasing is idempotent */
+    struct channel_health *h;
+    rc = end_attempt(ctx, d, "release", &h);
+    return rc == STICKY_ENOTFOUND ? STICKY_OK : rc;
 }
 
 STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_outcome *o_in)
@@ -101,10 +144,18 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
                                                                          : "reset_epoch_s");
         return STICKY_EINVAL;
     }
-    struct channel_health *h = end_attempt(ctx, d);
-    if (h == NULL)
-        return STICKY_OK; /* already ended: reporting twice changes nothing */
+    if (d->channel_id[0] == '\0') {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report: d->channel_id: empty (the decision carries "
+                "no channel)");
+        return STICKY_EINVAL;
+    }
+    struct channel_health *h;
+    rc = end_attempt(ctx, d, "report", &h);
+    if (rc != STICKY_OK)
+        return rc;
     STAT_INC(ctx, reports);
+    if (h == NULL)
+        return STICKY_OK; /* an untracked channel: no health to update */
 
     const sticky_config *cfg = &ctx->cfg;
     int64_t now = sticky_ctx_now_ms(ctx);
@@ -118,30 +169,32 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
         return STICKY_OK;
     }
     if (o.kind != STICKY_OUTCOME_HTTP) {
-        until = now + (int64_t)cfg->cooldown_5xx_s * 1000;
+        until = add_s(now, cfg->cooldown_5xx_s);
     } else if (status == 429) {
         scope = family;
         if (o.reset_epoch_s != STICKY_ABSENT) {
-            /* Exactly the reset time (bounded first: no overflow). */
-            int64_t max_s = (now + MAX_RESET_AHEAD_MS) / 1000;
-            until = o.reset_epoch_s > max_s ? now + MAX_RESET_AHEAD_MS : o.reset_epoch_s * 1000;
+            /* Exactly the reset time, at most MAX_RESET_AHEAD_MS ahead. */
+            int64_t max = add_ms(now, MAX_RESET_AHEAD_MS);
+            until = add_s(0, o.reset_epoch_s);
+            if (until > max)
+                until = max;
         } else if (o.retry_after_s != STICKY_ABSENT) {
             int64_t s = o.retry_after_s < (int64_t)cfg->retry_after_cap_s
                             ? o.retry_after_s
                             : (int64_t)cfg->retry_after_cap_s;
-            until = now + s * 1000;
+            until = add_s(now, s);
         } else {
-            until = now + (int64_t)cfg->cooldown_429_s * 1000;
+            until = add_s(now, cfg->cooldown_429_s);
         }
     } else if (status == 529) {
         scope = family;
-        until = now + (int64_t)cfg->cooldown_529_s * 1000;
+        until = add_s(now, cfg->cooldown_529_s);
     } else if (status == 503) {
-        until = now + (int64_t)cfg->cooldown_503_s * 1000;
+        until = add_s(now, cfg->cooldown_503_s);
     } else if (status >= 500 && status < 600) {
-        until = now + (int64_t)cfg->cooldown_5xx_s * 1000;
+        until = add_s(now, cfg->cooldown_5xx_s);
     } else if (status == 401 || status == 403) {
-        until = now + (int64_t)cfg->cooldown_auth_s * 1000;
+        until = add_s(now, cfg->cooldown_auth_s);
     } else {
         /* 400, 404, 413 and other client errors: the request's fault. */
         return STICKY_OK;
@@ -151,7 +204,7 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     uint32_t fails = atomic_fetch_add_explicit(&h->consecutive_failures, 1,
                                                memory_order_relaxed) + 1;
     if (cfg->breaker_failures != 0 && fails >= cfg->breaker_failures) {
-        int64_t b = now + (int64_t)cfg->breaker_cooldown_s * 1000;
+        int64_t b = add_s(now, cfg->breaker_cooldown_s);
         extend_cooldown(h, STICKY_MODEL_FAMILY_ALL, b);
         ctx_log(ctx, STICKY_LOG_WARN, "channel %s: circuit breaker open after %u failures",
                    h->id, (unsigned)fails);
@@ -160,7 +213,7 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
         extend_cooldown(h, scope, until);
         ctx_log(ctx, STICKY_LOG_INFO, "channel %s cooling down for %s models until +%llds (%s %d)",
                    h->id, sticky_model_family_name(scope),
-                   (long long)((until - now + 999) / 1000),
+                   (long long)(((uint64_t)until - (uint64_t)now + 999) / 1000),
                    o.kind == STICKY_OUTCOME_HTTP ? "status" : "transport", status);
     }
     return STICKY_OK;

@@ -6,12 +6,16 @@
  * session once when its channel is unusable: permanent trouble (gone from
  * the list, disabled, model not served) deletes the old binding, transient
  * trouble (cooldown) rewrites it, saturation serves one request elsewhere.
+ * An in-flight slot is reserved with compare-and-swap before a channel is
+ * committed to, so max_inflight holds under any number of threads; a
+ * binding of another tenant is never used nor written (a tenant miss).
  * The algorithm is described in docs/selection.md.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "select/select_internal.h"
+#include "select/tenant.h"
 #include "key/key.h"
 #include "util/struct_log.h"
 #include "sticky/error.h"
@@ -27,7 +31,9 @@ enum usability {
     UNUSABLE_DISABLED,  /* permanent */
     UNUSABLE_MODEL,     /* permanent: does not serve the model */
     UNUSABLE_COOLING,   /* transient */
-    UNUSABLE_SATURATED  /* transient, this request only */
+    UNUSABLE_SATURATED, /* transient, this request only */
+    UNUSABLE_UNTRACKED  /* no health entry (registry full) and a cap that
+                         * therefore cannot be counted */
 };
 
 static const char *usability_name(enum usability u)
@@ -38,6 +44,7 @@ static const char *usability_name(enum usability u)
     case UNUSABLE_MODEL: return "model not served";
     case UNUSABLE_COOLING: return "cooling down";
     case UNUSABLE_SATURATED: return "in-flight cap reached";
+    case UNUSABLE_UNTRACKED: return "in-flight cap on an untracked channel";
     default: return "usable";
     }
 }
@@ -91,16 +98,23 @@ int selector_create(sticky_ctx *ctx)
     struct sticky_selector *s = mem_calloc(ctx, 1, sizeof(*s));
     if (s == NULL)
         return STICKY_ENOMEM;
-    if (health_init(&s->health, ctx) != STICKY_OK) {
+    uint64_t seed = (uint64_t)sticky_ctx_now_ms(ctx) ^ (uint64_t)(uintptr_t)s;
+    if (health_init(&s->health, ctx, 0) != STICKY_OK) {
         mem_free(ctx, s);
         return STICKY_ENOMEM;
     }
-    if (pthread_mutex_init(&s->store_lock, NULL) != 0) {
+    if (attempt_init(&s->attempts, ctx, mix64(seed)) != STICKY_OK) {
         health_destroy(&s->health);
         mem_free(ctx, s);
         return STICKY_ENOMEM;
     }
-    atomic_init(&s->rng, (uint64_t)sticky_ctx_now_ms(ctx) ^ (uint64_t)(uintptr_t)s);
+    if (pthread_mutex_init(&s->store_lock, NULL) != 0) {
+        attempt_destroy(&s->attempts);
+        health_destroy(&s->health);
+        mem_free(ctx, s);
+        return STICKY_ENOMEM;
+    }
+    atomic_init(&s->rng, seed);
     ctx->sel = s;
     return STICKY_OK;
 }
@@ -111,6 +125,7 @@ void selector_destroy(sticky_ctx *ctx)
     if (s == NULL)
         return;
     sticky_store_free(atomic_load(&s->owned_store));
+    attempt_destroy(&s->attempts);
     health_destroy(&s->health);
     pthread_mutex_destroy(&s->store_lock);
     mem_free(ctx, s);
@@ -173,14 +188,22 @@ struct request_view {
     struct cand *all; /* health entries resolved on first use */
     size_t n;
     struct health_registry *health;
+    char tenant_id[TENANT_DIGEST_HEX + 1]; /* what mappings store (tenant.h) */
 };
 
 /* The channel's health entry, looked up only when the decision needs it:
- * a sticky hit looks at its own channel, not at every channel offered. */
+ * a sticky hit looks at its own channel, not at every channel offered.
+ * NULL for an untracked channel (the registry is full). */
 static struct channel_health *health_of(const struct request_view *v, struct cand *c)
 {
-    if (c->h == NULL)
-        c->h = health_get(v->health, c->ch->id);
+    if (!c->looked_up) {
+        if (!c->hashed) {
+            c->hash = fnv1a64(c->ch->id);
+            c->hashed = 1;
+        }
+        c->h = health_get(v->health, c->ch->id, c->hash);
+        c->looked_up = 1;
+    }
     return c->h;
 }
 
@@ -188,47 +211,53 @@ static enum usability usability(const struct request_view *v, struct cand *c,
                                 int64_t *cool_end)
 {
     *cool_end = 0;
-    if (health_of(v, c) == NULL)
-        return UNUSABLE_SATURATED; /* cannot track it (no memory): not now */
     if (c->ch->state == STICKY_CHANNEL_DISABLED)
         return UNUSABLE_DISABLED;
     if (!served(c->ch, v->req.model, v->req.model_len))
         return UNUSABLE_MODEL;
-    int64_t end = health_cooldown_end(c->h, v->family, v->now);
-    if (end != 0) {
-        *cool_end = end;
+    struct channel_health *h = health_of(v, c);
+    if (h == NULL) /* untracked: no cooldown known, no count to cap */
+        return c->ch->max_inflight != 0 ? UNUSABLE_UNTRACKED : USABLE;
+    if (c->full) /* lost a reservation in this request */
+        return UNUSABLE_SATURATED;
+    if (health_cooling(h, v->family, v->now, cool_end))
         return UNUSABLE_COOLING;
-    }
     uint32_t cap = c->ch->max_inflight;
-    if (cap != 0 && atomic_load_explicit(&c->h->in_flight, memory_order_relaxed) >= cap)
+    if (cap != 0 && atomic_load_explicit(&h->in_flight, memory_order_relaxed) >= cap)
         return UNUSABLE_SATURATED;
     return USABLE;
 }
 
 /* Usable, active (not draining) channels of the best priority tier among
- * them, other than @exclude (an index into v->all, or SIZE_MAX). */
+ * them, other than @exclude (an index into v->all, or SIZE_MAX). Untracked
+ * channels (no health entry) are a last resort: only when no tracked
+ * channel is usable. */
 static size_t placement_candidates(const struct request_view *v, size_t exclude,
                                    struct cand *out)
 {
     size_t n = 0;
-    int best = 0;
+    int best = 0, best_tracked = 0;
     for (size_t i = 0; i < v->n; i++) {
         struct cand *c = &v->all[i];
         int64_t end;
         if (i == exclude || c->ch->state != STICKY_CHANNEL_ACTIVE ||
             usability(v, c, &end) != USABLE)
             continue;
-        if (n == 0 || c->ch->priority < best) {
+        int tracked = c->h != NULL;
+        if (n == 0 || tracked > best_tracked ||
+            (tracked == best_tracked && c->ch->priority < best)) {
             best = c->ch->priority;
+            best_tracked = tracked;
             n = 0;
         }
-        if (c->ch->priority == best)
+        if (tracked == best_tracked && c->ch->priority == best)
             out[n++] = *c;
     }
     return n;
 }
 
-/* The least bad channel: active, serving the model, recovering first. */
+/* The least bad channel: active, serving the model, recovering first from
+ * a cooldown. Never a saturated one: an in-flight cap is a hard limit. */
 static size_t least_bad_channel(const struct request_view *v)
 {
     size_t best = SIZE_MAX;
@@ -237,13 +266,8 @@ static size_t least_bad_channel(const struct request_view *v)
         struct cand *c = &v->all[i];
         int64_t end;
         enum usability u = usability(v, c, &end);
-        if (c->ch->state != STICKY_CHANNEL_ACTIVE || u == UNUSABLE_MODEL ||
-            u == UNUSABLE_DISABLED)
+        if (c->ch->state != STICKY_CHANNEL_ACTIVE || u != UNUSABLE_COOLING)
             continue;
-        if (c->h == NULL)
-            continue; /* not trackable (no memory) */
-        if (u != UNUSABLE_COOLING)
-            end = v->now; /* saturated: usable as soon as a slot frees */
         if (best == SIZE_MAX || end < best_end) {
             best = i;
             best_end = end;
@@ -252,22 +276,61 @@ static size_t least_bad_channel(const struct request_view *v)
     return best;
 }
 
-/* Earliest time a cooling, otherwise usable channel recovers; 0 if none. */
+/* Earliest time a cooling, otherwise usable channel recovers (now for a
+ * saturated one: as soon as an attempt ends); 0 if none will by itself. */
 static int64_t earliest_retry(const struct request_view *v)
 {
     int64_t t = 0;
+    int have = 0;
     for (size_t i = 0; i < v->n; i++) {
         struct cand *c = &v->all[i];
         int64_t end;
         enum usability u = usability(v, c, &end);
         if (c->ch->state != STICKY_CHANNEL_ACTIVE)
             continue;
-        if (u == UNUSABLE_COOLING && (t == 0 || end < t))
+        if (u == UNUSABLE_SATURATED)
+            end = v->now;
+        else if (u != UNUSABLE_COOLING)
+            continue;
+        if (!have || end < t)
             t = end;
-        if (u == UNUSABLE_SATURATED && (t == 0 || v->now < t))
-            t = v->now;
+        have = 1;
     }
     return t;
+}
+
+/* Take an in-flight slot on v->all[@idx] under its cap, atomically: the
+ * count is compared with the cap and incremented in one compare-and-swap,
+ * so no number of threads can push it past the cap. 0 when the channel
+ * filled up since it was judged usable; it is then saturated for the rest
+ * of this request. */
+static int reserve(const struct request_view *v, size_t idx)
+{
+    struct cand *c = &v->all[idx];
+    struct channel_health *h = health_of(v, c);
+    uint32_t cap = c->ch->max_inflight;
+    if (h == NULL) { /* untracked: only an uncapped one is ever used */
+        c->full = cap != 0;
+        return cap == 0;
+    }
+    uint32_t cur = atomic_load_explicit(&h->in_flight, memory_order_relaxed);
+    do {
+        if ((cap != 0 && cur >= cap) || cur == UINT32_MAX) {
+            c->full = 1;
+            return 0;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&h->in_flight, &cur, cur + 1,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
+/* Give back a slot taken by reserve() (the request went elsewhere). */
+static void unreserve(const struct request_view *v, size_t idx)
+{
+    struct channel_health *h = v->all[idx].h;
+    if (h != NULL)
+        atomic_fetch_sub_explicit(&h->in_flight, 1, memory_order_relaxed);
 }
 
 static size_t find_channel(const struct request_view *v, const char *id)
@@ -287,6 +350,8 @@ struct select_state {
     sticky_decision *d;
     const sticky_key_chain *chain;
     uint64_t deepest;
+    int foreign;         /* the chain reached another tenant's binding:
+                          * nothing is written for this request */
 };
 
 static void store_failed(struct select_state *st, const char *op, int rc)
@@ -298,28 +363,44 @@ static void store_failed(struct select_state *st, const char *op, int rc)
     st->store = NULL;
 }
 
+/* The mapping written for this request: the tenant is stored as its
+ * digest (tenant.h), never as the string the host passed. */
 static void fill_mapping(sticky_mapping *m, uint64_t key, const char *channel,
-                         const sticky_request *req)
+                         const struct request_view *v)
 {
     sticky_mapping_init(m);
     m->key = key;
     size_t n = strlen(channel);
     memcpy(m->channel_id, channel, n + 1);
-    if (req->tenant != NULL && req->tenant_len < STICKY_ID_MAX) {
-        memcpy(m->tenant_id, req->tenant, req->tenant_len);
-        m->tenant_id[req->tenant_len] = '\0';
-    }
+    memcpy(m->tenant_id, v->tenant_id, sizeof(v->tenant_id));
+}
+
+/* Is @m this request's tenant's binding? */
+static int own_binding(const struct request_view *v, const sticky_mapping *m)
+{
+    return strcmp(m->tenant_id, v->tenant_id) == 0;
+}
+
+/* The chain led to another tenant's binding: a miss for this tenant,
+ * counted, and nothing of the chain is written for this request. */
+static void tenant_miss(struct select_state *st, const sticky_mapping *m)
+{
+    st->foreign = 1;
+    STAT_INC(st->ctx, tenant_mismatches);
+    ctx_log(st->ctx, STICKY_LOG_INFO,
+            "session key %016llx is bound for another tenant: placed without a binding",
+            (unsigned long long)m->key);
 }
 
 /* Write @channel at the deepest key. With @if_absent and a concurrent
  * binding, *@existing receives it and 1 is returned. */
-static int bind_session(struct select_state *st, const char *channel, const sticky_request *req,
-                int if_absent, sticky_mapping *existing)
+static int bind_session(struct select_state *st, const char *channel,
+                        const struct request_view *v, int if_absent, sticky_mapping *existing)
 {
-    if (st->store == NULL)
+    if (st->store == NULL || st->foreign)
         return 0;
     sticky_mapping m;
-    fill_mapping(&m, st->deepest, channel, req);
+    fill_mapping(&m, st->deepest, channel, v);
     int rc = sticky_store_put(st->store, &m, if_absent ? STICKY_STORE_IF_ABSENT : 0, existing);
     if (rc == STICKY_EEXIST)
         return 1;
@@ -330,13 +411,27 @@ static int bind_session(struct select_state *st, const char *channel, const stic
 
 /* After a move, every key of the chain points to the new channel, so a
  * later shallower hit (a forked or edited turn) cannot silently lead back
- * to the old one. Moves are rare; the extra writes are cheap. */
-static void rebind_chain(struct select_state *st, const char *channel, const sticky_request *req)
+ * to the old one. The binding was found at chain level @level: it and the
+ * deeper keys (looked up, absent) are overwritten; a shallower key was not
+ * looked at, so it is written only if absent or this tenant's (never
+ * another tenant's binding). Moves are rare; the extra writes are cheap. */
+static void rebind_chain(struct select_state *st, const struct request_view *v,
+                         const char *channel, uint32_t level)
 {
-    for (uint32_t i = 0; i < st->chain->n_keys && st->store != NULL; i++) {
-        sticky_mapping m;
-        fill_mapping(&m, st->chain->keys[i], channel, req);
-        int rc = sticky_store_put(st->store, &m, 0, NULL);
+    for (uint32_t i = 0; i < st->chain->n_keys && st->store != NULL && !st->foreign; i++) {
+        sticky_mapping m, existing;
+        fill_mapping(&m, st->chain->keys[i], channel, v);
+        int rc;
+        if (i >= level) {
+            rc = sticky_store_put(st->store, &m, 0, NULL);
+        } else {
+            sticky_mapping_init(&existing);
+            rc = sticky_store_put(st->store, &m, STICKY_STORE_IF_ABSENT, &existing);
+            if (rc == STICKY_EEXIST)
+                rc = own_binding(v, &existing) && strcmp(existing.channel_id, channel) != 0
+                         ? sticky_store_put(st->store, &m, 0, NULL)
+                         : STICKY_OK;
+        }
         if (rc != STICKY_OK)
             store_failed(st, "put", rc);
     }
@@ -344,7 +439,9 @@ static void rebind_chain(struct select_state *st, const char *channel, const sti
 
 /* ---- the decision -------------------------------------------------------------- */
 
-static void choose(struct select_state *st, const struct request_view *v, size_t idx,
+/* Commit to v->all[@idx] (its in-flight slot is already reserved): fill the
+ * decision and open its attempt. */
+static void commit(struct select_state *st, const struct request_view *v, size_t idx,
                    int reason)
 {
     sticky_decision *d = st->d;
@@ -352,11 +449,13 @@ static void choose(struct select_state *st, const struct request_view *v, size_t
     d->reason = reason;
     d->channel_index = (int)c->index;
     strcpy(d->channel_id, c->ch->id);
-    atomic_fetch_add_explicit(&c->h->in_flight, 1, memory_order_relaxed);
-    atomic_store_explicit(&c->h->last_used_ms, v->now, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
-    /* Any non-zero value marks the attempt open; no shared counter. */
-    d->attempt = mix64((uint64_t)v->now ^ c->h->hash ^ st->deepest) | 1;
+    if (c->h != NULL) {
+        /* A use at INT64_MIN is recorded 1 ms later: INT64_MIN means never. */
+        int64_t used = v->now == HEALTH_NEVER_USED ? v->now + 1 : v->now;
+        atomic_store_explicit(&c->h->last_used_ms, used, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
+    }
+    d->attempt = attempt_open(&st->ctx->sel->attempts, c->h);
     STAT_INC(st->ctx, by_reason[reason]);
 }
 
@@ -374,18 +473,25 @@ static size_t place(struct select_state *st, struct cand *cands, size_t n)
 
 /*
  * A channel for this request other than v->all[@exclude] (SIZE_MAX: none
- * excluded): by policy among the usable ones, else (with least_bad) the one
- * that recovers first. Returns its index, or SIZE_MAX after recording "no
- * channel" in the decision.
+ * excluded), with its in-flight slot reserved: by policy among the usable
+ * ones, else (with least_bad) the one that recovers first. A channel that
+ * fills up between the choice and the reservation is saturated for this
+ * request and the choice is made again (at most once per channel).
+ * Returns its index, or SIZE_MAX after recording "no channel" in the
+ * decision.
  */
-static size_t pick_channel(struct select_state *st, const struct request_view *v,
+static size_t take_channel(struct select_state *st, const struct request_view *v,
                            struct cand *scratch, size_t exclude)
 {
-    size_t idx = place(st, scratch, placement_candidates(v, exclude, scratch));
-    if (idx != SIZE_MAX)
-        return idx;
-    if (st->ctx->cfg.least_bad && (idx = least_bad_channel(v)) != SIZE_MAX)
-        return idx;
+    for (;;) {
+        size_t idx = place(st, scratch, placement_candidates(v, exclude, scratch));
+        if (idx == SIZE_MAX && st->ctx->cfg.least_bad)
+            idx = least_bad_channel(v);
+        if (idx == SIZE_MAX)
+            break;
+        if (reserve(v, idx))
+            return idx;
+    }
     st->d->reason = STICKY_REASON_NO_CHANNEL;
     st->d->retry_at_ms = earliest_retry(v);
     STAT_INC(st->ctx, by_reason[STICKY_REASON_NO_CHANNEL]);
@@ -399,28 +505,56 @@ static int select_bound(struct select_state *st, const struct request_view *v,
                         struct cand *scratch, size_t bound, const char *bound_id,
                         uint32_t level);
 
-/* A new session (or an unkeyed request, or a degraded store). */
+/* A new session (or an unkeyed request, a degraded store, a tenant miss). */
 static int select_new(struct select_state *st, const struct request_view *v,
                       struct cand *scratch)
 {
-    size_t idx = pick_channel(st, v, scratch, SIZE_MAX);
+    size_t idx = take_channel(st, v, scratch, SIZE_MAX);
     if (idx == SIZE_MAX)
         return STICKY_ENOCHANNEL;
     if (st->chain->n_keys > 0) {
         sticky_mapping existing;
         sticky_mapping_init(&existing);
-        if (bind_session(st, v->all[idx].ch->id, &v->req, 1, &existing)) {
-            /* A concurrent first request bound the session: it is now a
-             * bound session like any other (hit, spill, failover, strict). */
-            return select_bound(st, v, scratch, find_channel(v, existing.channel_id),
-                                existing.channel_id, st->chain->n_keys - 1);
+        if (bind_session(st, v->all[idx].ch->id, v, 1, &existing)) {
+            if (!own_binding(v, &existing)) {
+                tenant_miss(st, &existing); /* keep the channel taken */
+            } else {
+                /* A concurrent first request bound the session: it is now
+                 * a bound session like any other (hit, spill, failover,
+                 * strict). */
+                unreserve(v, idx);
+                return select_bound(st, v, scratch, find_channel(v, existing.channel_id),
+                                    existing.channel_id, st->chain->n_keys - 1);
+            }
         }
     }
-    choose(st, v, idx, STICKY_REASON_NEW);
-    if (st->chain->n_keys > 0)
+    commit(st, v, idx, STICKY_REASON_NEW);
+    if (st->chain->n_keys > 0 && !st->foreign && st->store != NULL)
         ctx_log(st->ctx, STICKY_LOG_INFO, "created sticky session %s -> %s",
                    st->d->key_hex, st->d->channel_id);
     return STICKY_OK;
+}
+
+/* Optional move of a usable bound session to a strictly better tier
+ * (migrate_better_tier); 1 when it moved. */
+static int migrate(struct select_state *st, const struct request_view *v,
+                   struct cand *scratch, size_t bound, const char *bound_id, uint32_t level)
+{
+    for (;;) {
+        size_t n = placement_candidates(v, bound, scratch);
+        if (n == 0 || scratch[0].ch->priority >= v->all[bound].ch->priority)
+            return 0;
+        size_t idx = place(st, scratch, n);
+        if (!reserve(v, idx))
+            continue; /* filled up meanwhile: choose again */
+        rebind_chain(st, v, v->all[idx].ch->id, level);
+        strcpy(st->d->moved_from, bound_id);
+        commit(st, v, idx, STICKY_REASON_MIGRATED);
+        ctx_log(st->ctx, STICKY_LOG_INFO,
+                "sticky session %s migrated %s -> %s (better priority tier)",
+                st->d->key_hex, bound_id, st->d->channel_id);
+        return 1;
+    }
 }
 
 /* The session is bound to v->all[bound] (or to an absent channel when
@@ -439,28 +573,21 @@ static int select_bound(struct select_state *st, const struct request_view *v,
 
     if (u == USABLE) {
         /* Optional move to a strictly better tier; never for strict requests. */
-        if (st->ctx->cfg.migrate_better_tier && !strict) {
-            size_t n = placement_candidates(v, bound, scratch);
-            if (n > 0 && scratch[0].ch->priority < v->all[bound].ch->priority) {
-                size_t idx = place(st, scratch, n);
-                rebind_chain(st, v->all[idx].ch->id, &v->req);
-                strcpy(d->moved_from, bound_id);
-                choose(st, v, idx, STICKY_REASON_MIGRATED);
-                ctx_log(st->ctx, STICKY_LOG_INFO,
-                           "sticky session %s migrated %s -> %s (better priority tier)",
-                           d->key_hex, bound_id, d->channel_id);
-                return STICKY_OK;
-            }
+        if (st->ctx->cfg.migrate_better_tier && !strict &&
+            migrate(st, v, scratch, bound, bound_id, level))
+            return STICKY_OK;
+        if (reserve(v, bound)) {
+            int promoted = level + 1 < st->chain->n_keys;
+            if (promoted)
+                bind_session(st, bound_id, v, 1, NULL);
+            commit(st, v, bound, promoted       ? STICKY_REASON_PROMOTED_HIT
+                                 : explicit_key ? STICKY_REASON_EXPLICIT_HIT
+                                                : STICKY_REASON_HIT);
+            ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session hit %s -> %s%s", d->key_hex,
+                    d->channel_id, promoted ? " (promoted)" : "");
+            return STICKY_OK;
         }
-        int promoted = level + 1 < st->chain->n_keys;
-        if (promoted)
-            bind_session(st, bound_id, &v->req, 1, NULL);
-        choose(st, v, bound, promoted       ? STICKY_REASON_PROMOTED_HIT
-                             : explicit_key ? STICKY_REASON_EXPLICIT_HIT
-                                            : STICKY_REASON_HIT);
-        ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session hit %s -> %s%s", d->key_hex,
-                   d->channel_id, promoted ? " (promoted)" : "");
-        return STICKY_OK;
+        u = UNUSABLE_SATURATED; /* another thread took its last slot */
     }
 
     if (strict) {
@@ -473,17 +600,17 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         return STICKY_ENOCHANNEL;
     }
 
-    size_t idx = pick_channel(st, v, scratch, bound);
+    size_t idx = take_channel(st, v, scratch, bound);
     if (idx == SIZE_MAX)
         return STICKY_ENOCHANNEL;
     if (idx == bound) {
         /* least_bad: the session's own channel recovers first: stay. */
-        choose(st, v, bound, explicit_key ? STICKY_REASON_EXPLICIT_HIT : STICKY_REASON_HIT);
+        commit(st, v, bound, explicit_key ? STICKY_REASON_EXPLICIT_HIT : STICKY_REASON_HIT);
         return STICKY_OK;
     }
     if (u == UNUSABLE_SATURATED) {
         /* This request only: the binding stays. */
-        choose(st, v, idx, STICKY_REASON_SPILL);
+        commit(st, v, idx, STICKY_REASON_SPILL);
         ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session %s spills %s -> %s (%s)",
                    d->key_hex, bound_id, d->channel_id, usability_name(u));
         return STICKY_OK;
@@ -491,9 +618,9 @@ static int select_bound(struct select_state *st, const struct request_view *v,
     /* Permanent (gone, disabled, model) or transient (cooling) trouble:
      * move once. Every key of the chain is rewritten, which also replaces
      * the old binding wherever it was found. */
-    rebind_chain(st, v->all[idx].ch->id, &v->req);
+    rebind_chain(st, v, v->all[idx].ch->id, level);
     strcpy(d->moved_from, bound_id);
-    choose(st, v, idx, STICKY_REASON_FAILOVER);
+    commit(st, v, idx, STICKY_REASON_FAILOVER);
     ctx_log(st->ctx, STICKY_LOG_INFO, "sticky session %s failover %s -> %s (%s)",
                d->key_hex, bound_id, d->channel_id, usability_name(u));
     return STICKY_OK;
@@ -521,6 +648,56 @@ static int check_channel(const sticky_ctx *ctx, size_t i, const sticky_channel *
     return STICKY_OK;
 }
 
+/* Two channels of one list with one id: rejected, naming both. */
+static int duplicate_id(const sticky_ctx *ctx, const struct cand *all, size_t first,
+                        size_t second)
+{
+    ctx_log(ctx, STICKY_LOG_DEBUG, "select: channels[%zu].id: \"%s\" duplicates channels[%zu].id",
+            second, all[second].ch->id, first);
+    return STICKY_EINVAL;
+}
+
+/* Every id of the list is different: pairwise for a short list (cheaper
+ * than hashing every id; a sticky hit hashes only its own channel's), an
+ * open-addressing set of positions over the ids' hashes for a long one. */
+static int check_unique_ids(const sticky_ctx *ctx, struct cand *all, size_t n)
+{
+    if (n <= LOCAL_CHANNELS) {
+        for (size_t j = 1; j < n; j++) {
+            for (size_t i = 0; i < j; i++) {
+                if (strcmp(all[i].ch->id, all[j].ch->id) == 0)
+                    return duplicate_id(ctx, all, i, j);
+            }
+        }
+        return STICKY_OK;
+    }
+    for (size_t j = 0; j < n; j++) {
+        all[j].hash = fnv1a64(all[j].ch->id);
+        all[j].hashed = 1;
+    }
+    size_t cap = 1;
+    while (cap < 2 * n)
+        cap *= 2;
+    uint16_t *set = mem_malloc(ctx, cap * sizeof(*set));
+    if (set == NULL)
+        return STICKY_ENOMEM;
+    memset(set, 0xff, cap * sizeof(*set)); /* 0xffff: empty (n <= 1024) */
+    int rc = STICKY_OK;
+    for (size_t j = 0; j < n && rc == STICKY_OK; j++) {
+        size_t k = (size_t)all[j].hash & (cap - 1);
+        for (; set[k] != 0xffff; k = (k + 1) & (cap - 1)) {
+            size_t i = set[k];
+            if (all[i].hash == all[j].hash && strcmp(all[i].ch->id, all[j].ch->id) == 0) {
+                rc = duplicate_id(ctx, all, i, j);
+                break;
+            }
+        }
+        set[k] = (uint16_t)j;
+    }
+    mem_free(ctx, set);
+    return rc;
+}
+
 /* Copy the host's channels in. The array's stride is channels[0].size,
  * checked against the struct's bounds before any other byte is read. */
 static int read_channels(const sticky_ctx *ctx, const sticky_channel *channels, size_t n,
@@ -541,19 +718,25 @@ static int read_channels(const sticky_ctx *ctx, const sticky_channel *channels, 
             return STICKY_EABI;
         }
         sticky_channel_init(&copies[i]);
-        char what[32];
-        snprintf(what, sizeof(what), "channels[%zu]", i);
-        rc = struct_in(ctx, "select", what, &copies[i], sizeof(copies[i]), src,
-                       CHANNEL_MIN_SIZE);
-        if (rc != STICKY_OK)
+        /* struct_copy_in() and not struct_in(): the element's name is
+         * formatted only for the log line of a rejection, not per channel
+         * of every request (it was a third of a sticky hit's time). */
+        const char *why = NULL;
+        rc = struct_copy_in(&copies[i], sizeof(copies[i]), src, CHANNEL_MIN_SIZE, &why);
+        if (rc != STICKY_OK) {
+            ctx_log(ctx, STICKY_LOG_DEBUG, "select: channels[%zu].size %zu: %s", i, size, why);
             return rc;
+        }
         if ((rc = check_channel(ctx, i, &copies[i])) != STICKY_OK)
             return rc;
         all[i].ch = &copies[i];
         all[i].index = i;
+        all[i].hashed = 0;
         all[i].h = NULL; /* resolved on first use */
+        all[i].looked_up = 0;
+        all[i].full = 0;
     }
-    return STICKY_OK;
+    return check_unique_ids(ctx, all, n);
 }
 
 /* The request's key chain: the host's precomputed one, else derived. */
@@ -583,7 +766,7 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
     if (rc != STICKY_OK)
         return rc; /* not counted: a request is counted once it has a key */
     STAT_INC(ctx, requests);
-    struct select_state st = {ctx, store_of(ctx), d, &chain, 0};
+    struct select_state st = {ctx, store_of(ctx), d, &chain, 0, 0};
     if (st.store == NULL) {
         d->store_degraded = 1; /* the default store could not be created */
         STAT_INC(ctx, store_errors);
@@ -593,6 +776,7 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
         st.deepest = chain.keys[chain.n_keys - 1];
         d->key = st.deepest;
         sticky_key_to_hex(st.deepest, d->key_hex);
+        tenant_digest(ctx, v->req.tenant, v->req.tenant_len, v->tenant_id);
     }
 
     /* Deepest key first: the first binding found is the session's. */
@@ -604,6 +788,12 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
             continue;
         if (rc != STICKY_OK) {
             store_failed(&st, "get", rc);
+            break;
+        }
+        if (!own_binding(v, &m)) {
+            /* Another tenant's binding (a chain passed in for the wrong
+             * tenant): never followed, never overwritten. */
+            tenant_miss(&st, &m);
             break;
         }
         size_t bound = find_channel(v, m.channel_id);
@@ -676,6 +866,7 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
     v.all = all;
     v.n = n_channels;
     v.health = &ctx->sel->health;
+    v.tenant_id[0] = '\0';
     d.model_family = v.family;
     rc = select_impl(ctx, &v, &d, scratch);
     if (rc != STICKY_OK && d.reason != STICKY_REASON_NO_CHANNEL) {

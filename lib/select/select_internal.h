@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 
+#include "select/attempt.h"
 #include "select/health.h"
 #include "sticky/select.h"
 
@@ -18,7 +19,7 @@
 #define STAT_SHARDS 16
 struct selector_stats {
     char pad_front[64];
-    _Atomic uint64_t requests, strict_rejections, store_errors, reports;
+    _Atomic uint64_t requests, strict_rejections, store_errors, reports, tenant_mismatches;
     _Atomic uint64_t by_reason[STICKY_REASON_MIGRATED + 1]; /* enum sticky_reason */
     char pad_back[64];
 };
@@ -37,6 +38,7 @@ static inline struct selector_stats *stat_shard(struct selector_stats *shards)
 
 struct sticky_selector {
     struct health_registry health;
+    struct attempt_ledger attempts; /* open attempts (attempt.h) */
     sticky_store *store;       /* the store in use */
     /* The default memory store, created on first use and then read
      * without the lock (published with a release store). */
@@ -50,9 +52,27 @@ struct sticky_selector {
 /* A channel of the current request, with what select needs about it. */
 struct cand {
     const sticky_channel *ch;  /* the caller's element (full-size copy) */
-    struct channel_health *h;
+    struct channel_health *h;  /* NULL until looked up, or untracked */
+    uint64_t hash;             /* fnv1a64(ch->id), once looked up */
     size_t index;              /* in the host's list */
+    int hashed;                /* hash is set */
+    int looked_up;             /* h is final (NULL = untracked) */
+    int full;                  /* lost an in-flight reservation: saturated
+                                * for the rest of this request */
 };
+
+/* What the policies read about a candidate, also for an untracked channel
+ * (no health entry: counted as most recently used, nothing in flight). */
+static inline int64_t cand_last_used(const struct cand *c)
+{
+    return c->h != NULL ? atomic_load_explicit(&c->h->last_used_ms, memory_order_relaxed)
+                        : INT64_MAX;
+}
+
+static inline uint32_t cand_in_flight(const struct cand *c)
+{
+    return c->h != NULL ? atomic_load_explicit(&c->h->in_flight, memory_order_relaxed) : 0;
+}
 
 int selector_create(sticky_ctx *ctx);
 void selector_destroy(sticky_ctx *ctx);

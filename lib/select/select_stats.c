@@ -1,6 +1,9 @@
 /*
  * lib/select/select_stats.c - the selector's counters: sticky_ctx_get_stats() and the
- * Prometheus text exposition with per-channel series.
+ * Prometheus text exposition with per-channel series. The exposition is
+ * always valid UTF-8 text whatever bytes a channel id holds: label values
+ * escape backslash, quote and newline, and every byte that is not part of
+ * a well-formed UTF-8 sequence becomes U+FFFD.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -10,12 +13,6 @@
 #include "select/select_internal.h"
 #include "util/struct_log.h"
 #include "sticky/error.h"
-
-static void count_channel(struct channel_health *h, void *arg)
-{
-    (void)h;
-    (*(uint64_t *)arg)++;
-}
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
@@ -43,8 +40,9 @@ STICKY_API int sticky_ctx_get_stats(sticky_ctx *ctx, sticky_ctx_stats *out)
         v.strict_rejections += LOAD(s->strict_rejections);
         v.store_errors += LOAD(s->store_errors);
         v.reports += LOAD(s->reports);
+        v.tenant_mismatches += LOAD(s->tenant_mismatches);
     }
-    health_each(&ctx->sel->health, count_channel, &v.channels);
+    v.channels = health_count(&ctx->sel->health);
     struct_copy_out(out, out->size, &v, sizeof(v));
     return STICKY_OK;
 }
@@ -67,16 +65,72 @@ static void w_printf(struct writer *w, const char *fmt, ...)
         w->len += (size_t)n;
 }
 
-/* Label values: escape backslash, quote and newline. */
-static void w_label(struct writer *w, const char *s)
+static void w_bytes(struct writer *w, const void *p, size_t n)
 {
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            w_printf(w, "\\%c", *s);
-        else if (*s == '\n')
-            w_printf(w, "\\n");
-        else
-            w_printf(w, "%c", *s);
+    if (w->len < w->cap) {
+        size_t room = w->cap - w->len;
+        memcpy(w->buf + w->len, p, n < room ? n : room);
+    }
+    w->len += n;
+}
+
+/* Length of the well-formed UTF-8 sequence at @s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0 if the byte at @s
+ * does not start one. @s is NUL-terminated. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        if (c == 0xf4)
+            hi = 0x8f; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    }
+    return n;
+}
+
+/* A label value: backslash, quote and newline escaped (the Prometheus text
+ * format's three escapes); a byte outside well-formed UTF-8 -> U+FFFD. */
+static void w_label(struct writer *w, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        size_t n = utf8_seq(s);
+        if (n == 0) {
+            w_bytes(w, "\xef\xbf\xbd", 3);
+            s++;
+        } else if (*s == '\\' || *s == '"') {
+            w_bytes(w, "\\", 1);
+            w_bytes(w, s, 1);
+            s++;
+        } else if (*s == '\n') {
+            w_bytes(w, "\\n", 2);
+            s++;
+        } else {
+            w_bytes(w, s, n);
+            s += n;
+        }
     }
 }
 
@@ -105,7 +159,9 @@ static void channel_series(struct channel_health *h, void *arg)
     }
     for (int f = 0; f < FAMILY_COUNT; f++) {
         int64_t until = LOAD(h->cooldown_until_ms[f]);
-        double left = until > w->now ? (double)(until - w->now) / 1000.0 : 0.0;
+        /* In double: the difference of two extreme clock readings does
+         * not fit an int64. */
+        double left = until > w->now ? ((double)until - (double)w->now) / 1000.0 : 0.0;
         w_printf(w, "sticky_channel_cooldown_seconds{channel=\"");
         w_label(w, h->id);
         w_printf(w, "\",family=\"%s\"} %.3f\n",
@@ -137,6 +193,9 @@ STICKY_API int sticky_ctx_format_prometheus(sticky_ctx *ctx, char *buf, size_t c
         {"sticky_no_channel_total", "requests with no usable channel", s.no_channel},
         {"sticky_store_errors_total", "store failures (decided without the store)", s.store_errors},
         {"sticky_reports_total", "outcomes reported", s.reports},
+        {"sticky_tenant_mismatches_total",
+         "lookups that found another tenant's binding (placed without a binding)",
+         s.tenant_mismatches},
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         w_printf(&w, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", counters[i].name,

@@ -1,8 +1,9 @@
 /*
  * tests/bench/bench_select.c - sticky_select() benchmarks (JSON lines):
- *  - the sticky-hit path with a precomputed key, from structured messages
- *    and from a raw 50 KB Claude-Code-shaped body, each against the store
- *    lookup alone (or key derivation) measured in the same process;
+ *  - the sticky-hit path with a precomputed key (also with a tenant, whose
+ *    digest is checked), from structured messages and from a raw 50 KB
+ *    Claude-Code-shaped body, each against the store lookup alone (or key
+ *    derivation) measured in the same process;
  *  - new sessions with 4 and 32 channels, against a store put;
  *  - the hit path on 1 and 2 threads (ratio = 2-thread / 1-thread throughput).
  * Each select is followed by sticky_release(), as a gateway would.
@@ -182,6 +183,19 @@ int main(void)
     bench_print("store_get_hit", get_ns, NULL, 0, NULL);
     bench_print("select_hit_precomputed_key_4ch", hit_ns, "store_get_hit", get_ns,
                 "\"target_ns\": 300");
+
+    /* The same with a tenant (an API-key-sized one): the tenant's digest
+     * is computed and compared with the binding's (docs/selection.md,
+     * "Tenants"). */
+    struct sel_case ten = hit;
+    ten.chain.keys[0] = 43;
+    ten.req.chain = &ten.chain;
+    ten.req.tenant = "sk-ant-api03-0123456789abcdefghijklmnopqrstuvwxyz";
+    ten.req.tenant_len = strlen(ten.req.tenant);
+    run_select(&ten);
+    double ten_ns = bench_run(run_select, &ten, 100);
+    bench_print("select_hit_precomputed_key_tenant_4ch", ten_ns, "select_hit_precomputed_key_4ch",
+                hit_ns, NULL);
 
     /* Hit path from structured messages (3 x 40 chars). */
     static const char *texts[3] = {"Refactor the parser to avoid the copy...",

@@ -4,7 +4,9 @@
  * over shared channels while others report failures. Invariants: two
  * concurrent first requests of a session end on one channel; every hit of a
  * session goes to the channel the store binds it to at that moment; the
- * counters add up; in-flight counts return to zero.
+ * counters add up; in-flight counts return to zero; max_inflight holds
+ * (never more attempts in flight on a channel than its cap, counted by
+ * the test itself).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "test_helpers.h"
 
@@ -196,7 +199,7 @@ static void test_mixed_traffic(void **state)
                      s.requests);
     assert_int_equal(s.reports, atomic_load(&sh.ok));
     for (int i = 0; i < 4; i++) {
-        struct channel_health *h = health_get(&sh.ctx->sel->health, sh.ch[i].id);
+        struct channel_health *h = health_get(&sh.ctx->sel->health, sh.ch[i].id, fnv1a64(sh.ch[i].id));
         assert_int_equal(atomic_load(&h->in_flight), 0);
     }
     /* Every session is bound to one channel at the end. */
@@ -211,11 +214,238 @@ static void test_mixed_traffic(void **state)
     teardown(&sh);
 }
 
+/* ---- max_inflight under threads (issue 11, item 3) ---------------------- */
+
+#define CAP_THREADS 16
+#define CAP_SERVED 60        /* attempts each thread gets served */
+#define CAP_MAX_TRIES 400000 /* selects each thread may make */
+
+struct cap_shared {
+    sticky_ctx *ctx;
+    sticky_channel ch[2];
+    pthread_barrier_t start;
+    _Atomic int concurrent[2];  /* attempts the test sees in flight */
+    _Atomic int max_seen[2];
+    _Atomic uint64_t served[2], refused, bad;
+};
+
+static void *cap_worker(void *arg)
+{
+    struct cap_shared *sh = ((void **)arg)[0];
+    int id = *(int *)((void **)arg)[1];
+    pthread_barrier_wait(&sh->start);
+    /* Refused selects retry at once: whenever a slot frees, many threads
+     * race for it, which is when a two-step check-then-increment fails. */
+    int served = 0;
+    for (int i = 0; i < CAP_MAX_TRIES && served < CAP_SERVED; i++) {
+        /* Half keyed (a few sessions: hits, spills), half unkeyed. */
+        sticky_key_chain chain;
+        sticky_key_chain_init(&chain);
+        chain.source = STICKY_KEY_SOURCE_CONTENT;
+        chain.n_keys = (i + id) % 2;
+        chain.keys[0] = 1 + (uint64_t)((i * 7 + id) % 5);
+        sticky_request r;
+        sticky_request_init(&r);
+        r.chain = &chain;
+        sticky_decision d;
+        sticky_decision_init(&d);
+        int rc = sticky_select(sh->ctx, &r, sh->ch, 2, &d);
+        if (rc == STICKY_ENOCHANNEL) {
+            atomic_fetch_add(&sh->refused, 1);
+            continue;
+        }
+        if (rc != STICKY_OK || d.channel_index < 0 || d.channel_index > 1) {
+            atomic_fetch_add(&sh->bad, 1);
+            continue;
+        }
+        int c = d.channel_index;
+        int now = atomic_fetch_add(&sh->concurrent[c], 1) + 1;
+        int seen = atomic_load(&sh->max_seen[c]);
+        while (now > seen && !atomic_compare_exchange_weak(&sh->max_seen[c], &seen, now))
+            ;
+        struct timespec hold = {0, 50 * 1000}; /* ~50 us upstream */
+        nanosleep(&hold, NULL);
+        atomic_fetch_sub(&sh->concurrent[c], 1); /* before the slot is freed */
+        atomic_fetch_add(&sh->served[c], 1);
+        served++;
+        sticky_outcome o;
+        sticky_outcome_init(&o);
+        o.status = 200;
+        if (sticky_report(sh->ctx, &d, &o) != STICKY_OK)
+            atomic_fetch_add(&sh->bad, 1);
+    }
+    return NULL;
+}
+
+/* Cap 1 on two channels, 16 threads doing select -> hold 50 us -> report:
+ * never two attempts at once on a channel. 0.2.0 checked the cap and
+ * incremented the count in two steps: 2-3 at once were seen. */
+static void test_inflight_cap_holds(void **state)
+{
+    (void)state;
+    for (int least_bad = 0; least_bad <= 1; least_bad++) {
+        struct cap_shared sh;
+        memset(&sh, 0, sizeof(sh));
+        sticky_config cfg;
+        sticky_config_init(&cfg);
+        cfg.least_bad = least_bad;
+        cfg.log_level = STICKY_LOG_ERROR;
+        assert_int_equal(sticky_ctx_new(&cfg, &sh.ctx), STICKY_OK);
+        static const char *ids[] = {"A", "B"};
+        for (int i = 0; i < 2; i++) {
+            sticky_channel_init(&sh.ch[i]);
+            sh.ch[i].id = ids[i];
+            sh.ch[i].max_inflight = 1;
+        }
+        pthread_barrier_init(&sh.start, NULL, CAP_THREADS);
+        pthread_t t[CAP_THREADS];
+        int tid[CAP_THREADS];
+        void *args[CAP_THREADS][2];
+        for (int i = 0; i < CAP_THREADS; i++) {
+            tid[i] = i;
+            args[i][0] = &sh;
+            args[i][1] = &tid[i];
+            assert_int_equal(pthread_create(&t[i], NULL, cap_worker, args[i]), 0);
+        }
+        for (int i = 0; i < CAP_THREADS; i++)
+            pthread_join(t[i], NULL);
+        print_message("least_bad %d: served A %llu, B %llu, refused %llu; max in flight A %d, "
+                      "B %d\n", least_bad, (unsigned long long)atomic_load(&sh.served[0]),
+                      (unsigned long long)atomic_load(&sh.served[1]),
+                      (unsigned long long)atomic_load(&sh.refused),
+                      atomic_load(&sh.max_seen[0]), atomic_load(&sh.max_seen[1]));
+        assert_int_equal(atomic_load(&sh.bad), 0);
+        assert_true(atomic_load(&sh.max_seen[0]) <= 1);
+        assert_true(atomic_load(&sh.max_seen[1]) <= 1);
+        assert_true(atomic_load(&sh.served[0]) > 0 && atomic_load(&sh.served[1]) > 0);
+        for (int i = 0; i < 2; i++) {
+            struct channel_health *h =
+                health_find(&sh.ctx->sel->health, ids[i], fnv1a64(ids[i]));
+            assert_int_equal(atomic_load(&h->in_flight), 0);
+        }
+        pthread_barrier_destroy(&sh.start);
+        sticky_ctx_free(sh.ctx);
+    }
+}
+
+/* ---- the health registry growing under readers -------------------------- */
+
+#define GROW_IDS 700
+#define GROW_THREADS 4
+
+struct grow_shared {
+    sticky_ctx *ctx;
+    char ids[GROW_IDS][16];
+    pthread_barrier_t start;
+    _Atomic uint64_t bad;
+};
+
+struct grow_worker {
+    struct grow_shared *sh;
+    int id;
+};
+
+static void *grow_work(void *arg)
+{
+    struct grow_worker *w = arg;
+    struct grow_shared *sh = w->sh;
+    pthread_barrier_wait(&sh->start);
+    uint64_t x = 0x2545f4914f6cdd1dULL * (uint64_t)(w->id + 1);
+    for (int round = 0; round < 400; round++) {
+        /* Eight ids: some known, some new (the table grows in place and
+         * is copied while other threads look ids up). */
+        sticky_channel ch[8];
+        int picked[8];
+        int n = 0;
+        while (n < 8) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int k = (int)(x % (uint64_t)(round < 100 ? 100 + round * 6 : GROW_IDS));
+            int dup = 0;
+            for (int j = 0; j < n; j++)
+                dup |= picked[j] == k;
+            if (dup)
+                continue;
+            picked[n] = k;
+            sticky_channel_init(&ch[n]);
+            ch[n].id = sh->ids[k];
+            ch[n].max_inflight = 2;
+            n++;
+        }
+        sticky_key_chain chain;
+        sticky_key_chain_init(&chain);
+        chain.source = STICKY_KEY_SOURCE_CONTENT;
+        chain.n_keys = 1;
+        chain.keys[0] = x;
+        sticky_request r;
+        sticky_request_init(&r);
+        r.chain = &chain;
+        sticky_decision d;
+        sticky_decision_init(&d);
+        int rc = sticky_select(sh->ctx, &r, ch, 8, &d);
+        if (rc != STICKY_OK) {
+            atomic_fetch_add(&sh->bad, 1);
+            continue;
+        }
+        sticky_outcome o;
+        sticky_outcome_init(&o);
+        o.status = (x >> 40) % 10 == 0 ? 500 : 200;
+        if (sticky_report(sh->ctx, &d, &o) != STICKY_OK)
+            atomic_fetch_add(&sh->bad, 1);
+    }
+    return NULL;
+}
+
+/* Threads route over lists drawn from 700 ids, most of them new at first:
+ * inserts (in place and with table copies) race with lock-free lookups.
+ * Every id ends with exactly one entry, found again afterwards. */
+static void test_registry_growth(void **state)
+{
+    (void)state;
+    struct grow_shared *sh = calloc(1, sizeof(*sh));
+    assert_non_null(sh);
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.select_policy = STICKY_POLICY_RENDEZVOUS;
+    cfg.log_level = STICKY_LOG_ERROR;
+    assert_int_equal(sticky_ctx_new(&cfg, &sh->ctx), STICKY_OK);
+    for (int i = 0; i < GROW_IDS; i++)
+        snprintf(sh->ids[i], sizeof(sh->ids[i]), "acct-%d", i);
+    pthread_barrier_init(&sh->start, NULL, GROW_THREADS);
+    struct grow_worker w[GROW_THREADS];
+    pthread_t t[GROW_THREADS];
+    for (int i = 0; i < GROW_THREADS; i++) {
+        w[i].sh = sh;
+        w[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, grow_work, &w[i]), 0);
+    }
+    for (int i = 0; i < GROW_THREADS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&sh->bad), 0);
+    struct health_registry *reg = &sh->ctx->sel->health;
+    size_t found = 0;
+    for (int i = 0; i < GROW_IDS; i++) {
+        struct channel_health *h = health_find(reg, sh->ids[i], fnv1a64(sh->ids[i]));
+        if (h == NULL)
+            continue;
+        found++;
+        assert_string_equal(h->id, sh->ids[i]);
+        assert_int_equal(atomic_load(&h->in_flight), 0);
+        assert_ptr_equal(health_get(reg, sh->ids[i], fnv1a64(sh->ids[i])), h);
+    }
+    assert_int_equal(found, health_count(reg));
+    assert_true(found > GROW_IDS / 2);
+    pthread_barrier_destroy(&sh->start);
+    sticky_ctx_free(sh->ctx);
+    free(sh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_requests_agree),
         cmocka_unit_test(test_mixed_traffic),
+        cmocka_unit_test(test_inflight_cap_holds),
+        cmocka_unit_test(test_registry_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

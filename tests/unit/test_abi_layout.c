@@ -94,7 +94,7 @@ _Static_assert(sizeof(sticky_decision) == END_OF(sticky_decision, attempt),
                "sticky_decision has tail padding");
 _Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, reset_epoch_s),
                "sticky_outcome has tail padding");
-_Static_assert(sizeof(sticky_ctx_stats) == END_OF(sticky_ctx_stats, channels),
+_Static_assert(sizeof(sticky_ctx_stats) == END_OF(sticky_ctx_stats, tenant_mismatches),
                "sticky_ctx_stats has tail padding");
 
 static void test_layout_pins_compile(void **state)

@@ -201,8 +201,9 @@ static void test_failover_permanent(void **state)
         if (kind == 0) {
             h.ch[0].state = STICKY_CHANNEL_DISABLED;
         } else if (kind == 1) {
-            h.ch[0] = h.ch[2]; /* A is no longer offered: [C, B, C] */
-            h.ch[0].id = "C";
+            h.ch[0] = h.ch[1]; /* A is no longer offered: [B, C] */
+            h.ch[1] = h.ch[2];
+            h.n = 2;
         } else {
             h.ch[0].models = models_a;
             h.ch[0].n_models = 1;
@@ -383,7 +384,10 @@ static void test_stats_add_up(void **state)
     assert_int_equal(h_select(&h, NULL, body, NULL, STICKY_SELECT_STRICT, &d),
                      STICKY_ENOCHANNEL);                     /* strict rejection */
     sticky_release(h.ctx, &hold);
-    h_report(&h, &hold, 429, 60, STICKY_ABSENT);                         /* no-op: released */
+    sticky_outcome late;
+    sticky_outcome_init(&late);
+    late.status = 429;
+    assert_int_equal(sticky_report(h.ctx, &hold, &late), STICKY_ENOTFOUND); /* released */
     sticky_decision f = h_fail(&h, 30, 2, 529, STICKY_ABSENT, STICKY_ABSENT);      /* hit, then A cools */
     (void)f;
     h_turn(&h, 30, 2);                                       /* failover */
@@ -527,9 +531,10 @@ static int racing_put(void *self, const sticky_mapping *m, int64_t now, unsigned
     struct racing *r = self;
     (void)now;
     if (flags & STICKY_STORE_IF_ABSENT) {
-        if (existing != NULL) {
+        if (existing != NULL) { /* the winner: same session, same tenant */
             existing->key = m->key;
             strcpy(existing->channel_id, "A");
+            strcpy(existing->tenant_id, m->tenant_id);
         }
         return STICKY_EEXIST;
     }
@@ -769,7 +774,9 @@ static void test_bad_arguments(void **state)
     sticky_outcome_init(&o);
     assert_int_equal(sticky_report(NULL, &d, &o), STICKY_EINVAL);
     assert_int_equal(sticky_report(h.ctx, &d, NULL), STICKY_EINVAL);
-    assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_OK); /* nothing in flight */
+    assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_EINVAL); /* carries no channel */
+    assert_string_equal(h.log.last, "report: d->channel_id: empty (the decision carries no channel)");
+    assert_int_equal(sticky_release(h.ctx, &d), STICKY_OK);         /* nothing to release */
     assert_int_equal(sticky_release(h.ctx, NULL), STICKY_EINVAL);
     memset(d.channel_id, 'x', sizeof(d.channel_id)); /* unterminated */
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_EINVAL);

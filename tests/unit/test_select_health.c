@@ -154,7 +154,7 @@ static void test_success_clears_and_breaker(void **state)
         assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK);
         h_report(&h, &d, seq[i], STICKY_ABSENT, STICKY_ABSENT);
     }
-    struct channel_health *ch = health_get(&h.ctx->sel->health, "A");
+    struct channel_health *ch = health_get(&h.ctx->sel->health, "A", fnv1a64("A"));
     assert_int_equal(atomic_load(&ch->consecutive_failures), 2);
     assert_int_equal(atomic_load(&ch->failures), 4);
     /* The third in a row opens the breaker. */
@@ -242,8 +242,8 @@ static void test_bounded_load(void **state)
     for (int c = 0; c < 40; c++) {
         assert_int_equal(h_select(&h, NULL, conv_body(2000 + c, 1, body, sizeof(body)), NULL, 0,
                                   &open[c]), STICKY_OK);
-        struct channel_health *a = health_get(&h.ctx->sel->health, "A");
-        struct channel_health *b = health_get(&h.ctx->sel->health, "B");
+        struct channel_health *a = health_get(&h.ctx->sel->health, "A", fnv1a64("A"));
+        struct channel_health *b = health_get(&h.ctx->sel->health, "B", fnv1a64("B"));
         uint32_t la = atomic_load(&a->in_flight), lb = atomic_load(&b->in_flight);
         uint32_t hi = la > lb ? la : lb;
         /* ceil((la + lb) / 2 * 1.25) bounds the busier channel. */
