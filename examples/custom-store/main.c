@@ -36,7 +36,7 @@ int main(void)
     strcpy(m.tenant_id, "tenant-a");
     rc = sticky_store_put(st, &m, STICKY_STORE_IF_ABSENT, NULL);
     printf("put %016llx -> %s: %s\n", (unsigned long long)m.key, m.channel_id,
-           sticky_errname(rc));
+           sticky_err_name(rc));
 
     /* A racing first request for the same session loses and learns the
      * channel the winner chose. */
@@ -47,13 +47,13 @@ int main(void)
     strcpy(other.channel_id, "channel-2");
     rc = sticky_store_put(st, &other, STICKY_STORE_IF_ABSENT, &existing);
     printf("put-if-absent -> %s: %s, existing channel %s\n", other.channel_id,
-           sticky_errname(rc), existing.channel_id);
+           sticky_err_name(rc), existing.channel_id);
 
     sticky_mapping found;
     sticky_mapping_init(&found);
     rc = sticky_store_get(st, m.key, 0, &found);
     printf("get %016llx: %s, channel %s, requests %llu\n",
-           (unsigned long long)m.key, sticky_errname(rc), found.channel_id,
+           (unsigned long long)m.key, sticky_err_name(rc), found.channel_id,
            (unsigned long long)found.request_count);
 
     sticky_store_stats s;

@@ -40,7 +40,7 @@ static int route(sticky_ctx *ctx, const sticky_channel *ch, size_t n, const char
         sticky_outcome out;
         sticky_outcome_init(&out);
         out.status = status;
-        out.retry_after_s = status == 429 ? 30 : STICKY_ABSENT;
+        out.retry_after_seconds = status == 429 ? 30 : STICKY_ABSENT;
         sticky_report(ctx, &d, &out);
         printf("%-8s -> %s (%s)%s%s\n", d.key_hex, d.channel_id, sticky_reason_name(d.reason),
                d.moved_from[0] ? ", moved from " : "", d.moved_from);
@@ -71,7 +71,7 @@ int main(void)
         "\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"thanks\"}]}",
     };
     int limited = 0, rc = 0;
-    char used[3][STICKY_ID_MAX];
+    char used[3][STICKY_ID_SIZE];
     for (int t = 0; t < 3 && rc == 0; t++)
         rc = route(ctx, ch, 2, "tenant-1", turns[t], &limited, used[t], sizeof(used[t]));
     sticky_ctx_free(ctx);

@@ -53,7 +53,7 @@
  * struct. A larger size is rejected with STICKY_EABI before any byte past
  * the size field is read (docs/ABI.md, "Size-prefixed structs").
  */
-#define STICKY_STRUCT_SIZE_MAX 4096u
+#define STICKY_MAX_STRUCT_SIZE 4096u
 
 /* The two opaque handles, declared here so that every header can name them.
  * sticky_ctx: create with sticky_ctx_new(), destroy with sticky_ctx_free().

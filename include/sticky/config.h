@@ -37,13 +37,13 @@ enum sticky_policy {
 };
 
 /* Selection defaults (seconds). */
-#define STICKY_DEFAULT_COOLDOWN_429_S 60u
-#define STICKY_DEFAULT_RETRY_AFTER_CAP_S 1800u
-#define STICKY_DEFAULT_COOLDOWN_529_S 600u
-#define STICKY_DEFAULT_COOLDOWN_503_S 60u
-#define STICKY_DEFAULT_COOLDOWN_5XX_S 300u
-#define STICKY_DEFAULT_COOLDOWN_AUTH_S 1800u
-#define STICKY_DEFAULT_BREAKER_COOLDOWN_S 60u
+#define STICKY_DEFAULT_COOLDOWN_429_SECONDS 60u
+#define STICKY_DEFAULT_RETRY_AFTER_CAP_SECONDS 1800u
+#define STICKY_DEFAULT_COOLDOWN_529_SECONDS 600u
+#define STICKY_DEFAULT_COOLDOWN_503_SECONDS 60u
+#define STICKY_DEFAULT_COOLDOWN_5XX_SECONDS 300u
+#define STICKY_DEFAULT_COOLDOWN_AUTH_SECONDS 1800u
+#define STICKY_DEFAULT_BREAKER_COOLDOWN_SECONDS 60u
 
 /* Log levels, most severe first. A callback receives levels <= log_level. */
 enum sticky_log_level {
@@ -111,15 +111,15 @@ typedef struct sticky_config {
     uint32_t bounded_load_permille; /* new placements avoid channels above
                                  * factor x average in-flight; 1250 = 1.25;
                                  * 0 = off (default) */
-    uint32_t cooldown_429_s;    /* 429 without reset / Retry-After: 60 */
-    uint32_t retry_after_cap_s; /* longest honoured Retry-After: 1800 */
-    uint32_t cooldown_529_s;    /* 529 overloaded: 600 */
-    uint32_t cooldown_503_s;    /* 503: 60 */
-    uint32_t cooldown_5xx_s;    /* other 5xx, timeouts, transport: 300 */
-    uint32_t cooldown_auth_s;   /* 401 / 403: 1800 */
+    uint32_t cooldown_429_seconds;    /* 429 without reset / Retry-After: 60 */
+    uint32_t retry_after_cap_seconds; /* longest honoured Retry-After: 1800 */
+    uint32_t cooldown_529_seconds;    /* 529 overloaded: 600 */
+    uint32_t cooldown_503_seconds;    /* 503: 60 */
+    uint32_t cooldown_5xx_seconds;    /* other 5xx, timeouts, transport: 300 */
+    uint32_t cooldown_auth_seconds;   /* 401 / 403: 1800 */
     uint32_t breaker_failures;  /* consecutive failures that open the
                                  * circuit breaker; 0 = off (default) */
-    uint32_t breaker_cooldown_s; /* breaker open time: 60 */
+    uint32_t breaker_cooldown_seconds; /* breaker open time: 60 */
 } sticky_config;
 
 /**
@@ -133,7 +133,7 @@ typedef struct sticky_config {
  * @size: the caller's sizeof(sticky_config).
  * Returns: 0; STICKY_EINVAL if @cfg is NULL; STICKY_EABI if @size is outside the
  *          accepted sizes (below the first-release size or above
- *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: safe from any thread (touches only @cfg).
  * Since: 0.1.0
  */

@@ -180,6 +180,78 @@ STICKY_API void sticky_ctx_log(const sticky_ctx *ctx, int level, const char *fmt
 STICKY_API void sticky_ctx_vlog(const sticky_ctx *ctx, int level, const char *fmt,
                                 va_list ap) STICKY_PRINTF(3, 0);
 
+/* The context's routing counters (sticky_select() / sticky_report()).
+ * Size-prefixed: start with sticky_ctx_stats_init().
+ * A request is counted once its key is derived, so always
+ * requests == hits + promoted_hits + new_sessions + failovers + spills
+ *             + migrations + strict_rejections + no_channel.
+ * (tenant_mismatches counts requests that are also in new_sessions or
+ * no_channel.) */
+typedef struct sticky_ctx_stats {
+    size_t size;
+    uint64_t requests;        /* sticky_select() calls that got as far as a key */
+    uint64_t hits;            /* HIT + EXPLICIT_HIT */
+    uint64_t promoted_hits;
+    uint64_t new_sessions;
+    uint64_t failovers;
+    uint64_t spills;
+    uint64_t migrations;
+    uint64_t strict_rejections;
+    uint64_t no_channel;
+    uint64_t store_errors;
+    uint64_t reports;
+    uint64_t channels;        /* channel ids with health (at most
+                               * STICKY_MAX_CHANNEL_IDS) */
+    uint64_t tenant_mismatches; /* lookups that found another tenant's
+                                 * binding (since 0.2.0) */
+} sticky_ctx_stats;
+
+/**
+ * sticky_ctx_stats_init_sized - zero a stats struct and set its size.
+ *
+ * Prefer the sticky_ctx_stats_init() wrapper, which passes sizeof(*s).
+ *
+ * @s: the struct. @size: the caller's sizeof(sticky_ctx_stats).
+ * Returns: 0; STICKY_EINVAL if @s is NULL; STICKY_EABI if @size is outside
+ *          the accepted sizes (below the first-release size or above
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
+ * Thread-safety: touches only @s.
+ * Since: 0.2.0 (0.1.0: sticky_stats_init_sized in sticky/select.h)
+ */
+STICKY_API int sticky_ctx_stats_init_sized(sticky_ctx_stats *s, size_t size);
+static inline int sticky_ctx_stats_init(sticky_ctx_stats *s)
+{
+    return sticky_ctx_stats_init_sized(s, sizeof(*s));
+}
+
+/**
+ * sticky_ctx_get_stats - read the context's routing counters.
+ *
+ * @ctx: the context.
+ * @out: caller struct with out->size set (sticky_ctx_stats_init()); only
+ *       out->size bytes are written.
+ * Returns: 0; STICKY_EINVAL if an argument is NULL; STICKY_EABI if
+ *          out->size is outside the accepted sizes.
+ * Thread-safety: safe from any thread; counters are individually exact,
+ *          not one atomic snapshot.
+ * Since: 0.2.0 (0.1.0: sticky_stats_get in sticky/select.h)
+ */
+STICKY_API int sticky_ctx_get_stats(const sticky_ctx *ctx, sticky_ctx_stats *out);
+
+/**
+ * sticky_ctx_format_prometheus - the counters, per-channel selections,
+ * in-flight counts and current cooldowns, in the Prometheus text format.
+ *
+ * @ctx: the context. @buf: output (may be NULL when @cap is 0).
+ * @cap: its capacity. @needed: receives the length without the NUL.
+ * Returns: 0 (output NUL-terminated); STICKY_ELIMIT if @cap is too small
+ *          (then *@needed says how much is needed); STICKY_EINVAL.
+ * Thread-safety: safe from any thread.
+ * Since: 0.2.0 (0.1.0: sticky_stats_format_prometheus in sticky/select.h)
+ */
+STICKY_API int sticky_ctx_format_prometheus(const sticky_ctx *ctx, char *buf, size_t cap,
+                                            size_t *needed);
+
 STICKY_END_DECLS
 
 #endif /* STICKY_CONTEXT_H */

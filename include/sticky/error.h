@@ -13,7 +13,7 @@ STICKY_BEGIN_DECLS
 /*
  * The error codes, one line each: X(NAME, value, "message"). This list is
  * the only place a code is defined: enum sticky_err, sticky_strerror() and
- * sticky_errname() are all generated from it. Append-only: a code's value
+ * sticky_err_name() are all generated from it. Append-only: a code's value
  * never changes and is never reused; new codes go at the end.
  */
 #define STICKY_ERROR_LIST(X)                                                   \
@@ -59,14 +59,14 @@ enum sticky_err { STICKY_ERROR_LIST(STICKY_ERR_ENUMERATOR_) };
 STICKY_API const char *sticky_strerror(int err);
 
 /**
- * sticky_errname - the symbolic name of an error code, e.g. "STICKY_EINVAL".
+ * sticky_err_name - the symbolic name of an error code, e.g. "STICKY_EINVAL".
  *
  * @err: a value of enum sticky_err (or any int).
  * Returns: a static string; unknown codes give "STICKY_EUNKNOWN". Never NULL.
  * Thread-safety: safe from any thread.
  * Since: 0.1.0
  */
-STICKY_API const char *sticky_errname(int err);
+STICKY_API const char *sticky_err_name(int err);
 
 STICKY_END_DECLS
 

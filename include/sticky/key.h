@@ -20,8 +20,6 @@
 
 STICKY_BEGIN_DECLS
 
-/* The longest chain (equals STICKY_MAX_MESSAGE_COUNT). */
-#define STICKY_KEY_CHAIN_MAX 32
 /* Hex form: 16 lowercase hex chars + NUL. */
 #define STICKY_KEY_HEX_SIZE 17
 /* Largest raw body accepted (64 MiB); larger is STICKY_ELIMIT. */
@@ -60,8 +58,9 @@ typedef struct sticky_key_chain {
     int source;               /* enum sticky_key_source */
     unsigned explicit_source; /* one STICKY_EXPLICIT_* bit, 0 for content */
     int format;               /* the body format used (after detection) */
-    uint32_t n_keys;          /* 0 .. STICKY_KEY_CHAIN_MAX; 1 when explicit */
-    uint64_t keys[STICKY_KEY_CHAIN_MAX]; /* keys[0] = K1 ... deepest last */
+    uint32_t n_keys;          /* 0 .. STICKY_MAX_MESSAGE_COUNT; 1 when explicit */
+    uint64_t keys[STICKY_MAX_MESSAGE_COUNT]; /* keys[0] = K1 ... deepest last:
+                                          * one key per hashed message */
 } sticky_key_chain;
 
 
@@ -70,7 +69,7 @@ typedef struct sticky_key_chain {
  * Prefer the sticky_key_chain_init() wrapper.
  * Returns: 0; STICKY_EINVAL if @chain is NULL; STICKY_EABI if @size is outside the
  *          accepted sizes (below the first-release size or above
- *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: touches only @chain. Since: 0.1.0
  */
 STICKY_API int sticky_key_chain_init_sized(sticky_key_chain *chain, size_t size);

@@ -32,7 +32,7 @@ typedef struct sticky_memory_store_options {
     size_t size; /* set by sticky_memory_store_options_init() */
 
     uint32_t shard_count;  /* power of two, 1..1024; 0 = 16 */
-    uint32_t max_entries;  /* global cap, 1..1e9; 0 = ctx max_sessions */
+    uint32_t max_sessions;  /* global cap, 1..1e9; 0 = ctx max_sessions */
     uint32_t ttl_seconds;  /* 1..1 year; 0 = ctx ttl_seconds */
     int renew_mode;        /* enum sticky_renew_mode; default THRESHOLD */
     /* 0..ttl; 0 = never renew by threshold; default
@@ -50,7 +50,7 @@ typedef struct sticky_memory_store_options {
  * @size: the caller's sizeof(sticky_memory_store_options).
  * Returns: 0; STICKY_EINVAL if @o is NULL; STICKY_EABI if @size is outside the
  *          accepted sizes (below the first-release size or above
- *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: safe from any thread.
  * Since: 0.1.0
  */
@@ -67,7 +67,7 @@ static inline int sticky_memory_store_options_init(sticky_memory_store_options *
  * sticky_memory_store_new - create an in-process store.
  *
  * Thread-safe: one mutex per shard (a key's shard comes from its hash).
- * The cap is global: the store never holds more than max_entries mappings;
+ * The cap is global: the store never holds more than max_sessions mappings;
  * a put of a new key at the cap evicts the least recently used mapping of
  * the whole store (expired ones count as expirations, not evictions).
  * Memory for mappings is taken from the context allocator in slabs and

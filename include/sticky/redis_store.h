@@ -85,7 +85,7 @@ typedef struct sticky_redis_store_options {
  * @size: the caller's sizeof(sticky_redis_store_options).
  * Returns: 0; STICKY_EINVAL if @o is NULL; STICKY_EABI if @size is outside the
  *          accepted sizes (below the first-release size or above
- *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: safe from any thread (touches only @o).
  * Since: 0.2.0 (0.1.0: sticky_redis_options_init_sized)
  */
@@ -129,7 +129,7 @@ typedef struct sticky_redis_store_stats {
  * @size: the caller's sizeof(sticky_redis_store_stats).
  * Returns: 0; STICKY_EINVAL if @s is NULL; STICKY_EABI if @size is outside the
  *          accepted sizes (below the first-release size or above
- *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: safe from any thread.
  * Since: 0.2.0 (0.1.0: sticky_redis_stats_init_sized)
  */

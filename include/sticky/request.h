@@ -124,7 +124,7 @@ typedef struct sticky_request {
  * @r: the struct. @size: the caller's sizeof(sticky_request).
  * Returns: 0; STICKY_EINVAL if @r is NULL; STICKY_EABI if @size is outside the
  *          accepted sizes (below the first-release size or above
- *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: touches only @r.
  * Since: 0.1.0
  */

@@ -13,7 +13,7 @@
  *         status = forward(channels[d.channel_index]);
  *         sticky_outcome o;
  *         sticky_outcome_init(&o);
- *         o.status = status;                   // + retry_after_s, reset
+ *         o.status = status;                   // + retry_after_seconds, reset
  *         sticky_report(ctx, &d, &o);          // ends the attempt
  *     }
  */
@@ -98,11 +98,11 @@ typedef struct sticky_decision {
     size_t size;
     int reason;                       /* enum sticky_reason */
     int channel_index;                /* into the host's list; -1 if none */
-    char channel_id[STICKY_ID_MAX];   /* "" if none */
+    char channel_id[STICKY_ID_SIZE];   /* "" if none */
     uint64_t key;                     /* deepest session key; 0 if unkeyed */
     char key_hex[STICKY_KEY_HEX_SIZE];
     int key_source;                   /* enum sticky_key_source */
-    char moved_from[STICKY_ID_MAX];   /* channel the session left, or "" */
+    char moved_from[STICKY_ID_SIZE];   /* channel the session left, or "" */
     int store_degraded;               /* the store failed; decided without it */
     int model_family;                 /* enum sticky_model_family of the
                                        * request's model */
@@ -126,20 +126,21 @@ typedef struct sticky_outcome {
     size_t size;
     int kind;               /* enum sticky_outcome_kind */
     int status;             /* HTTP status for STICKY_OUTCOME_HTTP */
-    int64_t retry_after_s;  /* Retry-After in seconds (>= 0);
+    int64_t retry_after_seconds;  /* Retry-After in seconds (>= 0);
                              * STICKY_ABSENT when not sent */
-    int64_t reset_epoch_s;  /* anthropic-ratelimit-unified-reset, Unix
+    int64_t reset_epoch_seconds;  /* anthropic-ratelimit-unified-reset, Unix
                              * seconds (>= 0); STICKY_ABSENT when not sent */
 } sticky_outcome;
 
 /**
  * sticky_channel_init_sized - zero a channel and set its size (priority 0, weight 0 = 1, active, all models, no in-flight cap).
  *
- * Prefer the wrapper without _sized, which passes sizeof(*p).
+ * Prefer the wrapper without _sized, which passes the caller's sizeof.
  *
- * @c: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * @c: the struct. @size: the caller's sizeof.
  * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
- *          too small.
+ *          outside the accepted sizes (below the first-release size or
+ *          above STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: touches only the struct.
  * Since: 0.1.0
  */
@@ -151,11 +152,12 @@ static inline int sticky_channel_init(sticky_channel *c)
 /**
  * sticky_decision_init_sized - zero a decision, set its size and channel_index -1.
  *
- * Prefer the wrapper without _sized, which passes sizeof(*p).
+ * Prefer the wrapper without _sized, which passes the caller's sizeof.
  *
- * @d: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * @d: the struct. @size: the caller's sizeof.
  * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
- *          too small.
+ *          outside the accepted sizes (below the first-release size or
+ *          above STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: touches only the struct.
  * Since: 0.1.0
  */
@@ -165,13 +167,14 @@ static inline int sticky_decision_init(sticky_decision *d)
     return sticky_decision_init_sized(d, sizeof(*d));
 }
 /**
- * sticky_outcome_init_sized - zero an outcome (HTTP, status 0), set its size, retry_after_s and reset_epoch_s STICKY_ABSENT.
+ * sticky_outcome_init_sized - zero an outcome (HTTP, status 0), set its size, retry_after_seconds and reset_epoch_seconds STICKY_ABSENT.
  *
- * Prefer the wrapper without _sized, which passes sizeof(*p).
+ * Prefer the wrapper without _sized, which passes the caller's sizeof.
  *
- * @o: the struct. @size: the caller's sizeof; at least sizeof(size_t).
+ * @o: the struct. @size: the caller's sizeof.
  * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
- *          too small.
+ *          outside the accepted sizes (below the first-release size or
+ *          above STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: touches only the struct.
  * Since: 0.1.0
  */
@@ -247,68 +250,6 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d,
  * Since: 0.1.0
  */
 STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d);
-
-/* Selector counters. Size-prefixed: start with sticky_ctx_stats_init().
- * A request is counted once its key is derived, so always
- * requests == hits + promoted_hits + new_sessions + failovers + spills
- *             + migrations + strict_rejections + no_channel.
- * (tenant_mismatches counts requests that are also in new_sessions or
- * no_channel.) */
-typedef struct sticky_ctx_stats {
-    size_t size;
-    uint64_t requests;        /* sticky_select() calls that got as far as a key */
-    uint64_t hits;            /* HIT + EXPLICIT_HIT */
-    uint64_t promoted_hits;
-    uint64_t new_sessions;
-    uint64_t failovers;
-    uint64_t spills;
-    uint64_t migrations;
-    uint64_t strict_rejections;
-    uint64_t no_channel;
-    uint64_t store_errors;
-    uint64_t reports;
-    uint64_t channels;        /* channel ids with health (at most
-                               * STICKY_MAX_CHANNEL_IDS) */
-    uint64_t tenant_mismatches; /* lookups that found another tenant's
-                                 * binding (since 0.2.0) */
-} sticky_ctx_stats;
-
-/**
- * sticky_ctx_stats_init_sized - zero a stats struct and set its size.
- *
- * Prefer the wrapper without _sized, which passes sizeof(*p).
- *
- * @s: the struct. @size: the caller's sizeof; at least sizeof(size_t).
- * Returns: 0; STICKY_EINVAL if the pointer is NULL; STICKY_EABI if @size is
- *          too small.
- * Thread-safety: touches only the struct.
- * Since: 0.1.0
- */
-STICKY_API int sticky_ctx_stats_init_sized(sticky_ctx_stats *s, size_t size);
-static inline int sticky_ctx_stats_init(sticky_ctx_stats *s)
-{
-    return sticky_ctx_stats_init_sized(s, sizeof(*s));
-}
-
-/**
- * sticky_ctx_get_stats - read the selector's counters.
- * Returns: 0; STICKY_EINVAL; STICKY_EABI. Thread-safety: safe; counters
- * are individually exact, not one atomic snapshot. Since: 0.1.0
- */
-STICKY_API int sticky_ctx_get_stats(sticky_ctx *ctx, sticky_ctx_stats *out);
-
-/**
- * sticky_ctx_format_prometheus - the counters, per-channel selections,
- * in-flight counts and current cooldowns, in the Prometheus text format.
- *
- * @ctx: the context. @buf: output (may be NULL when @cap is 0).
- * @cap: its capacity. @needed: receives the length without the NUL.
- * Returns: 0 (output NUL-terminated); STICKY_ELIMIT if @cap is too small
- *          (then *@needed says how much is needed); STICKY_EINVAL.
- * Thread-safety: safe from any thread. Since: 0.1.0
- */
-STICKY_API int sticky_ctx_format_prometheus(sticky_ctx *ctx, char *buf,
-                                              size_t cap, size_t *needed);
 
 /**
  * sticky_reason_name - text for an enum sticky_reason value.

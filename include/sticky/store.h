@@ -28,7 +28,7 @@ STICKY_BEGIN_DECLS
 
 /* Size of the id buffers in sticky_mapping, terminating NUL included:
  * channel and tenant ids are at most 127 bytes. */
-#define STICKY_ID_MAX 128
+#define STICKY_ID_SIZE 128
 
 /*
  * One mapping: session key -> channel. Caller-provided and size-prefixed
@@ -40,8 +40,8 @@ typedef struct sticky_mapping {
     size_t size; /* set by sticky_mapping_init() */
 
     uint64_t key;                    /* the session key */
-    char channel_id[STICKY_ID_MAX];  /* NUL-terminated, 1..127 bytes */
-    char tenant_id[STICKY_ID_MAX];   /* NUL-terminated, 0..127 bytes. What
+    char channel_id[STICKY_ID_SIZE];  /* NUL-terminated, 1..127 bytes */
+    char tenant_id[STICKY_ID_SIZE];   /* NUL-terminated, 0..127 bytes. What
                                       * the selector writes is a digest of
                                       * the request's tenant (32 lowercase
                                       * hex chars: HMAC-SHA256 with the
@@ -65,7 +65,7 @@ typedef struct sticky_mapping {
  * @size: the caller's sizeof(sticky_mapping).
  * Returns: 0; STICKY_EINVAL if @m is NULL; STICKY_EABI if @size is outside the
  *          accepted sizes (below the first-release size or above
- *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: safe from any thread (touches only @m).
  * Since: 0.1.0
  */
@@ -102,7 +102,7 @@ typedef struct sticky_store_stats {
  * @size: the caller's sizeof(sticky_store_stats).
  * Returns: 0; STICKY_EINVAL if @s is NULL; STICKY_EABI if @size is outside the
  *          accepted sizes (below the first-release size or above
- *          STICKY_STRUCT_SIZE_MAX; docs/ABI.md).
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
  * Thread-safety: safe from any thread.
  * Since: 0.1.0
  */
@@ -320,7 +320,7 @@ STICKY_API int sticky_store_get(sticky_store *store, uint64_t key, unsigned flag
  * Returns: 0; STICKY_EEXIST (only with STICKY_STORE_IF_ABSENT);
  *          STICKY_EINVAL on a NULL argument, unknown flag or empty
  *          channel id; STICKY_ELIMIT if an id is not NUL-terminated within
- *          STICKY_ID_MAX bytes; STICKY_EABI on a bad size field;
+ *          STICKY_ID_SIZE bytes; STICKY_EABI on a bad size field;
  *          STICKY_ENOMEM (nothing stored, nothing leaked); STICKY_ESTORE
  *          or another code from the backend.
  * Thread-safety: safe from any thread.

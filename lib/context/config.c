@@ -20,13 +20,13 @@ void config_defaults(sticky_config *cfg)
     cfg->include_system_prompt = 0;
     cfg->explicit_sources = 0xffu; /* STICKY_EXPLICIT_ALL */
     cfg->select_policy = STICKY_POLICY_LRU;
-    cfg->cooldown_429_s = STICKY_DEFAULT_COOLDOWN_429_S;
-    cfg->retry_after_cap_s = STICKY_DEFAULT_RETRY_AFTER_CAP_S;
-    cfg->cooldown_529_s = STICKY_DEFAULT_COOLDOWN_529_S;
-    cfg->cooldown_503_s = STICKY_DEFAULT_COOLDOWN_503_S;
-    cfg->cooldown_5xx_s = STICKY_DEFAULT_COOLDOWN_5XX_S;
-    cfg->cooldown_auth_s = STICKY_DEFAULT_COOLDOWN_AUTH_S;
-    cfg->breaker_cooldown_s = STICKY_DEFAULT_BREAKER_COOLDOWN_S;
+    cfg->cooldown_429_seconds = STICKY_DEFAULT_COOLDOWN_429_SECONDS;
+    cfg->retry_after_cap_seconds = STICKY_DEFAULT_RETRY_AFTER_CAP_SECONDS;
+    cfg->cooldown_529_seconds = STICKY_DEFAULT_COOLDOWN_529_SECONDS;
+    cfg->cooldown_503_seconds = STICKY_DEFAULT_COOLDOWN_503_SECONDS;
+    cfg->cooldown_5xx_seconds = STICKY_DEFAULT_COOLDOWN_5XX_SECONDS;
+    cfg->cooldown_auth_seconds = STICKY_DEFAULT_COOLDOWN_AUTH_SECONDS;
+    cfg->breaker_cooldown_seconds = STICKY_DEFAULT_BREAKER_COOLDOWN_SECONDS;
 }
 
 STICKY_API int sticky_config_init_sized(sticky_config *cfg, size_t size)
@@ -91,13 +91,13 @@ int config_validate(const sticky_config *cfg,
                (cfg->least_bad != 0 && cfg->least_bad != 1) ||
                (cfg->bounded_load_permille != 0 && cfg->bounded_load_permille < 1000) ||
                cfg->bounded_load_permille > 100000 ||
-               cfg->retry_after_cap_s > STICKY_MAX_TTL_SECONDS ||
-               cfg->cooldown_429_s > STICKY_MAX_TTL_SECONDS ||
-               cfg->cooldown_529_s > STICKY_MAX_TTL_SECONDS ||
-               cfg->cooldown_503_s > STICKY_MAX_TTL_SECONDS ||
-               cfg->cooldown_5xx_s > STICKY_MAX_TTL_SECONDS ||
-               cfg->cooldown_auth_s > STICKY_MAX_TTL_SECONDS ||
-               cfg->breaker_cooldown_s > STICKY_MAX_TTL_SECONDS) {
+               cfg->retry_after_cap_seconds > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_429_seconds > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_529_seconds > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_503_seconds > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_5xx_seconds > STICKY_MAX_TTL_SECONDS ||
+               cfg->cooldown_auth_seconds > STICKY_MAX_TTL_SECONDS ||
+               cfg->breaker_cooldown_seconds > STICKY_MAX_TTL_SECONDS) {
         bad = STICKY_FIELD_SELECT;
     }
     if (bad_field != NULL)

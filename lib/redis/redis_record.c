@@ -57,7 +57,7 @@ int rrecord_decode(const char *v, size_t len, sticky_mapping *m)
         field(&p, end, &n) || field(&p, end, &tl))
         return STICKY_ESTORE;
     size_t rest = (size_t)(end - p);
-    if (tl >= STICKY_ID_MAX || (size_t)tl >= rest || rest - (size_t)tl >= STICKY_ID_MAX)
+    if (tl >= STICKY_ID_SIZE || (size_t)tl >= rest || rest - (size_t)tl >= STICKY_ID_SIZE)
         return STICKY_ESTORE; /* channel is 1..127 bytes, tenant 0..127 */
     if (memchr(p, '\0', rest) != NULL || n < 1)
         return STICKY_ESTORE;

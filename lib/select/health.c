@@ -99,7 +99,7 @@ static struct channel_health *entry_new(const sticky_ctx *ctx, const char *id, u
     if (e == NULL)
         return NULL;
     size_t n = strlen(id);
-    memcpy(e->id, id, n < STICKY_ID_MAX ? n : STICKY_ID_MAX - 1);
+    memcpy(e->id, id, n < STICKY_ID_SIZE ? n : STICKY_ID_SIZE - 1);
     e->hash = hash;
     atomic_init(&e->last_used_ms, HEALTH_NEVER_USED);
     for (int f = 0; f < FAMILY_COUNT; f++)

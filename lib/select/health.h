@@ -39,7 +39,7 @@
  * a cache line apart (entries are separate allocations). id and hash never
  * change once the entry is published. */
 struct channel_health {
-    char id[STICKY_ID_MAX];
+    char id[STICKY_ID_SIZE];
     uint64_t hash;                        /* fnv1a64(id) */
     _Atomic int64_t last_used_ms;         /* HEALTH_NEVER_USED until used */
     _Atomic uint32_t in_flight;

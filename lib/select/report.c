@@ -49,14 +49,14 @@ static int end_attempt(sticky_ctx *ctx, sticky_decision *d, const char *op,
     *h = NULL;
     uint64_t token = d->attempt;
     if (token == 0) {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->attempt: 0 (already ended)", op);
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: decision.attempt: 0 (already ended)", op);
         return STICKY_ENOTFOUND;
     }
     switch (attempt_end(&ctx->sel->attempts, token, d->channel_id, h)) {
     case ATTEMPT_ENDED:
         break;
     case ATTEMPT_WRONG_ID:
-        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->channel_id: \"%s\" is not the channel of "
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: decision.channel_id: \"%s\" is not the channel of "
                 "this attempt", op, d->channel_id);
         return STICKY_EINVAL;
     case ATTEMPT_UNCHECKED:
@@ -64,7 +64,7 @@ static int end_attempt(sticky_ctx *ctx, sticky_decision *d, const char *op,
         *h = health_find(&ctx->sel->health, d->channel_id, fnv1a64(d->channel_id));
         break;
     default: /* left as it is: it may be another context's attempt */
-        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->attempt: not an open attempt (already ended "
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: decision.attempt: not an open attempt (already ended "
                 "through a copy of this decision, or not from this context)", op);
         return STICKY_ENOTFOUND;
     }
@@ -88,18 +88,18 @@ static int check_decision(const sticky_ctx *ctx, const sticky_decision *d, const
     if (ctx == NULL || ctx->sel == NULL)
         return STICKY_EINVAL;
     if (d == NULL) {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d: NULL", op);
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: decision: NULL", op);
         return STICKY_EINVAL;
     }
-    int rc = struct_size_ok(ctx, op, "d", struct_size_of(d), DECISION_MIN_SIZE);
+    int rc = struct_size_ok(ctx, op, "decision", struct_size_of(d), DECISION_MIN_SIZE);
     if (rc != STICKY_OK)
         return rc;
     if (memchr(d->channel_id, '\0', sizeof(d->channel_id)) == NULL) {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->channel_id: not terminated", op);
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: decision.channel_id: not terminated", op);
         return STICKY_EINVAL;
     }
     if (d->model_family < STICKY_MODEL_FAMILY_ALL || d->model_family >= FAMILY_COUNT) {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: d->model_family: %d is not an enum "
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: decision.model_family: %d is not an enum "
                 "sticky_model_family", op, d->model_family);
         return STICKY_EINVAL;
     }
@@ -124,28 +124,28 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     if (rc != STICKY_OK)
         return rc;
     if (o_in == NULL) {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "report: o: NULL");
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report: outcome: NULL");
         return STICKY_EINVAL;
     }
     sticky_outcome o;
     sticky_outcome_init(&o);
-    rc = struct_in(ctx, "report", "o", &o, sizeof(o), o_in, OUTCOME_MIN_SIZE);
+    rc = struct_in(ctx, "report", "outcome", &o, sizeof(o), o_in, OUTCOME_MIN_SIZE);
     if (rc != STICKY_OK)
         return rc;
     if (o.kind < STICKY_OUTCOME_HTTP || o.kind > STICKY_OUTCOME_TRANSPORT) {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "report: o.kind: %d is not an enum sticky_outcome_kind",
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report: outcome.kind: %d is not an enum sticky_outcome_kind",
                 o.kind);
         return STICKY_EINVAL;
     }
-    if ((o.retry_after_s < 0 && o.retry_after_s != STICKY_ABSENT) ||
-        (o.reset_epoch_s < 0 && o.reset_epoch_s != STICKY_ABSENT)) {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "report: o.%s: negative and not STICKY_ABSENT",
-                o.retry_after_s < 0 && o.retry_after_s != STICKY_ABSENT ? "retry_after_s"
-                                                                         : "reset_epoch_s");
+    if ((o.retry_after_seconds < 0 && o.retry_after_seconds != STICKY_ABSENT) ||
+        (o.reset_epoch_seconds < 0 && o.reset_epoch_seconds != STICKY_ABSENT)) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report: outcome.%s: negative and not STICKY_ABSENT",
+                o.retry_after_seconds < 0 && o.retry_after_seconds != STICKY_ABSENT ? "retry_after_seconds"
+                                                                         : "reset_epoch_seconds");
         return STICKY_EINVAL;
     }
     if (d->channel_id[0] == '\0') {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "report: d->channel_id: empty (the decision carries "
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report: decision.channel_id: empty (the decision carries "
                 "no channel)");
         return STICKY_EINVAL;
     }
@@ -169,32 +169,35 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
         return STICKY_OK;
     }
     if (o.kind != STICKY_OUTCOME_HTTP) {
-        until = add_s(now, cfg->cooldown_5xx_s);
+        until = add_s(now, cfg->cooldown_5xx_seconds);
     } else if (status == 429) {
         scope = family;
-        if (o.reset_epoch_s != STICKY_ABSENT) {
+        /* A reset time counts only when it is ahead: one already past (or
+         * a zero-filled outcome: the epoch) says nothing about this 429,
+         * which then falls back to Retry-After or the default cooldown. */
+        int64_t reset = o.reset_epoch_seconds == STICKY_ABSENT ? 0
+                                                                : add_s(0, o.reset_epoch_seconds);
+        if (o.reset_epoch_seconds != STICKY_ABSENT && reset > now) {
             /* Exactly the reset time, at most MAX_RESET_AHEAD_MS ahead. */
             int64_t max = add_ms(now, MAX_RESET_AHEAD_MS);
-            until = add_s(0, o.reset_epoch_s);
-            if (until > max)
-                until = max;
-        } else if (o.retry_after_s != STICKY_ABSENT) {
-            int64_t s = o.retry_after_s < (int64_t)cfg->retry_after_cap_s
-                            ? o.retry_after_s
-                            : (int64_t)cfg->retry_after_cap_s;
+            until = reset > max ? max : reset;
+        } else if (o.retry_after_seconds != STICKY_ABSENT) {
+            int64_t s = o.retry_after_seconds < (int64_t)cfg->retry_after_cap_seconds
+                            ? o.retry_after_seconds
+                            : (int64_t)cfg->retry_after_cap_seconds;
             until = add_s(now, s);
         } else {
-            until = add_s(now, cfg->cooldown_429_s);
+            until = add_s(now, cfg->cooldown_429_seconds);
         }
     } else if (status == 529) {
         scope = family;
-        until = add_s(now, cfg->cooldown_529_s);
+        until = add_s(now, cfg->cooldown_529_seconds);
     } else if (status == 503) {
-        until = add_s(now, cfg->cooldown_503_s);
+        until = add_s(now, cfg->cooldown_503_seconds);
     } else if (status >= 500 && status < 600) {
-        until = add_s(now, cfg->cooldown_5xx_s);
+        until = add_s(now, cfg->cooldown_5xx_seconds);
     } else if (status == 401 || status == 403) {
-        until = add_s(now, cfg->cooldown_auth_s);
+        until = add_s(now, cfg->cooldown_auth_seconds);
     } else {
         /* 400, 404, 413 and other client errors: the request's fault. */
         return STICKY_OK;
@@ -204,7 +207,7 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     uint32_t fails = atomic_fetch_add_explicit(&h->consecutive_failures, 1,
                                                memory_order_relaxed) + 1;
     if (cfg->breaker_failures != 0 && fails >= cfg->breaker_failures) {
-        int64_t b = add_s(now, cfg->breaker_cooldown_s);
+        int64_t b = add_s(now, cfg->breaker_cooldown_seconds);
         extend_cooldown(h, STICKY_MODEL_FAMILY_ALL, b);
         ctx_log(ctx, STICKY_LOG_WARN, "channel %s: circuit breaker open after %u failures",
                    h->id, (unsigned)fails);

@@ -71,8 +71,8 @@ STICKY_API int sticky_decision_init_sized(sticky_decision *d, size_t size)
 STICKY_API int sticky_outcome_init_sized(sticky_outcome *o, size_t size)
 {
     static const sticky_outcome defaults = {.size = sizeof(sticky_outcome),
-                                            .retry_after_s = STICKY_ABSENT,
-                                            .reset_epoch_s = STICKY_ABSENT};
+                                            .retry_after_seconds = STICKY_ABSENT,
+                                            .reset_epoch_seconds = STICKY_ABSENT};
     return struct_init_defaults(o, size, OUTCOME_MIN_SIZE, &defaults, sizeof(defaults));
 }
 
@@ -639,7 +639,7 @@ static int check_channel(const sticky_ctx *ctx, size_t i, const sticky_channel *
         return bad_channel(ctx, i, "id: NULL");
     if (c->id[0] == '\0')
         return bad_channel(ctx, i, "id: empty");
-    if (memchr(c->id, '\0', STICKY_ID_MAX) == NULL)
+    if (memchr(c->id, '\0', STICKY_ID_SIZE) == NULL)
         return bad_channel(ctx, i, "id: longer than 127 bytes");
     if (c->state < STICKY_CHANNEL_ACTIVE || c->state > STICKY_CHANNEL_DRAINING)
         return bad_channel(ctx, i, "state: not an enum sticky_channel_state");
@@ -750,9 +750,9 @@ static int derive_chain(const sticky_ctx *ctx, const sticky_request *req,
                        KEY_CHAIN_MIN_SIZE);
     if (rc != STICKY_OK)
         return rc;
-    if (chain->n_keys > STICKY_KEY_CHAIN_MAX) {
-        ctx_log(ctx, STICKY_LOG_DEBUG, "select: request.chain->n_keys: %u is over %d",
-                (unsigned)chain->n_keys, STICKY_KEY_CHAIN_MAX);
+    if (chain->n_keys > STICKY_MAX_MESSAGE_COUNT) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "select: request.chain.n_keys: %u is over %d",
+                (unsigned)chain->n_keys, STICKY_MAX_MESSAGE_COUNT);
         return STICKY_EINVAL;
     }
     return STICKY_OK;
@@ -810,10 +810,10 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
         return STICKY_EINVAL;
     if (req == NULL || channels == NULL || out == NULL) {
         ctx_log(ctx, STICKY_LOG_DEBUG, "select: %s: NULL",
-                req == NULL ? "req" : channels == NULL ? "channels" : "out");
+                req == NULL ? "request" : channels == NULL ? "channels" : "decision");
         return STICKY_EINVAL;
     }
-    int rc = struct_size_ok(ctx, "select", "out", struct_size_of(out), DECISION_MIN_SIZE);
+    int rc = struct_size_ok(ctx, "select", "decision", struct_size_of(out), DECISION_MIN_SIZE);
     if (rc != STICKY_OK)
         return rc;
     if (n_channels == 0 || n_channels > MAX_CHANNELS) {
@@ -826,7 +826,7 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
     sticky_decision_init(&d);
     struct request_view v;
     sticky_request_init(&v.req);
-    rc = struct_in(ctx, "select", "req", &v.req, sizeof(v.req), req, REQUEST_MIN_SIZE);
+    rc = struct_in(ctx, "select", "request", &v.req, sizeof(v.req), req, REQUEST_MIN_SIZE);
     if (rc == STICKY_OK && v.req.model == NULL && v.req.model_len != 0) {
         ctx_log(ctx, STICKY_LOG_DEBUG, "select: request.model: NULL with model_len %zu",
                 v.req.model_len);

@@ -16,7 +16,7 @@
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
-STICKY_API int sticky_ctx_get_stats(sticky_ctx *ctx, sticky_ctx_stats *out)
+STICKY_API int sticky_ctx_get_stats(const sticky_ctx *ctx, sticky_ctx_stats *out)
 {
     if (ctx == NULL || out == NULL || ctx->sel == NULL)
         return STICKY_EINVAL;
@@ -169,7 +169,7 @@ static void channel_series(struct channel_health *h, void *arg)
     }
 }
 
-STICKY_API int sticky_ctx_format_prometheus(sticky_ctx *ctx, char *buf, size_t cap,
+STICKY_API int sticky_ctx_format_prometheus(const sticky_ctx *ctx, char *buf, size_t cap,
                                               size_t *needed)
 {
     if (ctx == NULL || needed == NULL || ctx->sel == NULL || (buf == NULL && cap != 0))

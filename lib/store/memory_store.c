@@ -15,7 +15,7 @@ static void options_defaults(sticky_memory_store_options *o)
     memset(o, 0, sizeof(*o));
     o->size = sizeof(*o);
     o->shard_count = STICKY_MEMORY_STORE_DEFAULT_SHARDS;
-    o->max_entries = 0;
+    o->max_sessions = 0;
     o->ttl_seconds = 0;
     o->renew_mode = STICKY_RENEW_THRESHOLD;
     o->renew_threshold_seconds = STICKY_RENEW_THRESHOLD_FROM_CTX;
@@ -265,8 +265,8 @@ static int resolve_options(const sticky_ctx *ctx, sticky_memory_store_options *o
     const sticky_config *cfg = &ctx->cfg;
     if (o->shard_count == 0)
         o->shard_count = STICKY_MEMORY_STORE_DEFAULT_SHARDS;
-    if (o->max_entries == 0)
-        o->max_entries = cfg->max_sessions;
+    if (o->max_sessions == 0)
+        o->max_sessions = cfg->max_sessions;
     if (o->ttl_seconds == 0)
         o->ttl_seconds = cfg->ttl_seconds;
     if (o->renew_threshold_seconds == STICKY_RENEW_THRESHOLD_FROM_CTX)
@@ -276,8 +276,8 @@ static int resolve_options(const sticky_ctx *ctx, sticky_memory_store_options *o
     if (o->shard_count > STICKY_MEMORY_STORE_MAX_SHARDS ||
         (o->shard_count & (o->shard_count - 1)) != 0)
         bad = "shard_count (a power of two, 1..1024)";
-    else if (o->max_entries > STICKY_MAX_SESSIONS_LIMIT)
-        bad = "max_entries";
+    else if (o->max_sessions > STICKY_MAX_SESSIONS_LIMIT)
+        bad = "max_sessions";
     else if (o->ttl_seconds > STICKY_MAX_TTL_SECONDS)
         bad = "ttl_seconds";
     else if (o->renew_mode != STICKY_RENEW_THRESHOLD &&
@@ -329,7 +329,7 @@ STICKY_API int sticky_memory_store_new(sticky_ctx *ctx,
     st->ctx = ctx;
     st->shard_mask = o.shard_count - 1;
     st->shard_bits = log2u(o.shard_count);
-    st->max_entries = o.max_entries;
+    st->max_sessions = o.max_sessions;
     st->ttl_ms = (int64_t)o.ttl_seconds * 1000;
     st->threshold_ms = (int64_t)o.renew_threshold_seconds * 1000;
     st->renew_mode = o.renew_mode;
@@ -368,9 +368,9 @@ STICKY_API int sticky_memory_store_new(sticky_ctx *ctx,
         return rc;
     }
     ctx_log(ctx, STICKY_LOG_DEBUG,
-               "memory store: shards=%u max_entries=%u ttl=%us renew=%s "
+               "memory store: shards=%u max_sessions=%u ttl=%us renew=%s "
                "threshold=%ds sweep_on_write=%u",
-               (unsigned)o.shard_count, (unsigned)o.max_entries,
+               (unsigned)o.shard_count, (unsigned)o.max_sessions,
                (unsigned)o.ttl_seconds,
                o.renew_mode == STICKY_RENEW_SLIDING ? "sliding" : "threshold",
                (int)o.renew_threshold_seconds, (unsigned)o.sweep_on_write);

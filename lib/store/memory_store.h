@@ -114,7 +114,7 @@ struct mem_store {
     const sticky_ctx *ctx;
     uint32_t shard_mask;
     uint32_t shard_bits;
-    uint32_t max_entries;
+    uint32_t max_sessions;
     int64_t ttl_ms;
     int64_t threshold_ms;
     int renew_mode;

@@ -84,7 +84,7 @@ static int pair_ref(struct mem_shard *sh, const char *channel, const char *tenan
                     uint32_t *idx)
 {
     size_t clen = strlen(channel), tlen = strlen(tenant);
-    char key[2 * STICKY_ID_MAX];
+    char key[2 * STICKY_ID_SIZE];
     memcpy(key, channel, clen);
     key[clen] = '\0';
     memcpy(key + clen + 1, tenant, tlen);

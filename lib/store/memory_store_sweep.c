@@ -160,7 +160,7 @@ size_t mem_sweep_shard(struct mem_shard *sh, int64_t now, size_t budget,
 int mem_try_reserve(struct mem_store *st)
 {
     size_t c = atomic_load_explicit(&st->count, memory_order_relaxed);
-    while (c < st->max_entries) {
+    while (c < st->max_sessions) {
         if (atomic_compare_exchange_weak_explicit(&st->count, &c, c + 1,
                                                   memory_order_relaxed,
                                                   memory_order_relaxed))

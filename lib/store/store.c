@@ -128,16 +128,16 @@ static void blank(sticky_mapping *m)
 /* Copy a backend's record out to the caller, ids always terminated. */
 static int deliver(sticky_mapping *out, sticky_mapping *full)
 {
-    full->channel_id[STICKY_ID_MAX - 1] = '\0';
-    full->tenant_id[STICKY_ID_MAX - 1] = '\0';
+    full->channel_id[STICKY_ID_SIZE - 1] = '\0';
+    full->tenant_id[STICKY_ID_SIZE - 1] = '\0';
     struct_copy_out(out, out->size, full, sizeof(*full));
     return STICKY_OK;
 }
 
-/* An id is NUL-terminated within STICKY_ID_MAX bytes. */
+/* An id is NUL-terminated within STICKY_ID_SIZE bytes. */
 static int check_id(const char *id, int may_be_empty)
 {
-    if (memchr(id, '\0', STICKY_ID_MAX) == NULL)
+    if (memchr(id, '\0', STICKY_ID_SIZE) == NULL)
         return STICKY_ELIMIT;
     if (!may_be_empty && id[0] == '\0')
         return STICKY_EINVAL;

@@ -32,7 +32,7 @@ STICKY_API const char *sticky_strerror(int err)
     return e ? e->text : "unknown error";
 }
 
-STICKY_API const char *sticky_errname(int err)
+STICKY_API const char *sticky_err_name(int err)
 {
     const struct err_text *e = find_err(err);
     return e ? e->name : "STICKY_EUNKNOWN";

@@ -2,7 +2,7 @@
  * lib/util/struct_log.h - the size-prefixed struct checks of struct_size.h
  * as the public functions of libsticky use them: on a rejection, one debug
  * line through the context's log names the call, the struct and the rule
- * ("select: request.size 1048576: above STICKY_STRUCT_SIZE_MAX ...").
+ * ("select: request.size 1048576: above STICKY_MAX_STRUCT_SIZE ...").
  */
 #ifndef STICKY_STRUCT_LOG_H
 #define STICKY_STRUCT_LOG_H

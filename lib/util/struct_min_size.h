@@ -16,12 +16,12 @@
 #include "sticky/select.h"
 #include "sticky/store.h"
 
-#define CONFIG_MIN_SIZE STRUCT_END(sticky_config, breaker_cooldown_s)
+#define CONFIG_MIN_SIZE STRUCT_END(sticky_config, breaker_cooldown_seconds)
 #define REQUEST_MIN_SIZE STRUCT_END(sticky_request, session_id_len)
 #define KEY_CHAIN_MIN_SIZE STRUCT_END(sticky_key_chain, keys)
 #define CHANNEL_MIN_SIZE STRUCT_END(sticky_channel, max_inflight)
 #define DECISION_MIN_SIZE STRUCT_END(sticky_decision, attempt)
-#define OUTCOME_MIN_SIZE STRUCT_END(sticky_outcome, reset_epoch_s)
+#define OUTCOME_MIN_SIZE STRUCT_END(sticky_outcome, reset_epoch_seconds)
 #define CTX_STATS_MIN_SIZE STRUCT_END(sticky_ctx_stats, channels)
 #define MAPPING_MIN_SIZE STRUCT_END(sticky_mapping, expires_ms)
 #define STORE_STATS_MIN_SIZE STRUCT_END(sticky_store_stats, deletes)

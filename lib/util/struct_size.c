@@ -18,8 +18,8 @@ int struct_check_size(size_t size, size_t min_size, const char **why)
     const char *reason = NULL;
     if (size < min_size)
         reason = "smaller than the struct's first-release size (not set by its _init function?)";
-    else if (size > STICKY_STRUCT_SIZE_MAX)
-        reason = "above STICKY_STRUCT_SIZE_MAX (uninitialised or corrupt)";
+    else if (size > STICKY_MAX_STRUCT_SIZE)
+        reason = "above STICKY_MAX_STRUCT_SIZE (uninitialised or corrupt)";
     if (why != NULL)
         *why = reason;
     return reason == NULL ? STICKY_OK : STICKY_EABI;
@@ -33,7 +33,7 @@ int struct_copy_in(void *dst, size_t dst_size, const void *src, size_t min_size,
     if (rc != STICKY_OK)
         return rc;
     if (src_size > dst_size) {
-        /* Bounded by STICKY_STRUCT_SIZE_MAX, checked above. */
+        /* Bounded by STICKY_MAX_STRUCT_SIZE, checked above. */
         const unsigned char *tail = (const unsigned char *)src + dst_size;
         for (size_t i = 0; i < src_size - dst_size; i++) {
             if (tail[i] != 0) {

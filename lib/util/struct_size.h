@@ -2,7 +2,7 @@
  * lib/util/struct_size.h - the one place that implements the size-prefixed
  * struct rule (docs/ABI.md, "Size-prefixed structs"): a caller's size field
  * must lie between the struct's first-release size and
- * STICKY_STRUCT_SIZE_MAX; read only as much of a caller's struct as its
+ * STICKY_MAX_STRUCT_SIZE; read only as much of a caller's struct as its
  * size covers, default the rest, reject unknown non-zero tails. Also
  * compiled (privately) into libsticky-redis, so it logs nothing itself:
  * each rejection returns a static reason the caller logs.
@@ -17,7 +17,7 @@
 
 /*
  * Check a caller's size field. Returns 0 when @min_size <= @size <=
- * STICKY_STRUCT_SIZE_MAX; else STICKY_EABI with *@why (if @why is not NULL)
+ * STICKY_MAX_STRUCT_SIZE; else STICKY_EABI with *@why (if @why is not NULL)
  * set to a static text saying which bound failed.
  */
 int struct_check_size(size_t size, size_t min_size, const char **why);
@@ -43,7 +43,7 @@ void struct_copy_out(void *dst, size_t dst_size, const void *src, size_t src_siz
 /*
  * The body of every *_init_sized() function: zero @size bytes at @p and
  * store @size in the leading size field. Returns 0, STICKY_EINVAL (@p NULL)
- * or STICKY_EABI (@size outside [@min_size, STICKY_STRUCT_SIZE_MAX]).
+ * or STICKY_EABI (@size outside [@min_size, STICKY_MAX_STRUCT_SIZE]).
  */
 int struct_init(void *p, size_t size, size_t min_size);
 

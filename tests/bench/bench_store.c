@@ -115,7 +115,7 @@ static sticky_store *fill(sticky_ctx *ctx, size_t n, uint64_t **keys_out)
 {
     sticky_memory_store_options o;
     sticky_memory_store_options_init(&o);
-    o.max_entries = (uint32_t)n;
+    o.max_sessions = (uint32_t)n;
     sticky_store *st;
     if (sticky_memory_store_new(ctx, &o, &st) != STICKY_OK)
         return NULL;

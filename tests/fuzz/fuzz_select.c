@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sticky_outcome_init(&o);
         o.status = statuses[(data[5] >> 2) & 7];
         o.kind = o.status == 0 ? STICKY_OUTCOME_TIMEOUT : STICKY_OUTCOME_HTTP;
-        o.retry_after_s = (data[5] & 0x20) ? (int64_t)data[4] : STICKY_ABSENT;
+        o.retry_after_seconds = (data[5] & 0x20) ? (int64_t)data[4] : STICKY_ABSENT;
         if (sticky_report(ctx, &d, &o) != STICKY_OK || d.attempt != 0)
             abort();
     } else if (d.channel_index != -1 || d.attempt != 0) {

@@ -4,10 +4,10 @@
  * picks the struct and call, bytes 1..8 are the size field, the rest is
  * the struct's tail beyond the library's sizeof (what a "newer caller"
  * would have there). The struct lives in a heap buffer exactly as large as
- * its size claims (up to STICKY_STRUCT_SIZE_MAX; for a larger claim, only
+ * its size claims (up to STICKY_MAX_STRUCT_SIZE; for a larger claim, only
  * sizeof + tail), so AddressSanitizer reports any read or write past what
  * the caller really owns. Checks: a size outside [first release,
- * STICKY_STRUCT_SIZE_MAX] is STICKY_EABI; nothing crashes or leaks.
+ * STICKY_MAX_STRUCT_SIZE] is STICKY_EABI; nothing crashes or leaks.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,7 +28,7 @@ static void *make(const void *proto, size_t n, size_t claimed, const uint8_t *ta
                   size_t tail_len)
 {
     size_t len = n + tail_len;
-    if (claimed <= STICKY_STRUCT_SIZE_MAX && claimed > len)
+    if (claimed <= STICKY_MAX_STRUCT_SIZE && claimed > len)
         len = claimed;
     unsigned char *p = calloc(1, len);
     if (p == NULL)
@@ -42,7 +42,7 @@ static void *make(const void *proto, size_t n, size_t claimed, const uint8_t *ta
 static int in_bounds(size_t claimed, size_t full)
 {
     /* Every struct's first release is its current size (0.2.0). */
-    return claimed >= full && claimed <= STICKY_STRUCT_SIZE_MAX;
+    return claimed >= full && claimed <= STICKY_MAX_STRUCT_SIZE;
 }
 
 static void expect(int rc, size_t claimed, size_t full)
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(&claimed, data + 1, sizeof(claimed));
     /* Mostly sizes near the real ones, sometimes the raw 8 bytes. */
     if (!(data[0] & 0x80))
-        claimed %= 2 * STICKY_STRUCT_SIZE_MAX;
+        claimed %= 2 * STICKY_MAX_STRUCT_SIZE;
     const uint8_t *tail = data + 9;
     size_t tail_len = size - 9 > MAX_TAIL ? MAX_TAIL : size - 9;
 

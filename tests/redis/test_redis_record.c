@@ -37,7 +37,7 @@ static void documented_example(void **state)
 static void limits_round_trip(void **state)
 {
     (void)state;
-    char longest[STICKY_ID_MAX];
+    char longest[STICKY_ID_SIZE];
     memset(longest, 'x', sizeof(longest) - 1);
     longest[sizeof(longest) - 1] = '\0';
     char buf[RRECORD_MAX];

@@ -111,19 +111,19 @@ static void two_processes_same_channel(void **state)
     if (pid == 0) {
         struct node c;
         node_open(&c, "shared2:");
-        char ids[20][STICKY_ID_MAX];
+        char ids[20][STICKY_ID_SIZE];
         for (unsigned i = 0; i < 20; i++) {
             sticky_decision d;
             if (select_conversation(c.ctx, i, fwd, N_CH, &d) != STICKY_OK ||
                 d.reason != STICKY_REASON_NEW || d.store_degraded)
                 _exit(2);
-            memcpy(ids[i], d.channel_id, STICKY_ID_MAX);
+            memcpy(ids[i], d.channel_id, STICKY_ID_SIZE);
         }
         node_close(&c);
         _exit(write(to_parent[1], ids, sizeof(ids)) == (ssize_t)sizeof(ids) ? 0 : 3);
     }
     close(to_parent[1]);
-    char ids[20][STICKY_ID_MAX];
+    char ids[20][STICKY_ID_SIZE];
     assert_int_equal(read_all(to_parent[0], ids, sizeof(ids)), 0);
     close(to_parent[0]);
     int status;
@@ -146,7 +146,7 @@ struct racer {
     struct node *n;
     const char *const *order;
     pthread_barrier_t *go;
-    char ids[N_CONV][STICKY_ID_MAX];
+    char ids[N_CONV][STICKY_ID_SIZE];
     int new_count, degraded;
 };
 
@@ -162,7 +162,7 @@ static void *race(void *arg)
         }
         r->new_count += d.reason == STICKY_REASON_NEW;
         r->degraded += d.store_degraded;
-        memcpy(r->ids[i], d.channel_id, STICKY_ID_MAX);
+        memcpy(r->ids[i], d.channel_id, STICKY_ID_SIZE);
     }
     return NULL;
 }
@@ -240,7 +240,7 @@ static void concurrent_first_requests_processes(void **state)
     sleep_ms(100); /* the child connects too */
     assert_int_equal(write(go[1], "x", 1), 1);
     race(&r);
-    static char child_ids[N_CONV][STICKY_ID_MAX];
+    static char child_ids[N_CONV][STICKY_ID_SIZE];
     int child_new, child_degraded;
     assert_int_equal(read_all(to_parent[0], &child_new, sizeof(int)), 0);
     assert_int_equal(read_all(to_parent[0], &child_degraded, sizeof(int)), 0);

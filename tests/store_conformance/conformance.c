@@ -34,7 +34,7 @@ static const struct sticky_conf_params default_params = {
     .ttl_seconds = 3600,
     .renew_threshold_seconds = 300,
     .renew_mode = STICKY_RENEW_THRESHOLD,
-    .max_entries = 10000,
+    .max_sessions = 10000,
 };
 
 static void reopen(struct fixture *f, const struct sticky_conf_params *p)
@@ -302,7 +302,7 @@ static void conf_lru_at_cap(void **state)
     if (!f->b->has_lru)
         skip();
     struct sticky_conf_params p = default_params;
-    p.max_entries = 3;
+    p.max_sessions = 3;
     reopen(f, &p);
     sticky_mapping m;
     must_put(f, 'a', "A");
@@ -345,7 +345,7 @@ static void conf_lru_what_counts_as_use(void **state)
     if (!f->b->has_lru)
         skip();
     struct sticky_conf_params p = default_params;
-    p.max_entries = 3;
+    p.max_sessions = 3;
     reopen(f, &p);
     sticky_mapping m;
     must_put(f, 'a', "A");
@@ -529,7 +529,7 @@ static void conf_bad_arguments(void **state)
 static void conf_ids_and_keys(void **state)
 {
     struct fixture *f = *state;
-    char longest[STICKY_ID_MAX];
+    char longest[STICKY_ID_SIZE];
     memset(longest, 'c', sizeof(longest) - 1);
     longest[sizeof(longest) - 1] = '\0';
     sticky_mapping m;

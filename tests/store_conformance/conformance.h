@@ -17,7 +17,7 @@ struct sticky_conf_params {
     uint32_t ttl_seconds;
     uint32_t renew_threshold_seconds; /* threshold mode only */
     int renew_mode;                   /* enum sticky_renew_mode */
-    uint32_t max_entries;             /* size cap */
+    uint32_t max_sessions;             /* size cap */
 };
 
 struct sticky_conf_backend {
@@ -27,7 +27,7 @@ struct sticky_conf_backend {
     int (*make)(sticky_ctx *ctx, const struct sticky_conf_params *p,
                 void *user, sticky_store **out);
     void *user;
-    int has_lru;        /* at max_entries, evicts the least recently used
+    int has_lru;        /* at max_sessions, evicts the least recently used
                          * (0: no cap, e.g. Redis, which evicts by its
                          * maxmemory-policy) */
     int sweep_reclaims; /* sticky_store_sweep() reclaims expired mappings

@@ -75,7 +75,7 @@ static void route(struct shared *sh, uint64_t key, int fail_status, int worker)
     sticky_outcome o;
     sticky_outcome_init(&o);
     o.status = fail_status ? fail_status : 200;
-    o.retry_after_s = 1;
+    o.retry_after_seconds = 1;
     sticky_report(sh->ctx, &d, &o);
 }
 
@@ -123,7 +123,7 @@ static void teardown(struct shared *sh)
 struct first {
     struct shared *sh;
     uint64_t key;
-    char chosen[STICKY_ID_MAX];
+    char chosen[STICKY_ID_SIZE];
 };
 
 static void *first_request(void *arg)

@@ -230,7 +230,7 @@ static void test_memory_store_mixed(void **state)
         sticky_memory_store_options_init(&o);
         o.shard_count = variants[v].shards;
         o.renew_mode = variants[v].mode;
-        o.max_entries = CAP;
+        o.max_sessions = CAP;
         o.ttl_seconds = 5;
         o.renew_threshold_seconds = 2;
         assert_int_equal(sticky_memory_store_new(ctx, &o, &sh.st), STICKY_OK);
@@ -335,7 +335,7 @@ static void test_memory_store_jumping_clock(void **state)
         sticky_memory_store_options o;
         sticky_memory_store_options_init(&o);
         o.shard_count = shards;
-        o.max_entries = CAP;
+        o.max_sessions = CAP;
         o.ttl_seconds = 5;
         o.renew_threshold_seconds = 2;
         assert_int_equal(sticky_memory_store_new(ctx, &o, &sh.st), STICKY_OK);
@@ -388,7 +388,7 @@ struct race {
     int id;
     uint64_t key;
     int rc;
-    char channel[STICKY_ID_MAX];
+    char channel[STICKY_ID_SIZE];
 };
 
 static void *race_put(void *arg)

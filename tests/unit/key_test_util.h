@@ -52,7 +52,7 @@ static inline sticky_key_chain derive_ok(const sticky_ctx *ctx, const char *tena
     sticky_key_chain ch;
     int rc = derive_full(ctx, tenant, body, NULL, 0, NULL, &ch);
     if (rc != STICKY_OK)
-        fail_msg("derive failed (%s) for body: %.200s", sticky_errname(rc), body);
+        fail_msg("derive failed (%s) for body: %.200s", sticky_err_name(rc), body);
     return ch;
 }
 

@@ -92,32 +92,32 @@ static inline sticky_decision h_turn(struct harness *h, int conv, int turn)
     sticky_decision d;
     int rc = h_select(h, NULL, conv_body(conv, turn, body, sizeof(body)), NULL, 0, &d);
     if (rc != STICKY_OK)
-        fail_msg("select conv %d turn %d: %s", conv, turn, sticky_errname(rc));
+        fail_msg("select conv %d turn %d: %s", conv, turn, sticky_err_name(rc));
     sticky_release(h->ctx, &d);
     return d;
 }
 
 static inline void h_report(struct harness *h, sticky_decision *d, int status,
-                            int64_t retry_after_s, int64_t reset_epoch_s)
+                            int64_t retry_after_seconds, int64_t reset_epoch_seconds)
 {
     sticky_outcome o;
     sticky_outcome_init(&o);
     o.status = status;
-    o.retry_after_s = retry_after_s;
-    o.reset_epoch_s = reset_epoch_s;
+    o.retry_after_seconds = retry_after_seconds;
+    o.reset_epoch_seconds = reset_epoch_seconds;
     assert_int_equal(sticky_report(h->ctx, d, &o), STICKY_OK);
 }
 
 /* Pick conversation 1 turn 1, report @status (+ times), and return its
  * decision (attempt ended). */
 static inline sticky_decision h_fail(struct harness *h, int conv, int turn, int status,
-                                     int64_t retry_after_s, int64_t reset_epoch_s)
+                                     int64_t retry_after_seconds, int64_t reset_epoch_seconds)
 {
     char body[4096];
     sticky_decision d;
     assert_int_equal(h_select(h, NULL, conv_body(conv, turn, body, sizeof(body)), NULL, 0, &d),
                      STICKY_OK);
-    h_report(h, &d, status, retry_after_s, reset_epoch_s);
+    h_report(h, &d, status, retry_after_seconds, reset_epoch_seconds);
     return d;
 }
 

@@ -50,7 +50,7 @@ _Static_assert(STICKY_PART_TEXT == 1 && STICKY_PART_IMAGE == 2 &&
                STICKY_PART_DOCUMENT == 3 && STICKY_PART_TOOL_USE == 4 &&
                STICKY_PART_TOOL_RESULT == 5 && STICKY_PART_THINKING == 6,
                "part types");
-_Static_assert(STICKY_KEY_CHAIN_MAX == STICKY_MAX_MESSAGE_COUNT, "chain bound");
+_Static_assert(STICKY_MAX_MESSAGE_COUNT == 32, "chain bound");
 
 _Static_assert(STICKY_CHANNEL_ACTIVE == 0 && STICKY_CHANNEL_DISABLED == 1 &&
                STICKY_CHANNEL_DRAINING == 2, "channel states");
@@ -64,7 +64,7 @@ _Static_assert(STICKY_MODEL_FAMILY_ALL == 0 && STICKY_MODEL_FAMILY_OPUS == 1 &&
                STICKY_MODEL_FAMILY_SONNET == 2 && STICKY_MODEL_FAMILY_HAIKU == 3 &&
                STICKY_MODEL_FAMILY_OTHER == 4, "model families");
 _Static_assert(STICKY_ABSENT == -1, "absent outcome fields");
-_Static_assert(STICKY_STRUCT_SIZE_MAX == 4096, "largest accepted struct size");
+_Static_assert(STICKY_MAX_STRUCT_SIZE == 4096, "largest accepted struct size");
 _Static_assert(STICKY_OUTCOME_HTTP == 0 && STICKY_OUTCOME_TIMEOUT == 1 &&
                STICKY_OUTCOME_TRANSPORT == 2, "outcome kinds");
 _Static_assert(STICKY_POLICY_LRU == 0 && STICKY_POLICY_RENDEZVOUS == 1 &&
@@ -75,7 +75,7 @@ _Static_assert(STICKY_STORE_IF_ABSENT == 1 && STICKY_STORE_PEEK == 2 &&
                "store flags");
 
 /* No tail padding in size-prefixed structs. */
-_Static_assert(sizeof(sticky_config) == END_OF(sticky_config, breaker_cooldown_s),
+_Static_assert(sizeof(sticky_config) == END_OF(sticky_config, breaker_cooldown_seconds),
                "sticky_config has tail padding");
 _Static_assert(sizeof(sticky_request) == END_OF(sticky_request, session_id_len),
                "sticky_request has tail padding");
@@ -92,7 +92,7 @@ _Static_assert(sizeof(sticky_channel) == END_OF(sticky_channel, max_inflight),
                "sticky_channel has tail padding");
 _Static_assert(sizeof(sticky_decision) == END_OF(sticky_decision, attempt),
                "sticky_decision has tail padding");
-_Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, reset_epoch_s),
+_Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, reset_epoch_seconds),
                "sticky_outcome has tail padding");
 _Static_assert(sizeof(sticky_ctx_stats) == END_OF(sticky_ctx_stats, tenant_mismatches),
                "sticky_ctx_stats has tail padding");

@@ -55,7 +55,7 @@ static void test_init_below_first_release_size_rejected(void **state)
     for (size_t i = 0; i < sizeof(buf); i++)
         assert_int_equal(buf[i], 0x5A);
     assert_int_equal(sticky_config_init_sized((sticky_config *)(void *)buf,
-                                              STICKY_STRUCT_SIZE_MAX + 1),
+                                              STICKY_MAX_STRUCT_SIZE + 1),
                      STICKY_EABI);
     for (size_t i = 0; i < sizeof(buf); i++)
         assert_int_equal(buf[i], 0x5A);

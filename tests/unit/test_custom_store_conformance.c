@@ -11,7 +11,7 @@ static int make_array(sticky_ctx *ctx, const struct sticky_conf_params *p,
 {
     (void)user;
     struct array_store_config cfg = {
-        .capacity = p->max_entries,
+        .capacity = p->max_sessions,
         .ttl_seconds = p->ttl_seconds,
         .renew_threshold_seconds = p->renew_threshold_seconds,
         .renew_mode = p->renew_mode,

@@ -27,7 +27,7 @@ static void expect_err(const sticky_ctx *ctx, const char *body, size_t len, int 
     c.keys[0] = 1;
     int rc = sticky_key_derive(ctx, &req, &c);
     if (rc != want)
-        fail_msg("body %.80s: rc %s, want %s", body, sticky_errname(rc), sticky_errname(want));
+        fail_msg("body %.80s: rc %s, want %s", body, sticky_err_name(rc), sticky_err_name(want));
     assert_int_equal(c.n_keys, 0);
     assert_int_equal(c.source, STICKY_KEY_SOURCE_NONE);
     assert_true(c.keys[0] == 0);

@@ -23,7 +23,7 @@ static sticky_key_chain with(const sticky_ctx *ctx, const char *body,
     sticky_key_chain c;
     int rc = derive_full(ctx, "t", body, h, nh, sid, &c);
     if (rc != STICKY_OK)
-        fail_msg("derive: %s", sticky_errname(rc));
+        fail_msg("derive: %s", sticky_err_name(rc));
     return c;
 }
 

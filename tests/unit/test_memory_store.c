@@ -140,7 +140,7 @@ static void test_options_rejected(void **state)
     o.ttl_seconds = STICKY_MAX_TTL_SECONDS + 1;
     assert_int_equal(sticky_memory_store_new(ctx, &o, &st), STICKY_ECONFIG);
     o = opts(1);
-    o.max_entries = STICKY_MAX_SESSIONS_LIMIT + 1;
+    o.max_sessions = STICKY_MAX_SESSIONS_LIMIT + 1;
     assert_int_equal(sticky_memory_store_new(ctx, &o, &st), STICKY_ECONFIG);
     o = opts(1);
     o.size = 0;
@@ -152,7 +152,7 @@ static void test_options_rejected(void **state)
     assert_int_equal(sticky_memory_store_options_init_sized(&o, 1), STICKY_EABI);
     /* Shorter than the first-release options, or an implausible size. */
     o = opts(4);
-    o.size = offsetof(sticky_memory_store_options, max_entries);
+    o.size = offsetof(sticky_memory_store_options, max_sessions);
     assert_int_equal(sticky_memory_store_new(ctx, &o, &st), STICKY_EABI);
     o.size = (size_t)1 << 20;
     assert_int_equal(sticky_memory_store_new(ctx, &o, &st), STICKY_EABI);
@@ -166,7 +166,7 @@ static void test_global_cap_is_exact_lru(void **state)
 {
     (void)state;
     sticky_memory_store_options o = opts(16);
-    o.max_entries = 10;
+    o.max_sessions = 10;
     struct env e;
     env_open(&e, NULL, &o);
     sticky_mapping m;
@@ -396,7 +396,7 @@ static void test_random_ops_consistent(void **state)
     (void)state;
     for (uint32_t shards = 1; shards <= 4; shards *= 4) {
         sticky_memory_store_options o = opts(shards);
-        o.max_entries = 50;
+        o.max_sessions = 50;
         o.ttl_seconds = 10;
         o.renew_threshold_seconds = 3;
         struct env e;
@@ -754,7 +754,7 @@ static void test_extreme_clocks(void **state)
                 struct env e;
                 sticky_memory_store_options o = opts(2);
                 o.renew_mode = renew;
-                o.max_entries = 4; /* evictions at both ends too */
+                o.max_sessions = 4; /* evictions at both ends too */
                 env_open_at(&e, &o, extreme_clocks[a], NULL);
                 for (uint64_t k = 1; k <= 6; k++)
                     exercise_at(&e, k);
@@ -781,7 +781,7 @@ static void test_cap_at_int64_max(void **state)
     (void)state;
     struct env e;
     sticky_memory_store_options o = opts(2);
-    o.max_entries = 2;
+    o.max_sessions = 2;
     o.sweep_on_write = 0;
     env_open_at(&e, &o, INT64_MAX, NULL);
     for (uint64_t k = 1; k <= 10; k++)

@@ -23,7 +23,7 @@ static int make_memory(sticky_ctx *ctx, const struct sticky_conf_params *p,
     o.ttl_seconds = p->ttl_seconds;
     o.renew_threshold_seconds = (int32_t)p->renew_threshold_seconds;
     o.renew_mode = p->renew_mode;
-    o.max_entries = p->max_entries;
+    o.max_sessions = p->max_sessions;
     return sticky_memory_store_new(ctx, &o, out);
 }
 

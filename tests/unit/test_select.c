@@ -518,7 +518,7 @@ static void failing_destroy(void *self)
  * put-if-absent reports the winner's binding to "A"; plain puts are kept. */
 struct racing {
     int plain_puts;
-    char last_plain[STICKY_ID_MAX];
+    char last_plain[STICKY_ID_SIZE];
 };
 static int racing_get(void *self, uint64_t key, int64_t now, unsigned flags, sticky_mapping *out)
 {
@@ -612,7 +612,7 @@ static void test_store_failure_degrades(void **state)
     }
     /* Every decision still comes, flagged; the same session lands on the
      * same channel each time (rendezvous, not LRU). */
-    char first[STICKY_ID_MAX] = "";
+    char first[STICKY_ID_SIZE] = "";
     for (int i = 0; i < 4; i++) {
         h.clk.now_ms += 1000;
         sticky_decision d = h_turn(&h, 12, 2);
@@ -775,7 +775,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(sticky_report(NULL, &d, &o), STICKY_EINVAL);
     assert_int_equal(sticky_report(h.ctx, &d, NULL), STICKY_EINVAL);
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_EINVAL); /* carries no channel */
-    assert_string_equal(h.log.last, "report: d->channel_id: empty (the decision carries no channel)");
+    assert_string_equal(h.log.last, "report: decision.channel_id: empty (the decision carries no channel)");
     assert_int_equal(sticky_release(h.ctx, &d), STICKY_OK);         /* nothing to release */
     assert_int_equal(sticky_release(h.ctx, NULL), STICKY_EINVAL);
     memset(d.channel_id, 'x', sizeof(d.channel_id)); /* unterminated */

@@ -260,7 +260,7 @@ static void test_report_contract(void **state)
     sticky_decision none;
     sticky_decision_init(&none);
     assert_int_equal(sticky_report(h.ctx, &none, &o), STICKY_EINVAL);
-    assert_string_equal(h.log.last, "report: d->channel_id: empty (the decision carries no channel)");
+    assert_string_equal(h.log.last, "report: decision.channel_id: empty (the decision carries no channel)");
     assert_int_equal(sticky_release(h.ctx, &none), STICKY_OK);
 
     /* A copy reported after the original: refused, no second outcome. */
@@ -270,10 +270,10 @@ static void test_report_contract(void **state)
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_OK);
     assert_true(d.attempt == 0);
     assert_int_equal(sticky_report(h.ctx, &copy, &o), STICKY_ENOTFOUND);
-    assert_non_null(strstr(h.log.last, "report: d->attempt: not an open attempt"));
+    assert_non_null(strstr(h.log.last, "report: decision.attempt: not an open attempt"));
     /* The same struct again: refused too. */
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_ENOTFOUND);
-    assert_string_equal(h.log.last, "report: d->attempt: 0 (already ended)");
+    assert_string_equal(h.log.last, "report: decision.attempt: 0 (already ended)");
     struct channel_health *a = health_find(&h.ctx->sel->health, "A", fnv1a64("A"));
     assert_int_equal(atomic_load(&a->failures), 1);
     assert_int_equal(atomic_load(&a->in_flight), 0);
@@ -462,7 +462,7 @@ static void clock_case(int64_t now)
     h_config(&h);
     h.clk.now_ms = now;
     h.cfg.breaker_failures = 1;
-    h.cfg.breaker_cooldown_s = STICKY_MAX_TTL_SECONDS; /* the longest breaker */
+    h.cfg.breaker_cooldown_seconds = STICKY_MAX_TTL_SECONDS; /* the longest breaker */
     h.cfg.log_level = STICKY_LOG_ERROR;
     h_start_plain(&h, 1, 64);
     uint64_t key = 0x5eed;
@@ -471,7 +471,7 @@ static void clock_case(int64_t now)
     sticky_outcome o;
     sticky_outcome_init(&o);
     o.status = 429;
-    o.retry_after_s = 60;
+    o.retry_after_seconds = 60;
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_OK);
     int rc = h_select_chain(&h, "t", &key, 1, NULL, 0, &d);
     if (now == INT64_MAX) {
@@ -498,7 +498,7 @@ static void clock_case(int64_t now)
         assert_int_equal(h_select_chain(&g, "t", &key, 1, NULL, 0, &d), STICKY_OK);
         sticky_outcome_init(&o);
         o.status = statuses[i];
-        o.reset_epoch_s = statuses[i] == 429 ? INT64_MAX : STICKY_ABSENT;
+        o.reset_epoch_seconds = statuses[i] == 429 ? INT64_MAX : STICKY_ABSENT;
         assert_int_equal(sticky_report(g.ctx, &d, &o), STICKY_OK);
         assert_int_equal(h_select_chain(&g, "t", &key, 1, NULL, 0, &d), STICKY_OK);
         sticky_release(g.ctx, &d);
@@ -579,7 +579,7 @@ static void ref_digest(const char *secret, const char *tenant, char out[33])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static void stored_tenant(const char *secret, const char *tenant, char out[STICKY_ID_MAX])
+static void stored_tenant(const char *secret, const char *tenant, char out[STICKY_ID_SIZE])
 {
     struct harness h;
     h_config(&h);
@@ -603,8 +603,8 @@ static void test_tenant_digest_stored(void **state)
 {
     (void)state;
     const char *api_key = "sk-ant-api03-SECRETSECRETSECRET";
-    char plain[STICKY_ID_MAX], keyed[STICKY_ID_MAX], keyed2[STICKY_ID_MAX],
-        other[STICKY_ID_MAX], none[STICKY_ID_MAX], again[STICKY_ID_MAX];
+    char plain[STICKY_ID_SIZE], keyed[STICKY_ID_SIZE], keyed2[STICKY_ID_SIZE],
+        other[STICKY_ID_SIZE], none[STICKY_ID_SIZE], again[STICKY_ID_SIZE];
     stored_tenant(NULL, api_key, plain);
     stored_tenant("deployment-secret-1", api_key, keyed);
     stored_tenant("deployment-secret-1", api_key, again);
@@ -755,7 +755,7 @@ static void test_failover_spares_foreign_keys(void **state)
     assert_int_equal(h_select_chain(&h, "tenant-b", chain, 3, NULL, 0, &d), STICKY_OK);
     assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
     assert_string_equal(d.moved_from, "B");
-    char moved_to[STICKY_ID_MAX];
+    char moved_to[STICKY_ID_SIZE];
     strcpy(moved_to, d.channel_id);
     sticky_release(h.ctx, &d);
     expect_binding(&h, chain[0], "A", "tenant-a"); /* spared */

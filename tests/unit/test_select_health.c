@@ -30,8 +30,8 @@ static void expect_cooldown(int kind, int status, int64_t retry_after, int64_t r
     sticky_outcome_init(&o);
     o.kind = kind;
     o.status = status;
-    o.retry_after_s = retry_after;
-    o.reset_epoch_s = reset_s;
+    o.retry_after_seconds = retry_after;
+    o.reset_epoch_seconds = reset_s;
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_OK);
     int rc = h_select(&h, NULL, body, model, 0, &d);
     if (cool_s == 0) {
@@ -60,6 +60,10 @@ static void test_cooldown_classes(void **state)
     expect_cooldown(STICKY_OUTCOME_HTTP, 429, 42, STICKY_ABSENT, 42, m);          /* Retry-After */
     expect_cooldown(STICKY_OUTCOME_HTTP, 429, 999999, STICKY_ABSENT, 1800, m);    /* capped */
     expect_cooldown(STICKY_OUTCOME_HTTP, 429, STICKY_ABSENT, STICKY_ABSENT, 60, m);          /* neither */
+    /* A reset that is not ahead (0 from a zero-filled outcome, or past)
+     * counts as absent: Retry-After, else the default. */
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, STICKY_ABSENT, 0, 60, m);
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, 42, T0 / 1000 - 5, 42, m);
     expect_cooldown(STICKY_OUTCOME_HTTP, 529, STICKY_ABSENT, STICKY_ABSENT, 600, m);
     expect_cooldown(STICKY_OUTCOME_HTTP, 503, STICKY_ABSENT, STICKY_ABSENT, 60, m);
     expect_cooldown(STICKY_OUTCOME_HTTP, 500, STICKY_ABSENT, STICKY_ABSENT, 300, m);
@@ -72,8 +76,9 @@ static void test_cooldown_classes(void **state)
     expect_cooldown(STICKY_OUTCOME_HTTP, 404, STICKY_ABSENT, STICKY_ABSENT, 0, m);
     expect_cooldown(STICKY_OUTCOME_HTTP, 413, STICKY_ABSENT, STICKY_ABSENT, 0, m);
     expect_cooldown(STICKY_OUTCOME_HTTP, 200, STICKY_ABSENT, STICKY_ABSENT, 0, m);
-    /* A reset in the past: nothing to wait for. */
-    expect_cooldown(STICKY_OUTCOME_HTTP, 429, STICKY_ABSENT, T0 / 1000 - 10, 0, m);
+    /* A reset in the past (a stale header, or clock skew with the
+     * upstream) is not trusted to mean "retry now": the default applies. */
+    expect_cooldown(STICKY_OUTCOME_HTTP, 429, STICKY_ABSENT, T0 / 1000 - 10, 60, m);
     /* Unknown model: the 429 cools the channel for every model. */
     expect_cooldown(STICKY_OUTCOME_HTTP, 429, 30, STICKY_ABSENT, 30, NULL);
 }
@@ -83,7 +88,7 @@ static void test_configured_cooldowns(void **state)
     (void)state;
     struct harness h;
     h_config(&h);
-    h.cfg.cooldown_529_s = 5;
+    h.cfg.cooldown_529_seconds = 5;
     h_start(&h, 1);
     sticky_decision d = h_fail(&h, 1, 1, 529, STICKY_ABSENT, STICKY_ABSENT);
     char body[4096];
@@ -141,9 +146,9 @@ static void test_success_clears_and_breaker(void **state)
     (void)state;
     struct harness h;
     h_config(&h);
-    h.cfg.cooldown_5xx_s = 0; /* only the breaker cools */
+    h.cfg.cooldown_5xx_seconds = 0; /* only the breaker cools */
     h.cfg.breaker_failures = 3;
-    h.cfg.breaker_cooldown_s = 30;
+    h.cfg.breaker_cooldown_seconds = 30;
     h_start(&h, 1);
     char body[4096];
     conv_body(1, 1, body, sizeof(body));
@@ -172,7 +177,7 @@ static void test_success_clears_and_breaker(void **state)
 static void test_rendezvous_stable_without_store(void **state)
 {
     (void)state;
-    char first[8][STICKY_ID_MAX];
+    char first[8][STICKY_ID_SIZE];
     for (int run = 0; run < 2; run++) {
         struct harness h;
         h_config(&h);

@@ -49,7 +49,7 @@ struct session {
     int conv;
     int turn;           /* next turn to serve (1-based) */
     int tries;          /* attempts for that turn so far */
-    char channel[STICKY_ID_MAX]; /* "" until placed */
+    char channel[STICKY_ID_SIZE]; /* "" until placed */
     uint64_t key;
 };
 
@@ -108,9 +108,9 @@ static int64_t cooldown_ms(const sticky_config *cfg, int status, int64_t retry_a
 {
     switch (status) {
     case 429: return retry_after * 1000;
-    case 529: return (int64_t)cfg->cooldown_529_s * 1000;
-    case 401: return (int64_t)cfg->cooldown_auth_s * 1000;
-    default: return (int64_t)cfg->cooldown_5xx_s * 1000;
+    case 529: return (int64_t)cfg->cooldown_529_seconds * 1000;
+    case 401: return (int64_t)cfg->cooldown_auth_seconds * 1000;
+    default: return (int64_t)cfg->cooldown_5xx_seconds * 1000;
     }
 }
 
@@ -300,7 +300,7 @@ static void run_round(struct world *w, int round)
         sticky_outcome o;
         sticky_outcome_init(&o);
         o.status = status;
-        o.retry_after_s = ra;
+        o.retry_after_seconds = ra;
         sticky_decision copy = held[k];
         assert_int_equal(sticky_report(w->h.ctx, &held[k], &o), STICKY_OK);
         w->ch[c].open--;
@@ -338,9 +338,9 @@ static struct summary run_scenario(int64_t start, int plain)
     h_config(&w->h);
     w->h.clk.now_ms = start;
     w->h.cfg.log_level = STICKY_LOG_DEBUG;
-    w->h.cfg.cooldown_529_s = 90;
-    w->h.cfg.cooldown_auth_s = 200;
-    w->h.cfg.cooldown_5xx_s = 60;
+    w->h.cfg.cooldown_529_seconds = 90;
+    w->h.cfg.cooldown_auth_seconds = 200;
+    w->h.cfg.cooldown_5xx_seconds = 60;
     w->start = start;
     if (plain)
         h_start_plain(&w->h, 0, 4096);

@@ -264,14 +264,14 @@ static void test_results_sanitised(void **state)
     f.rc = STICKY_OK;
     f.garbage_ids = 1;
     assert_int_equal(sticky_store_get(st, 1, 0, &m), STICKY_OK);
-    assert_int_equal(strlen(m.channel_id), STICKY_ID_MAX - 1);
-    assert_int_equal(strlen(m.tenant_id), STICKY_ID_MAX - 1);
+    assert_int_equal(strlen(m.channel_id), STICKY_ID_SIZE - 1);
+    assert_int_equal(strlen(m.tenant_id), STICKY_ID_SIZE - 1);
     f.rc = STICKY_EEXIST;
     sticky_mapping old;
     sticky_mapping_init(&old);
     assert_int_equal(sticky_store_put(st, &m, STICKY_STORE_IF_ABSENT, &old),
                      STICKY_EEXIST);
-    assert_int_equal(strlen(old.channel_id), STICKY_ID_MAX - 1);
+    assert_int_equal(strlen(old.channel_id), STICKY_ID_SIZE - 1);
     assert_int_equal(old.request_count, 5);
     sticky_store_free(st);
     sticky_ctx_free(e.ctx);

@@ -80,11 +80,11 @@ static void test_three_outcomes(void **state)
                      STICKY_EABI);
     assert_non_null(strstr(why, "first-release"));
     /* Above the maximum: rejected before the tail is read. */
-    struct v1 huge = {(size_t)STICKY_STRUCT_SIZE_MAX + 1, 1, 2};
+    struct v1 huge = {(size_t)STICKY_MAX_STRUCT_SIZE + 1, 1, 2};
     why = NULL;
     assert_int_equal(struct_copy_in(&full, sizeof(full), &huge, sizeof(struct v1), &why),
                      STICKY_EABI);
-    assert_non_null(strstr(why, "STICKY_STRUCT_SIZE_MAX"));
+    assert_non_null(strstr(why, "STICKY_MAX_STRUCT_SIZE"));
     /* Newer caller: accepted with a zero tail, refused with a set one. */
     struct {
         struct v2 s;
@@ -99,7 +99,7 @@ static void test_three_outcomes(void **state)
                      STICKY_EABI);
     assert_non_null(strstr(why, "newer"));
     /* Exactly the maximum is a size (its tail is read and must be zero). */
-    assert_int_equal(struct_check_size(STICKY_STRUCT_SIZE_MAX, 8, NULL), STICKY_OK);
+    assert_int_equal(struct_check_size(STICKY_MAX_STRUCT_SIZE, 8, NULL), STICKY_OK);
     assert_int_equal(struct_check_size(SIZE_MAX, 8, NULL), STICKY_EABI);
 }
 
@@ -131,7 +131,7 @@ static void guard_free(struct guarded *g)
     munmap(g->base, 2 * g->page);
 }
 
-static const size_t garbage_sizes[] = {(size_t)1 << 20, STICKY_STRUCT_SIZE_MAX + 8,
+static const size_t garbage_sizes[] = {(size_t)1 << 20, STICKY_MAX_STRUCT_SIZE + 8,
                                        SIZE_MAX, 4};
 
 static void test_guard_request_and_channel(void **state)
@@ -298,7 +298,7 @@ static void test_rejections_are_named(void **state)
     r.size = (size_t)1 << 20;
     sticky_decision_init(&d);
     assert_int_equal(sticky_select(h.ctx, &r, h.ch, h.n, &d), STICKY_EABI);
-    assert_string_equal(h.log.last, "select: req.size 1048576: above STICKY_STRUCT_SIZE_MAX "
+    assert_string_equal(h.log.last, "select: request.size 1048576: above STICKY_MAX_STRUCT_SIZE "
                                     "(uninitialised or corrupt)");
 
     /* A NULL body with a length. */
@@ -323,7 +323,7 @@ static void test_rejections_are_named(void **state)
     sticky_outcome_init(&o);
     o.kind = 7;
     assert_int_equal(sticky_report(h.ctx, &d, &o), STICKY_EINVAL);
-    assert_string_equal(h.log.last, "report: o.kind: 7 is not an enum sticky_outcome_kind");
+    assert_string_equal(h.log.last, "report: outcome.kind: 7 is not an enum sticky_outcome_kind");
     sticky_release(h.ctx, &d);
 
     /* key_derive speaks in its own name. */

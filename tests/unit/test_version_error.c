@@ -41,7 +41,7 @@ static void test_strerror_every_code(void **state)
     assert_true(N_LISTED >= 13);
     for (size_t i = 0; i < N_LISTED; i++) {
         const char *text = sticky_strerror(listed[i].code);
-        const char *name = sticky_errname(listed[i].code);
+        const char *name = sticky_err_name(listed[i].code);
         assert_string_equal(text, listed[i].text);
         assert_string_equal(name, listed[i].name);
         /* Values: 0 first, then -1, -2, ... without gaps (append-only). */
@@ -49,8 +49,8 @@ static void test_strerror_every_code(void **state)
         for (size_t j = 0; j < i; j++)
             assert_string_not_equal(listed[j].text, text); /* distinct texts */
     }
-    assert_string_equal(sticky_errname(STICKY_EINVAL), "STICKY_EINVAL");
-    assert_string_equal(sticky_errname(STICKY_ELIMIT), "STICKY_ELIMIT");
+    assert_string_equal(sticky_err_name(STICKY_EINVAL), "STICKY_EINVAL");
+    assert_string_equal(sticky_err_name(STICKY_ELIMIT), "STICKY_ELIMIT");
     assert_string_equal(sticky_strerror(STICKY_ENOMEM), "out of memory");
 }
 
@@ -61,7 +61,7 @@ static void test_strerror_unknown_codes(void **state)
     const int unknown[] = {1, 42, past_last, -1000, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         assert_string_equal(sticky_strerror(unknown[i]), "unknown error");
-        assert_string_equal(sticky_errname(unknown[i]), "STICKY_EUNKNOWN");
+        assert_string_equal(sticky_err_name(unknown[i]), "STICKY_EUNKNOWN");
     }
 }
 

@@ -354,11 +354,11 @@ static int failure_outcome(const cJSON *f, sticky_outcome *o, char *err, size_t 
     if ((got = json_get_int(f, "reset", 0, REPLAY_MAX_SECONDS, &v, err, cap)) < 0)
         return -1;
     if (got)
-        o->reset_epoch_s = v;
+        o->reset_epoch_seconds = v;
     if ((got = json_get_int(f, "retry_after", 0, REPLAY_MAX_SECONDS, &v, err, cap)) < 0)
         return -1;
     if (got)
-        o->retry_after_s = v;
+        o->retry_after_seconds = v;
     return 0;
 }
 

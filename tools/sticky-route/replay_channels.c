@@ -59,7 +59,7 @@ int replay_channels_load(const char *path, struct replay_channels *out)
         }
         cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
         if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
-            strlen(id->valuestring) >= STICKY_ID_MAX) {
+            strlen(id->valuestring) >= STICKY_ID_SIZE) {
             rc = fail(path, "every channel needs an \"id\" string of 1..127 bytes");
             break;
         }
