@@ -70,7 +70,14 @@ typedef struct sticky_message {
     size_t n_parts;
 } sticky_message;
 
-/* One request header. Names match case-insensitively. Frozen layout. */
+/*
+ * Size of sticky_decision.model: a model name of up to
+ * STICKY_MODEL_SIZE - 1 bytes plus its NUL. Since: 0.3.0
+ */
+#define STICKY_MODEL_SIZE 128
+
+/* One header (of a request, or of the upstream's response in
+ * sticky_outcome.headers). Names match case-insensitively. Frozen layout. */
 typedef struct sticky_header {
     const char *name;
     size_t name_len;
@@ -97,7 +104,9 @@ typedef struct sticky_request {
     size_t size;               /* set by sticky_request_init() */
     const char *tenant;        /* the host's API-key / group id; may be empty */
     size_t tenant_len;
-    const char *model;         /* model name, or NULL (all families) */
+    const char *model;         /* model name, or NULL: then the body's
+                                * top-level "model" when there is one,
+                                * else none (all families) */
     size_t model_len;
     unsigned flags;            /* enum sticky_select_flag */
     /* Where the session key comes from: a precomputed chain (select only),

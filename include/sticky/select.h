@@ -13,7 +13,9 @@
  *         status = forward(channels[d.channel_index]);
  *         sticky_outcome o;
  *         sticky_outcome_init(&o);
- *         o.status = status;                   // + retry_after_seconds, reset
+ *         o.status = status;
+ *         o.headers = resp_headers;            // the library reads the
+ *         o.n_headers = n_resp_headers;        // rate-limit ones
  *         sticky_report(ctx, &d, &o);          // ends the attempt
  *     }
  */
@@ -110,6 +112,12 @@ typedef struct sticky_decision {
                                        * channel is usable again; 0 unknown */
     uint64_t attempt;                 /* opaque token of the attempt; non-zero
                                        * until this struct ends it */
+    char model[STICKY_MODEL_SIZE];    /* the request's model: request.model,
+                                       * else the body's top-level "model";
+                                       * NUL-terminated; "" if none, or if
+                                       * it is longer than STICKY_MODEL_SIZE
+                                       * - 1 bytes or holds a NUL (the body's
+                                       * model is then not used). Since 0.3.0 */
 } sticky_decision;
 
 /* How an attempt ended. Size-prefixed: start with sticky_outcome_init(). */
@@ -130,6 +138,18 @@ typedef struct sticky_outcome {
                              * STICKY_ABSENT when not sent */
     int64_t reset_epoch_seconds;  /* anthropic-ratelimit-unified-reset, Unix
                              * seconds (>= 0); STICKY_ABSENT when not sent */
+    /* The upstream's response headers (Since 0.3.0), or NULL with
+     * n_headers 0. sticky_report() reads the rate-limit ones (names in
+     * any case): retry-after (delta seconds or HTTP-date),
+     * anthropic-ratelimit-unified-reset (Unix seconds) and -unified-status
+     * ("rejected": the cooldown covers every model family),
+     * anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-reset
+     * (RFC 3339), x-ratelimit-reset-requests / -tokens (durations such
+     * as "6m0s", "1.5s", "20ms"). retry_after_seconds and
+     * reset_epoch_seconds the host sets win over them; a value that does
+     * not parse is ignored. docs/selection.md, "Rate-limit headers". */
+    const sticky_header *headers;
+    size_t n_headers;
 } sticky_outcome;
 
 /**

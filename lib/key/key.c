@@ -59,8 +59,35 @@ static int check_request(const sticky_ctx *ctx, const sticky_request *req, const
     return STICKY_OK;
 }
 
+/* The string at @span (a top-level "model") into @out when it fits
+ * STICKY_MODEL_SIZE with its NUL and holds no NUL; else "". */
+static void model_from_span(const sticky_ctx *ctx, const json_span *span, char *out)
+{
+    out[0] = '\0';
+    if (span->start == NULL)
+        return;
+    growbuf g;
+    growbuf_init(&g, ctx);
+    if (json_span_decode_string(span, &g) == STICKY_OK && g.len < STICKY_MODEL_SIZE &&
+        (g.len == 0 || memchr(g.data, '\0', g.len) == NULL)) {
+        if (g.len > 0)
+            memcpy(out, g.data, g.len);
+        out[g.len] = '\0';
+    }
+    growbuf_free(&g);
+}
+
+void key_body_model(const sticky_ctx *ctx, const char *body, size_t len, char *out)
+{
+    struct body_fields f;
+    out[0] = '\0';
+    if (body != NULL && len <= STICKY_MAX_BODY_BYTES &&
+        body_scan_top((const uint8_t *)body, len, &f) == STICKY_OK)
+        model_from_span(ctx, &f.model, out);
+}
+
 static int derive(const sticky_ctx *ctx, const sticky_request *req,
-                  sticky_key_chain *chain, const char *op)
+                  sticky_key_chain *chain, const char *op, char *model_out)
 {
     int rc = check_request(ctx, req, op);
     if (rc != STICKY_OK)
@@ -70,6 +97,8 @@ static int derive(const sticky_ctx *ctx, const sticky_request *req,
     if (have_body &&
         (rc = body_scan_top((const uint8_t *)req->body, req->body_len, &f)) != STICKY_OK)
         return rc;
+    if (have_body && model_out != NULL)
+        model_from_span(ctx, &f.model, model_out);
 
     struct explicit_scratch s;
     growbuf_init(&s.a, ctx);
@@ -114,11 +143,13 @@ out:
 }
 
 int key_derive(const sticky_ctx *ctx, const sticky_request *req, sticky_key_chain *chain,
-               const char *op)
+               const char *op, char *model_out)
 {
     memset(chain, 0, sizeof(*chain));
     chain->size = sizeof(*chain);
-    int rc = derive(ctx, req, chain, op);
+    if (model_out != NULL)
+        model_out[0] = '\0';
+    int rc = derive(ctx, req, chain, op, model_out);
     if (rc != STICKY_OK) {
         memset(chain, 0, sizeof(*chain)); /* never a partial key */
         chain->size = sizeof(*chain);
@@ -139,7 +170,7 @@ STICKY_API int sticky_key_derive(const sticky_ctx *ctx, const sticky_request *re
     rc = struct_in(ctx, "key_derive", "request", &req, sizeof(req), req_in, REQUEST_MIN_SIZE);
     sticky_key_chain chain;
     if (rc == STICKY_OK) {
-        rc = key_derive(ctx, &req, &chain, "key_derive");
+        rc = key_derive(ctx, &req, &chain, "key_derive", NULL);
     } else {
         memset(&chain, 0, sizeof(chain));
         chain.size = sizeof(chain);

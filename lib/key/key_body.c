@@ -15,8 +15,8 @@ int body_scan_top(const uint8_t *body, size_t len, struct body_fields *f)
 {
     static const char *const names[] = {"messages", "system", "metadata", "input",
                                         "instructions", "prompt_cache_key", "session_id",
-                                        "conversation_id", NULL};
-    json_span sp[8];
+                                        "conversation_id", "model", NULL};
+    json_span sp[9];
     json_cur c;
     json_cur_init(&c, body, len);
     int rc = json_scan_members(&c, names, sp, NULL);
@@ -27,7 +27,7 @@ int body_scan_top(const uint8_t *body, size_t len, struct body_fields *f)
     *f = (struct body_fields){.messages = sp[0], .system = sp[1], .metadata = sp[2],
                               .input = sp[3], .instructions = sp[4],
                               .prompt_cache_key = sp[5], .session_id = sp[6],
-                              .conversation_id = sp[7]};
+                              .conversation_id = sp[7], .model = sp[8]};
     return STICKY_OK;
 }
 

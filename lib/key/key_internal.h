@@ -16,6 +16,7 @@
 struct body_fields {
     json_span messages, system, metadata, input, instructions;
     json_span prompt_cache_key, session_id, conversation_id;
+    json_span model; /* read for the selector (key_derive's model_out) */
 };
 
 /* One pass over the top-level object, skipping what is not needed. */

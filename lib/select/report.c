@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "select/ratelimit.h"
 #include "select/select_internal.h"
 #include "util/struct_log.h"
 #include "sticky/error.h"
@@ -164,6 +165,17 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     int64_t until = 0;
     int status = o.status;
 
+    /* The upstream's rate-limit headers (ratelimit.c) fill in what the host
+     * left STICKY_ABSENT; numbers the host set win. account_wide: the
+     * upstream limited the whole account, not the request's family. */
+    struct ratelimit_info rl;
+    ratelimit_from_headers(o.headers, o.n_headers, now, &rl);
+    if (o.retry_after_seconds == STICKY_ABSENT && rl.retry_after_ms >= 0)
+        o.retry_after_seconds = rl.retry_after_ms / 1000 + (rl.retry_after_ms % 1000 != 0);
+    if (o.reset_epoch_seconds == STICKY_ABSENT && rl.reset_at_ms >= 0)
+        o.reset_epoch_seconds = rl.reset_at_ms / 1000 + (rl.reset_at_ms % 1000 != 0);
+    const int account_wide = rl.account_wide;
+
     if (o.kind == STICKY_OUTCOME_HTTP && status >= 100 && status < 400) {
         atomic_store_explicit(&h->consecutive_failures, 0, memory_order_relaxed);
         return STICKY_OK;
@@ -171,7 +183,7 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     if (o.kind != STICKY_OUTCOME_HTTP) {
         until = add_s(now, cfg->cooldown_5xx_seconds);
     } else if (status == 429) {
-        scope = family;
+        scope = account_wide ? STICKY_MODEL_FAMILY_ALL : family;
         /* A reset time counts only when it is ahead: one already past (or
          * a zero-filled outcome: the epoch) says nothing about this 429,
          * which then falls back to Retry-After or the default cooldown. */

@@ -189,6 +189,8 @@ struct request_view {
     size_t n;
     struct health_registry *health;
     char tenant_id[TENANT_DIGEST_HEX + 1]; /* what mappings store (tenant.h) */
+    char body_model[STICKY_MODEL_SIZE]; /* the body's "model" (req.model
+                                         * points here when it was not given) */
 };
 
 /* The channel's health entry, looked up only when the decision needs it:
@@ -739,12 +741,18 @@ static int read_channels(const sticky_ctx *ctx, const sticky_channel *channels, 
     return check_unique_ids(ctx, all, n);
 }
 
-/* The request's key chain: the host's precomputed one, else derived. */
+/* The request's key chain: the host's precomputed one, else derived.
+ * @body_model receives the body's top-level "model" when req has no model
+ * (from the key's own scan; a precomputed chain needs a scan of its own). */
 static int derive_chain(const sticky_ctx *ctx, const sticky_request *req,
-                        sticky_key_chain *chain)
+                        sticky_key_chain *chain, char *body_model)
 {
+    const int want_model = req->model_len == 0;
+    body_model[0] = '\0';
     if (req->chain == NULL)
-        return key_derive(ctx, req, chain, "select");
+        return key_derive(ctx, req, chain, "select", want_model ? body_model : NULL);
+    if (want_model)
+        key_body_model(ctx, req->body, req->body_len, body_model);
     sticky_key_chain_init(chain);
     int rc = struct_in(ctx, "select", "request.chain", chain, sizeof(*chain), req->chain,
                        KEY_CHAIN_MIN_SIZE);
@@ -762,9 +770,22 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
                        struct cand *scratch)
 {
     sticky_key_chain chain;
-    int rc = derive_chain(ctx, &v->req, &chain);
+    int rc = derive_chain(ctx, &v->req, &chain, v->body_model);
     if (rc != STICKY_OK)
         return rc; /* not counted: a request is counted once it has a key */
+    if (v->req.model_len == 0 && v->body_model[0] != '\0') {
+        /* No model given: the body's decides the family and what is served. */
+        v->req.model = v->body_model;
+        v->req.model_len = strlen(v->body_model);
+        v->family = model_family_of(v->req.model, v->req.model_len);
+        d->model_family = v->family;
+    }
+    if (v->req.model_len < sizeof(d->model) &&
+        (v->req.model_len == 0 || memchr(v->req.model, '\0', v->req.model_len) == NULL)) {
+        if (v->req.model_len > 0)
+            memcpy(d->model, v->req.model, v->req.model_len);
+        d->model[v->req.model_len] = '\0';
+    }
     STAT_INC(ctx, requests);
     struct select_state st = {ctx, store_of(ctx), d, &chain, 0, 0};
     if (st.store == NULL) {

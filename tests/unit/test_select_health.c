@@ -302,7 +302,8 @@ static void test_prometheus(void **state)
     assert_non_null(strstr(buf, "sticky_failovers_total 1\n"));
     assert_non_null(strstr(buf, "sticky_channel_selections_total{channel=\"A\"} 1\n"));
     assert_non_null(strstr(buf, "sticky_channel_selections_total{channel=\"B\"} 1\n"));
-    assert_non_null(strstr(buf, "sticky_channel_cooldown_seconds{channel=\"A\",family=\"all\"} 100.000\n"));
+    /* No request.model: the body's "model" (claude-sonnet-4-5) scopes the 429. */
+    assert_non_null(strstr(buf, "sticky_channel_cooldown_seconds{channel=\"A\",family=\"sonnet\"} 100.000\n"));
     assert_int_equal(strlen(buf), need);
     /* Each family's samples follow its TYPE line without interleaving. */
     char *t = strstr(buf, "# TYPE sticky_channel_in_flight gauge\n");
