@@ -24,6 +24,19 @@ static const char *const all_vars[] = {
     "STICKY_SESSION_MAX_CACHE_SIZE",
     "STICKY_SESSION_MESSAGE_COUNT",
     "STICKY_SESSION_INCLUDE_SYSTEM_PROMPT",
+    "STICKY_EXPLICIT_SOURCES",
+    "STICKY_POLICY",
+    "STICKY_MIGRATE_BETTER_TIER",
+    "STICKY_LEAST_BAD",
+    "STICKY_BOUNDED_LOAD_PERMILLE",
+    "STICKY_COOLDOWN_429_SECONDS",
+    "STICKY_RETRY_AFTER_CAP_SECONDS",
+    "STICKY_COOLDOWN_529_SECONDS",
+    "STICKY_COOLDOWN_503_SECONDS",
+    "STICKY_COOLDOWN_5XX_SECONDS",
+    "STICKY_COOLDOWN_AUTH_SECONDS",
+    "STICKY_BREAKER_FAILURES",
+    "STICKY_BREAKER_COOLDOWN_SECONDS",
 };
 
 static int clear_env(void **state)
@@ -254,6 +267,123 @@ static void test_bad_args(void **state)
     assert_int_equal(sticky_config_from_env(&cfg, NULL), STICKY_EABI);
 }
 
+
+/* Every routing setting has a STICKY_ variable (issue 12, item 8). */
+static void test_all_routing_variables(void **state)
+{
+    (void)state;
+    setenv("STICKY_EXPLICIT_SOURCES", "host, claude_code_header,prompt_cache_key", 1);
+    setenv("STICKY_POLICY", "Rendezvous", 1);
+    setenv("STICKY_MIGRATE_BETTER_TIER", "yes", 1);
+    setenv("STICKY_LEAST_BAD", "true", 1);
+    setenv("STICKY_BOUNDED_LOAD_PERMILLE", "1250", 1);
+    setenv("STICKY_COOLDOWN_429_SECONDS", "11", 1);
+    setenv("STICKY_RETRY_AFTER_CAP_SECONDS", "12", 1);
+    setenv("STICKY_COOLDOWN_529_SECONDS", "0", 1);
+    setenv("STICKY_COOLDOWN_503_SECONDS", "14", 1);
+    setenv("STICKY_COOLDOWN_5XX_SECONDS", "15", 1);
+    setenv("STICKY_COOLDOWN_AUTH_SECONDS", "31536000", 1);
+    setenv("STICKY_BREAKER_FAILURES", "5", 1);
+    setenv("STICKY_BREAKER_COOLDOWN_SECONDS", "17", 1);
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    const char *bad = "x";
+    assert_int_equal(sticky_config_from_env(&cfg, &bad), STICKY_OK);
+    assert_null(bad);
+    assert_int_equal(cfg.explicit_sources, STICKY_EXPLICIT_HOST |
+                     STICKY_EXPLICIT_CLAUDE_CODE_HEADER | STICKY_EXPLICIT_PROMPT_CACHE_KEY);
+    assert_int_equal(cfg.select_policy, STICKY_POLICY_RENDEZVOUS);
+    assert_int_equal(cfg.migrate_better_tier, 1);
+    assert_int_equal(cfg.least_bad, 1);
+    assert_int_equal(cfg.bounded_load_permille, 1250);
+    assert_int_equal(cfg.cooldown_429_seconds, 11);
+    assert_int_equal(cfg.retry_after_cap_seconds, 12);
+    assert_int_equal(cfg.cooldown_529_seconds, 0);
+    assert_int_equal(cfg.cooldown_503_seconds, 14);
+    assert_int_equal(cfg.cooldown_5xx_seconds, 15);
+    assert_int_equal(cfg.cooldown_auth_seconds, 31536000);
+    assert_int_equal(cfg.breaker_failures, 5);
+    assert_int_equal(cfg.breaker_cooldown_seconds, 17);
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(&cfg, &ctx), STICKY_OK); /* a valid config */
+    sticky_ctx_free(ctx);
+
+    /* The other words. */
+    setenv("STICKY_POLICY", " random ", 1);
+    setenv("STICKY_EXPLICIT_SOURCES", "NONE", 1);
+    setenv("STICKY_BOUNDED_LOAD_PERMILLE", "0", 1);
+    setenv("STICKY_LEAST_BAD", "off", 1);
+    assert_int_equal(sticky_config_from_env(&cfg, NULL), STICKY_OK);
+    assert_int_equal(cfg.select_policy, STICKY_POLICY_RANDOM);
+    assert_int_equal(cfg.explicit_sources, 0);
+    assert_int_equal(cfg.bounded_load_permille, 0);
+    assert_int_equal(cfg.least_bad, 0);
+    setenv("STICKY_POLICY", "LRU", 1);
+    setenv("STICKY_EXPLICIT_SOURCES", "all", 1);
+    assert_int_equal(sticky_config_from_env(&cfg, NULL), STICKY_OK);
+    assert_int_equal(cfg.select_policy, STICKY_POLICY_LRU);
+    assert_int_equal(cfg.explicit_sources, STICKY_EXPLICIT_ALL);
+    setenv("STICKY_EXPLICIT_SOURCES", "metadata_user_id,body_session_id,body_conversation_id,"
+           "session_id_header,x_session_id_header", 1);
+    assert_int_equal(sticky_config_from_env(&cfg, NULL), STICKY_OK);
+    assert_int_equal(cfg.explicit_sources, STICKY_EXPLICIT_METADATA_USER_ID |
+                     STICKY_EXPLICIT_BODY_SESSION_ID | STICKY_EXPLICIT_BODY_CONVERSATION_ID |
+                     STICKY_EXPLICIT_SESSION_ID_HEADER | STICKY_EXPLICIT_X_SESSION_ID_HEADER);
+}
+
+/* A bad routing value: an error naming it, the config untouched (even
+ * the settings read before it). */
+static void test_bad_routing_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *var, *value;
+    } cases[] = {
+        {"STICKY_POLICY", "lru2"},
+        {"STICKY_POLICY", ""},
+        {"STICKY_POLICY", "1"},
+        {"STICKY_EXPLICIT_SOURCES", "host,"},
+        {"STICKY_EXPLICIT_SOURCES", ",host"},
+        {"STICKY_EXPLICIT_SOURCES", "host,,prompt_cache_key"},
+        {"STICKY_EXPLICIT_SOURCES", "hostname"},
+        {"STICKY_EXPLICIT_SOURCES", ""},
+        {"STICKY_EXPLICIT_SOURCES", "all,host"},
+        {"STICKY_LEAST_BAD", "2"},
+        {"STICKY_MIGRATE_BETTER_TIER", "maybe"},
+        {"STICKY_BOUNDED_LOAD_PERMILLE", "999"},
+        {"STICKY_BOUNDED_LOAD_PERMILLE", "100001"},
+        {"STICKY_BOUNDED_LOAD_PERMILLE", "1.25"},
+        {"STICKY_COOLDOWN_429_SECONDS", "-1"},
+        {"STICKY_COOLDOWN_529_SECONDS", "31536001"},
+        {"STICKY_COOLDOWN_503_SECONDS", "60s"},
+        {"STICKY_COOLDOWN_5XX_SECONDS", "99999999999999999999"},
+        {"STICKY_COOLDOWN_AUTH_SECONDS", " "},
+        {"STICKY_RETRY_AFTER_CAP_SECONDS", "0x10"},
+        {"STICKY_BREAKER_FAILURES", "1000001"},
+        {"STICKY_BREAKER_COOLDOWN_SECONDS", "+5"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        clear_env(NULL);
+        setenv("STICKY_COOLDOWN_429_SECONDS", "5", 1); /* a good one, read first */
+        setenv("SESSION_TTL_SECONDS", "99", 1);
+        setenv(cases[i].var, cases[i].value, 1);
+        struct log_recorder rec;
+        memset(&rec, 0, sizeof(rec));
+        sticky_config cfg;
+        sticky_config_init(&cfg);
+        cfg.log_fn = log_recorder_cb;
+        cfg.log_user = &rec;
+        sticky_config before = cfg;
+        const char *bad = NULL;
+        if (sticky_config_from_env(&cfg, &bad) != STICKY_ECONFIG)
+            fail_msg("%s=\"%s\" accepted", cases[i].var, cases[i].value);
+        assert_non_null(bad);
+        assert_string_equal(bad, cases[i].var);
+        assert_memory_equal(&cfg, &before, sizeof(cfg));
+        assert_non_null(strstr(rec.last, cases[i].var));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +397,8 @@ int main(void)
         cmocka_unit_test_setup(test_short_struct_rejected, clear_env),
         cmocka_unit_test_setup(test_bad_value_from_struct_named_by_field, clear_env),
         cmocka_unit_test_setup(test_bad_args, clear_env),
+        cmocka_unit_test_setup(test_all_routing_variables, clear_env),
+        cmocka_unit_test_setup(test_bad_routing_values, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
