@@ -152,9 +152,19 @@ static inline int sticky_config_init(sticky_config *cfg)
  * Reads SESSION_TTL_SECONDS, SESSION_RENEW_THRESHOLD_SECONDS,
  * SESSION_MAX_CACHE_SIZE, SESSION_MESSAGE_COUNT and
  * SESSION_INCLUDE_SYSTEM_PROMPT, and the same names prefixed with STICKY_
- * (e.g. STICKY_SESSION_TTL_SECONDS), which win when both are set. Integers
- * are plain decimal digits; booleans are true/false, 1/0, yes/no, on/off
- * (any case). Unset variables leave the field as it is.
+ * (e.g. STICKY_SESSION_TTL_SECONDS), which win when both are set. Since
+ * 0.3.0 also one STICKY_ variable per routing setting: STICKY_POLICY
+ * (lru, rendezvous, random), STICKY_LEAST_BAD, STICKY_MIGRATE_BETTER_TIER,
+ * STICKY_BOUNDED_LOAD_PERMILLE (0 or 1000..100000),
+ * STICKY_COOLDOWN_{429,529,503,5XX,AUTH}_SECONDS,
+ * STICKY_RETRY_AFTER_CAP_SECONDS, STICKY_BREAKER_FAILURES,
+ * STICKY_BREAKER_COOLDOWN_SECONDS and STICKY_EXPLICIT_SOURCES ("all",
+ * "none" or a comma list: host, claude_code_header, metadata_user_id,
+ * prompt_cache_key, body_session_id, body_conversation_id,
+ * session_id_header, x_session_id_header); docs/selection.md,
+ * "Environment variables". Integers are plain decimal digits; booleans
+ * are true/false, 1/0, yes/no, on/off (any case); words any case. Unset
+ * variables leave the field as it is.
  *
  * All or nothing: on error @cfg is left unchanged, the offending variable's
  * name is stored in *@bad_var (if @bad_var is not NULL) and logged through
