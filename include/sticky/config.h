@@ -153,7 +153,7 @@ static inline int sticky_config_init(sticky_config *cfg)
  * SESSION_MAX_CACHE_SIZE, SESSION_MESSAGE_COUNT and
  * SESSION_INCLUDE_SYSTEM_PROMPT, and the same names prefixed with STICKY_
  * (e.g. STICKY_SESSION_TTL_SECONDS), which win when both are set. Since
- * 0.3.0 also one STICKY_ variable per routing setting: STICKY_POLICY
+ * 0.2.0 also one STICKY_ variable per routing setting: STICKY_POLICY
  * (lru, rendezvous, random), STICKY_LEAST_BAD, STICKY_MIGRATE_BETTER_TIER,
  * STICKY_BOUNDED_LOAD_PERMILLE (0 or 1000..100000),
  * STICKY_COOLDOWN_{429,529,503,5XX,AUTH}_SECONDS,

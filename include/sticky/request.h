@@ -72,7 +72,7 @@ typedef struct sticky_message {
 
 /*
  * Size of sticky_decision.model: a model name of up to
- * STICKY_MODEL_SIZE - 1 bytes plus its NUL. Since: 0.3.0
+ * STICKY_MODEL_SIZE - 1 bytes plus its NUL. Since: 0.2.0
  */
 #define STICKY_MODEL_SIZE 128
 

@@ -117,7 +117,7 @@ typedef struct sticky_decision {
                                        * NUL-terminated; "" if none, or if
                                        * it is longer than STICKY_MODEL_SIZE
                                        * - 1 bytes or holds a NUL (the body's
-                                       * model is then not used). Since 0.3.0 */
+                                       * model is then not used). Since 0.2.0 */
 } sticky_decision;
 
 /* How an attempt ended. Size-prefixed: start with sticky_outcome_init(). */
@@ -138,7 +138,7 @@ typedef struct sticky_outcome {
                              * STICKY_ABSENT when not sent */
     int64_t reset_epoch_seconds;  /* anthropic-ratelimit-unified-reset, Unix
                              * seconds (>= 0); STICKY_ABSENT when not sent */
-    /* The upstream's response headers (Since 0.3.0), or NULL with
+    /* The upstream's response headers (Since 0.2.0), or NULL with
      * n_headers 0. sticky_report() reads the rate-limit ones (names in
      * any case): retry-after (delta seconds or HTTP-date),
      * anthropic-ratelimit-unified-reset (Unix seconds) and -unified-status

@@ -57,7 +57,7 @@ static const struct env_setting env_settings[] = {
      STICKY_MAX_MESSAGE_COUNT, CFG_U32(message_count), STICKY_FIELD_MESSAGE_COUNT},
     {"SESSION_INCLUDE_SYSTEM_PROMPT", "STICKY_SESSION_INCLUDE_SYSTEM_PROMPT",
      ENV_BOOL, 0, 1, CFG_INT(include_system_prompt), STICKY_FIELD_INCLUDE_SYSTEM},
-    /* Session keys and selection (since 0.3.0): STICKY_ names only. */
+    /* Session keys and selection (since 0.2.0): STICKY_ names only. */
     {"STICKY_EXPLICIT_SOURCES", NULL, ENV_SOURCES, 0, STICKY_EXPLICIT_ALL,
      CFG_U32(explicit_sources), STICKY_FIELD_SELECT},
     {"STICKY_POLICY", NULL, ENV_POLICY, STICKY_POLICY_LRU, STICKY_POLICY_RANDOM,
