@@ -318,12 +318,13 @@ static int64_t earliest_retry(const struct request_view *v)
     for (size_t i = 0; i < v->n; i++) {
         struct cand *c = &v->all[i];
         int64_t end;
-        enum usability u = usability(v, c, &end);
+        struct cooling_info ci;
+        enum usability u = usability_ex(v, c, &end, &ci);
         if (c->ch->state != STICKY_CHANNEL_ACTIVE)
             continue;
         if (u == UNUSABLE_SATURATED)
             end = v->now;
-        else if (u != UNUSABLE_COOLING || end == INT64_MAX)
+        else if (u != UNUSABLE_COOLING || (ci.rank == COOL_AUTH && end == INT64_MAX))
             continue; /* an auth state ends only when the host clears it */
         if (!have || end < t)
             t = end;
