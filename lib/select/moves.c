@@ -67,13 +67,20 @@ static struct move_entry *slot_for(struct move_table *t, uint64_t key, int64_t n
     return oldest; /* evicted: counted already */
 }
 
+#define ALL_FAMILIES 0x1fu /* every enum sticky_model_family value */
+
+static uint32_t bits_of(int family)
+{
+    return family == STICKY_MODEL_FAMILY_ALL ? ALL_FAMILIES : 1u << family;
+}
+
 static void write_entry(struct move_entry *e, uint64_t key, uint64_t group, int64_t expires,
-                        int family, const char *from, const char *to)
+                        uint32_t families, const char *from, const char *to)
 {
     e->key = key;
     e->group = group;
     e->expires_ms = expires;
-    e->family = family;
+    e->families = families;
     snprintf(e->from, sizeof(e->from), "%s", from);
     snprintf(e->to, sizeof(e->to), "%s", to);
 }
@@ -101,18 +108,17 @@ void moves_note(struct move_table *t, const uint64_t *keys, uint32_t n, const ch
         struct move_entry *e = slot_for(t, keys[i], now);
         /* A pending move to @to covers every family: a side request of
          * one family does not replace it. */
-        if (e->key == keys[i] && e->family == STICKY_MODEL_FAMILY_ALL &&
-            family != STICKY_MODEL_FAMILY_ALL && strcmp(e->to, to) == 0)
+        if (e->key == keys[i] && strcmp(e->to, to) == 0 &&
+            (e->families | bits_of(family)) == e->families)
             continue;
-        write_entry(e, keys[i], group, expires, family, from, to);
+        write_entry(e, keys[i], group, expires, bits_of(family), from, to);
     }
     pthread_mutex_unlock(&t->lock);
 }
 
 static int applies(const struct move_entry *e, const char *to, int family)
 {
-    return strcmp(e->to, to) == 0 &&
-           (e->family == STICKY_MODEL_FAMILY_ALL || e->family == family);
+    return strcmp(e->to, to) == 0 && (e->families & bits_of(family)) != 0;
 }
 
 int moves_lookup(struct move_table *t, const uint64_t *keys, uint32_t n, uint64_t deepest,
@@ -132,7 +138,7 @@ int moves_lookup(struct move_table *t, const uint64_t *keys, uint32_t n, uint64_
             if (keys[i] != deepest) {
                 struct move_entry c = *e;
                 write_entry(slot_for(t, deepest, now), deepest, c.group, c.expires_ms,
-                            c.family, c.from, c.to);
+                            c.families, c.from, c.to);
             }
         }
         break; /* the deepest entry is the session's */
@@ -149,10 +155,16 @@ void moves_success(struct move_table *t, uint64_t key, const char *to, int famil
     struct move_entry *e = t->slots != NULL ? find(t, key, INT64_MIN) : NULL;
     if (e != NULL && applies(e, to, family)) {
         uint64_t group = e->group;
-        /* Every key written with it (one pass; successes after a move are rare). */
+        uint32_t left = e->families & ~bits_of(family);
+        /* Every key written with it (one pass; successes after a move are
+         * rare and few per session). */
         for (size_t i = 0; i < (size_t)MOVES_BUCKETS * MOVES_WAYS; i++) {
-            if (t->slots[i].key != 0 && t->slots[i].group == group) {
-                t->slots[i].key = 0;
+            struct move_entry *x = &t->slots[i];
+            if (x->key == 0 || x->group != group)
+                continue;
+            x->families = left;
+            if (left == 0) {
+                x->key = 0;
                 atomic_fetch_sub_explicit(&t->live, 1, memory_order_relaxed);
             }
         }

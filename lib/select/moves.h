@@ -27,7 +27,9 @@ struct move_entry {
     uint64_t key;     /* session key; 0 = free slot */
     uint64_t group;   /* entries written by one event share it */
     int64_t expires_ms;
-    int family;       /* enum sticky_model_family the entry applies to; ALL = any */
+    uint32_t families; /* bit (1 << f) per enum sticky_model_family still
+                        * pending: each family's requests carry moved_from
+                        * until one of that family succeeds on @to */
     char from[STICKY_ID_SIZE]; /* reported as moved_from */
     char to[STICKY_ID_SIZE];   /* the channel it applies on */
 };
@@ -55,8 +57,9 @@ void moves_note(struct move_table *t, const uint64_t *keys, uint32_t n, const ch
 int moves_lookup(struct move_table *t, const uint64_t *keys, uint32_t n, uint64_t deepest,
                  const char *to, int family, int64_t now, char *moved_from);
 
-/* A success on @to for @key (family @family): the session's pending entry,
- * with every key written with it, is forgotten. */
+/* A success on @to for @key (family @family): that family is no longer
+ * pending (a request without a model: none is); an entry with nothing
+ * pending is forgotten with every key written with it. */
 void moves_success(struct move_table *t, uint64_t key, const char *to, int family);
 
 #endif /* STICKY_MOVES_H */

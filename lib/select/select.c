@@ -688,7 +688,12 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         int reason = side ? STICKY_REASON_SIDE : STICKY_REASON_SPILL;
         strcpy(d->moved_from, bound_id);
         commit(st, v, idx, reason);
-        note_signatures(st, v, d->channel_id, bound_id, v->family);
+        /* A turn of the conversation answered elsewhere (cooling,
+         * saturation) may come back in its history: every family. A model
+         * the bound channel does not serve at all (a side request such as
+         * a title) only for that family. */
+        note_signatures(st, v, d->channel_id, bound_id,
+                        u == UNUSABLE_MODEL ? v->family : STICKY_MODEL_FAMILY_ALL);
         ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session %s %s %s -> %s (%s)",
                    d->key_hex, side ? "side request" : "spills", bound_id, d->channel_id,
                    usability_name(u));
