@@ -194,7 +194,7 @@ typedef struct sticky_ctx_stats {
     uint64_t promoted_hits;
     uint64_t new_sessions;
     uint64_t failovers;
-    uint64_t spills;
+    uint64_t spills;          /* SPILL + SIDE (since 0.3.0) */
     uint64_t migrations;
     uint64_t strict_rejections;
     uint64_t no_channel;
