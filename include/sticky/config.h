@@ -39,11 +39,13 @@ enum sticky_policy {
 /* Selection defaults (seconds). */
 #define STICKY_DEFAULT_COOLDOWN_429_SECONDS 60u
 #define STICKY_DEFAULT_RETRY_AFTER_CAP_SECONDS 1800u
-#define STICKY_DEFAULT_COOLDOWN_529_SECONDS 600u
-#define STICKY_DEFAULT_COOLDOWN_503_SECONDS 60u
-#define STICKY_DEFAULT_COOLDOWN_5XX_SECONDS 300u
-#define STICKY_DEFAULT_COOLDOWN_AUTH_SECONDS 1800u
-#define STICKY_DEFAULT_BREAKER_COOLDOWN_SECONDS 60u
+#define STICKY_DEFAULT_COOLDOWN_529_SECONDS 0u   /* isolated 529: none (0.3.0; was 600) */
+#define STICKY_DEFAULT_COOLDOWN_503_SECONDS 30u  /* was 60 */
+#define STICKY_DEFAULT_COOLDOWN_5XX_SECONDS 30u  /* was 300 */
+#define STICKY_DEFAULT_COOLDOWN_AUTH_SECONDS 0u  /* 0 = until the host clears it
+                                                  * (was 1800) */
+#define STICKY_DEFAULT_BREAKER_FAILURES 5u       /* was 0 = off */
+#define STICKY_DEFAULT_BREAKER_COOLDOWN_SECONDS 30u /* was 60 */
 
 /* Log levels, most severe first. A callback receives levels <= log_level. */
 enum sticky_log_level {
@@ -113,13 +115,17 @@ typedef struct sticky_config {
                                  * 0 = off (default) */
     uint32_t cooldown_429_seconds;    /* 429 without reset / Retry-After: 60 */
     uint32_t retry_after_cap_seconds; /* longest honoured Retry-After: 1800 */
-    uint32_t cooldown_529_seconds;    /* 529 overloaded: 600 */
-    uint32_t cooldown_503_seconds;    /* 503: 60 */
-    uint32_t cooldown_5xx_seconds;    /* other 5xx, timeouts, transport: 300 */
-    uint32_t cooldown_auth_seconds;   /* 401 / 403: 1800 */
-    uint32_t breaker_failures;  /* consecutive failures that open the
-                                 * circuit breaker; 0 = off (default) */
-    uint32_t breaker_cooldown_seconds; /* breaker open time: 60 */
+    uint32_t cooldown_529_seconds;    /* 529 overloaded, per family: 0 (an
+                                       * isolated 529 cools nothing) */
+    uint32_t cooldown_503_seconds;    /* 503: 30 */
+    uint32_t cooldown_5xx_seconds;    /* other 5xx, timeouts, transport: 30 */
+    uint32_t cooldown_auth_seconds;   /* 401 / 403: 0 = the channel stays in
+                                       * the auth state until the host calls
+                                       * sticky_ctx_clear_channel_health() */
+    uint32_t breaker_failures;  /* consecutive 5xx / 529 / timeout / transport
+                                 * failures (no success between) that open
+                                 * the circuit breaker; 5; 0 = off */
+    uint32_t breaker_cooldown_seconds; /* breaker open time: 30 */
 } sticky_config;
 
 /**

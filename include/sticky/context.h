@@ -194,7 +194,7 @@ typedef struct sticky_ctx_stats {
     uint64_t promoted_hits;
     uint64_t new_sessions;
     uint64_t failovers;
-    uint64_t spills;
+    uint64_t spills;          /* SPILL + SIDE (since 0.3.0) */
     uint64_t migrations;
     uint64_t strict_rejections;
     uint64_t no_channel;
@@ -251,6 +251,106 @@ STICKY_API int sticky_ctx_get_stats(const sticky_ctx *ctx, sticky_ctx_stats *out
  */
 STICKY_API int sticky_ctx_format_prometheus(const sticky_ctx *ctx, char *buf, size_t cap,
                                             size_t *needed);
+
+/* ---- channel health (since 0.3.0) ----------------------------------------- */
+
+/* A channel's health as sticky_ctx_get_channel_health() sees it. */
+enum sticky_health_state {
+    STICKY_HEALTH_OK = 0,           /* no cooldown in force */
+    STICKY_HEALTH_COOLING = 1,      /* a transient cooldown (5xx, 529, timeout,
+                                     * breaker, 429 without a time): ends by
+                                     * itself at until_ms, or at the next
+                                     * success in its scope */
+    STICKY_HEALTH_RATE_LIMITED = 2, /* inside a rate-limit window the upstream
+                                     * announced (429 with a reset time or
+                                     * Retry-After): ends at until_ms */
+    STICKY_HEALTH_AUTH = 3          /* 401 / 403: the credentials were refused.
+                                     * Until the host clears it (until_ms
+                                     * INT64_MAX) unless cooldown_auth_seconds
+                                     * is set */
+};
+
+/* What put a cooldown in place (the outcome class, docs/selection.md). */
+enum sticky_health_cause {
+    STICKY_CAUSE_NONE = 0,
+    STICKY_CAUSE_RATE_LIMIT = 1,      /* 429 with a reset time / Retry-After */
+    STICKY_CAUSE_RATE_LIMIT_GUESS = 2,/* 429 without one: cooldown_429_seconds */
+    STICKY_CAUSE_OVERLOADED = 3,      /* 529 overloaded */
+    STICKY_CAUSE_SERVER = 4,          /* 503 and other 5xx */
+    STICKY_CAUSE_TIMEOUT = 5,         /* timeout or transport failure */
+    STICKY_CAUSE_AUTH = 6,            /* 401 / 403 */
+    STICKY_CAUSE_BREAKER = 7          /* the circuit breaker opened */
+};
+
+/*
+ * One channel's health. Size-prefixed: start with
+ * sticky_channel_health_init(). Describes the cooldown in force that ends
+ * last (an auth state first), with the bit of every family cooling.
+ */
+typedef struct sticky_channel_health {
+    size_t size;
+    int state;                     /* enum sticky_health_state */
+    int cause;                     /* enum sticky_health_cause; NONE when OK */
+    int family;                    /* the cooldown's scope: enum
+                                    * sticky_model_family (ALL = every model
+                                    * of the account) */
+    int64_t until_ms;              /* when it ends (clock of the context);
+                                    * INT64_MAX = until cleared; 0 when OK */
+    uint32_t in_flight;            /* open attempts on the channel */
+    uint32_t consecutive_failures; /* failures since the last success */
+    uint32_t cooling_families;     /* bit (1 << f) set for every enum
+                                    * sticky_model_family slot f cooling now */
+    uint32_t reserved;             /* 0 */
+    uint64_t selections;           /* times chosen */
+    uint64_t failures;             /* failed outcomes reported */
+} sticky_channel_health;
+
+/**
+ * sticky_channel_health_init_sized - zero a channel health struct and set its size.
+ *
+ * Prefer the wrapper without _sized, which passes the caller's sizeof.
+ *
+ * @h: the struct. @size: the caller's sizeof(sticky_channel_health).
+ * Returns: 0; STICKY_EINVAL if @h is NULL; STICKY_EABI if @size is outside
+ *          the accepted sizes (docs/ABI.md).
+ * Thread-safety: touches only @h.
+ * Since: 0.3.0
+ */
+STICKY_API int sticky_channel_health_init_sized(sticky_channel_health *h, size_t size);
+static inline int sticky_channel_health_init(sticky_channel_health *h)
+{
+    return sticky_channel_health_init_sized(h, sizeof(*h));
+}
+
+/**
+ * sticky_ctx_get_channel_health - read one channel's health (for a
+ * dashboard or an admin action; no Prometheus parsing needed).
+ *
+ * @ctx: the context. @channel_id: the channel's id (1..127 bytes).
+ * @out: caller struct with out->size set; only out->size bytes are written.
+ * Returns: 0; STICKY_ENOTFOUND if the context has no health for that id
+ *          (never offered, or beyond STICKY_MAX_CHANNEL_IDS): such a
+ *          channel is OK; STICKY_EINVAL on NULL or a bad id; STICKY_EABI
+ *          on a bad out->size.
+ * Thread-safety: safe from any thread; the cooldown pair is read
+ *          consistently, counters individually.
+ * Since: 0.3.0
+ */
+STICKY_API int sticky_ctx_get_channel_health(const sticky_ctx *ctx, const char *channel_id,
+                                             sticky_channel_health *out);
+
+/**
+ * sticky_ctx_clear_channel_health - end every cooldown of a channel (auth
+ * state, rate-limit windows, transient cooldowns, an open breaker) and
+ * reset its consecutive failures: e.g. after the key was replaced.
+ *
+ * @ctx: the context. @channel_id: the channel's id.
+ * Returns: 0; STICKY_ENOTFOUND if the context has no health for that id;
+ *          STICKY_EINVAL on NULL or a bad id.
+ * Thread-safety: safe from any thread, also while requests are routed.
+ * Since: 0.3.0
+ */
+STICKY_API int sticky_ctx_clear_channel_health(sticky_ctx *ctx, const char *channel_id);
 
 STICKY_END_DECLS
 

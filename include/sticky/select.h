@@ -91,8 +91,13 @@ enum sticky_reason {
                                      * only goes elsewhere */
     STICKY_REASON_EXPLICIT_HIT = 6, /* binding of an explicit session id */
     STICKY_REASON_NO_CHANNEL = 7,   /* nothing usable (STICKY_ENOCHANNEL) */
-    STICKY_REASON_MIGRATED = 8      /* moved to a better priority tier
+    STICKY_REASON_MIGRATED = 8,     /* moved to a better priority tier
                                      * (opt-in, sticky_config) */
+    STICKY_REASON_SIDE = 9          /* a side request: the bound channel does
+                                     * not serve this model, or this model's
+                                     * family is cooling there; this request
+                                     * only goes elsewhere, the binding stays
+                                     * (since 0.3.0) */
 };
 
 /* The answer. Caller-provided, size-prefixed (sticky_decision_init()). */
@@ -104,7 +109,13 @@ typedef struct sticky_decision {
     uint64_t key;                     /* deepest session key; 0 if unkeyed */
     char key_hex[STICKY_KEY_HEX_SIZE];
     int key_source;                   /* enum sticky_key_source */
-    char moved_from[STICKY_ID_SIZE];   /* channel the session left, or "" */
+    char moved_from[STICKY_ID_SIZE];   /* the channel whose thinking signatures
+                                       * this request may carry, or "": set on
+                                       * a move and on every later decision
+                                       * until a success on the new channel
+                                       * is reported; on SPILL / SIDE the
+                                       * bound channel (docs/selection.md,
+                                       * "Thinking signatures") */
     int store_degraded;               /* the store failed; decided without it */
     int model_family;                 /* enum sticky_model_family of the
                                        * request's model */
@@ -276,7 +287,7 @@ STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d);
  *
  * @reason: the value.
  * Returns: a static string ("hit", "promoted_hit", "new", "failover",
- *          "spill", "explicit_hit", "no_channel", "migrated"; "none" for
+ *          "spill", "explicit_hit", "no_channel", "migrated", "side"; "none" for
  *          anything else); never NULL.
  * Thread-safety: safe from any thread.
  * Since: 0.1.0

@@ -26,6 +26,7 @@ void config_defaults(sticky_config *cfg)
     cfg->cooldown_503_seconds = STICKY_DEFAULT_COOLDOWN_503_SECONDS;
     cfg->cooldown_5xx_seconds = STICKY_DEFAULT_COOLDOWN_5XX_SECONDS;
     cfg->cooldown_auth_seconds = STICKY_DEFAULT_COOLDOWN_AUTH_SECONDS;
+    cfg->breaker_failures = STICKY_DEFAULT_BREAKER_FAILURES;
     cfg->breaker_cooldown_seconds = STICKY_DEFAULT_BREAKER_COOLDOWN_SECONDS;
 }
 

@@ -102,8 +102,11 @@ static struct channel_health *entry_new(const sticky_ctx *ctx, const char *id, u
     memcpy(e->id, id, n < STICKY_ID_SIZE ? n : STICKY_ID_SIZE - 1);
     e->hash = hash;
     atomic_init(&e->last_used_ms, HEALTH_NEVER_USED);
-    for (int f = 0; f < FAMILY_COUNT; f++)
+    for (int f = 0; f < FAMILY_COUNT; f++) {
         atomic_init(&e->cooldown_until_ms[f], HEALTH_NO_COOLDOWN);
+        atomic_init(&e->cause[f], STICKY_CAUSE_NONE);
+    }
+    atomic_flag_clear(&e->lock);
     return e;
 }
 
@@ -225,4 +228,49 @@ int health_cooling(const struct channel_health *h, int f, int64_t now_ms, int64_
         }
     }
     return cooling;
+}
+
+static int cause_rank(int cause)
+{
+    switch (cause) {
+    case STICKY_CAUSE_AUTH: return COOL_AUTH;
+    case STICKY_CAUSE_RATE_LIMIT: return COOL_RATE_LIMIT;
+    default: return COOL_NOISE;
+    }
+}
+
+int health_cooling_ex(const struct channel_health *h, int f, int64_t now_ms, int64_t *end,
+                      int *account_wide, int *rank)
+{
+    int cooling = 0;
+    *end = 0;
+    *account_wide = 0;
+    *rank = COOL_NOISE;
+    for (int i = 0; i < FAMILY_COUNT; i++) {
+        if (f != STICKY_MODEL_FAMILY_ALL && i != f && i != STICKY_MODEL_FAMILY_ALL)
+            continue;
+        int64_t u = atomic_load_explicit(&h->cooldown_until_ms[i], memory_order_relaxed);
+        if (u <= now_ms)
+            continue;
+        if (!cooling || u > *end)
+            *end = u;
+        cooling = 1;
+        if (i == STICKY_MODEL_FAMILY_ALL)
+            *account_wide = 1;
+        int r = cause_rank(atomic_load_explicit(&h->cause[i], memory_order_relaxed));
+        if (r > *rank)
+            *rank = r;
+    }
+    return cooling;
+}
+
+void health_lock(struct channel_health *h)
+{
+    while (atomic_flag_test_and_set_explicit(&h->lock, memory_order_acquire))
+        ;
+}
+
+void health_unlock(struct channel_health *h)
+{
+    atomic_flag_clear_explicit(&h->lock, memory_order_release);
 }

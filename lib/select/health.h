@@ -44,6 +44,12 @@ struct channel_health {
     _Atomic int64_t last_used_ms;         /* HEALTH_NEVER_USED until used */
     _Atomic uint32_t in_flight;
     _Atomic int64_t cooldown_until_ms[FAMILY_COUNT]; /* HEALTH_NO_COOLDOWN */
+    _Atomic int cause[FAMILY_COUNT];      /* enum sticky_health_cause of the
+                                           * slot's cooldown */
+    atomic_flag lock;                     /* serialises writers of a
+                                           * (cooldown_until_ms, cause) pair
+                                           * (report, clear); select reads
+                                           * without it */
     _Atomic uint32_t consecutive_failures;
     _Atomic uint64_t selections;
     _Atomic uint64_t failures;
@@ -93,6 +99,24 @@ int model_family_of(const char *model, size_t len);
  * "no cooldown" is stored as HEALTH_NO_COOLDOWN, not as 0. */
 int health_cooling(const struct channel_health *h, int family, int64_t now_ms,
                    int64_t *end);
+
+/* The slot-rank health_cooling_ex() reports: how bad a cooling channel is
+ * for least_bad (docs/selection.md, "least_bad"). */
+enum cool_rank {
+    COOL_NOISE = 0,      /* 5xx, 529, timeouts, breaker, 429 without a time */
+    COOL_RATE_LIMIT = 1, /* inside a rate-limit window the upstream announced */
+    COOL_AUTH = 2        /* revoked credentials: never chosen by least_bad */
+};
+
+/* health_cooling() that also says whether an all-models (account-wide)
+ * cooldown is in force (*@account_wide) and the worst enum cool_rank among
+ * the slots in force (*@rank). */
+int health_cooling_ex(const struct channel_health *h, int family, int64_t now_ms,
+                      int64_t *end, int *account_wide, int *rank);
+
+/* Writers of a slot's (cooldown, cause) pair hold the entry's lock. */
+void health_lock(struct channel_health *h);
+void health_unlock(struct channel_health *h);
 
 /* FNV-1a 64 of a NUL-terminated string (also used by rendezvous hashing). */
 uint64_t fnv1a64(const char *s);

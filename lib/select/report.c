@@ -30,13 +30,41 @@ static int64_t add_s(int64_t now, int64_t s)
     return add_ms(now, s > INT64_MAX / 1000 ? INT64_MAX : s * 1000);
 }
 
-static void extend_cooldown(struct channel_health *h, int scope, int64_t until)
+/* Make slot @scope cool until at least @until because of @cause (under
+ * the entry's lock, so the pair stays consistent). An auth state is only
+ * replaced by a later end. Returns 1 when it extended the slot. */
+static int extend_cooldown(struct channel_health *h, int scope, int64_t until, int cause)
 {
+    health_lock(h);
     int64_t cur = atomic_load_explicit(&h->cooldown_until_ms[scope], memory_order_relaxed);
-    while (cur < until &&
-           !atomic_compare_exchange_weak_explicit(&h->cooldown_until_ms[scope], &cur, until,
-                                                  memory_order_relaxed, memory_order_relaxed))
-        ;
+    int extended = cur < until;
+    if (extended) {
+        atomic_store_explicit(&h->cooldown_until_ms[scope], until, memory_order_relaxed);
+        atomic_store_explicit(&h->cause[scope], cause, memory_order_relaxed);
+    }
+    health_unlock(h);
+    return extended;
+}
+
+/* A success for @family: the transient cooldowns of its slot and of the
+ * all-models slot end (5xx, 529, timeouts, breaker, a 429 without a time).
+ * Announced rate-limit windows and an auth state stay: a success of a
+ * request sent before them says nothing about them. A request without a
+ * model (family ALL) clears every slot's transient cooldown. */
+static void clear_transient(struct channel_health *h, int family)
+{
+    health_lock(h);
+    for (int i = 0; i < FAMILY_COUNT; i++) {
+        if (family != STICKY_MODEL_FAMILY_ALL && i != family && i != STICKY_MODEL_FAMILY_ALL)
+            continue;
+        int c = atomic_load_explicit(&h->cause[i], memory_order_relaxed);
+        if (c == STICKY_CAUSE_RATE_LIMIT || c == STICKY_CAUSE_AUTH)
+            continue;
+        atomic_store_explicit(&h->cooldown_until_ms[i], HEALTH_NO_COOLDOWN,
+                              memory_order_relaxed);
+        atomic_store_explicit(&h->cause[i], STICKY_CAUSE_NONE, memory_order_relaxed);
+    }
+    health_unlock(h);
 }
 
 /* End the attempt @d carries: release its in-flight slot, once. Returns
@@ -164,6 +192,8 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     int scope = STICKY_MODEL_FAMILY_ALL;
     int64_t until = 0;
     int status = o.status;
+    int cause = STICKY_CAUSE_NONE;
+    int counts_for_breaker = 0; /* 5xx, 529, timeouts: the channel may be dead */
 
     /* The upstream's rate-limit headers (ratelimit.c) fill in what the host
      * left STICKY_ABSENT; numbers the host set win. account_wide: the
@@ -178,12 +208,17 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
 
     if (o.kind == STICKY_OUTCOME_HTTP && status >= 100 && status < 400) {
         atomic_store_explicit(&h->consecutive_failures, 0, memory_order_relaxed);
+        clear_transient(h, family);
+        moves_success(&ctx->sel->moves, d->key, d->channel_id, family);
         return STICKY_OK;
     }
     if (o.kind != STICKY_OUTCOME_HTTP) {
         until = add_s(now, cfg->cooldown_5xx_seconds);
+        cause = STICKY_CAUSE_TIMEOUT;
+        counts_for_breaker = 1;
     } else if (status == 429) {
         scope = account_wide ? STICKY_MODEL_FAMILY_ALL : family;
+        cause = STICKY_CAUSE_RATE_LIMIT;
         /* A reset time counts only when it is ahead: one already past (or
          * a zero-filled outcome: the epoch) says nothing about this 429,
          * which then falls back to Retry-After or the default cooldown. */
@@ -200,16 +235,29 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
             until = add_s(now, s);
         } else {
             until = add_s(now, cfg->cooldown_429_seconds);
+            cause = STICKY_CAUSE_RATE_LIMIT_GUESS;
         }
     } else if (status == 529) {
+        /* Overloaded: the provider, not this account. No cooldown by
+         * default (cooldown_529_seconds 0); the breaker still counts it. */
         scope = family;
         until = add_s(now, cfg->cooldown_529_seconds);
+        cause = STICKY_CAUSE_OVERLOADED;
+        counts_for_breaker = 1;
     } else if (status == 503) {
         until = add_s(now, cfg->cooldown_503_seconds);
+        cause = STICKY_CAUSE_SERVER;
+        counts_for_breaker = 1;
     } else if (status >= 500 && status < 600) {
         until = add_s(now, cfg->cooldown_5xx_seconds);
+        cause = STICKY_CAUSE_SERVER;
+        counts_for_breaker = 1;
     } else if (status == 401 || status == 403) {
-        until = add_s(now, cfg->cooldown_auth_seconds);
+        /* Revoked or refused credentials: out until the host clears it
+         * (sticky_ctx_clear_channel_health), or for cooldown_auth_seconds. */
+        until = cfg->cooldown_auth_seconds == 0 ? INT64_MAX
+                                                : add_s(now, cfg->cooldown_auth_seconds);
+        cause = STICKY_CAUSE_AUTH;
     } else {
         /* 400, 404, 413 and other client errors: the request's fault. */
         return STICKY_OK;
@@ -218,18 +266,23 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     atomic_fetch_add_explicit(&h->failures, 1, memory_order_relaxed);
     uint32_t fails = atomic_fetch_add_explicit(&h->consecutive_failures, 1,
                                                memory_order_relaxed) + 1;
-    if (cfg->breaker_failures != 0 && fails >= cfg->breaker_failures) {
+    if (counts_for_breaker && cfg->breaker_failures != 0 && fails >= cfg->breaker_failures) {
         int64_t b = add_s(now, cfg->breaker_cooldown_seconds);
-        extend_cooldown(h, STICKY_MODEL_FAMILY_ALL, b);
-        ctx_log(ctx, STICKY_LOG_WARN, "channel %s: circuit breaker open after %u failures",
-                   h->id, (unsigned)fails);
+        if (extend_cooldown(h, STICKY_MODEL_FAMILY_ALL, b, STICKY_CAUSE_BREAKER))
+            ctx_log(ctx, STICKY_LOG_WARN, "channel %s: circuit breaker open after %u failures",
+                    h->id, (unsigned)fails);
     }
     if (until > now) {
-        extend_cooldown(h, scope, until);
-        ctx_log(ctx, STICKY_LOG_INFO, "channel %s cooling down for %s models until +%llds (%s %d)",
-                   h->id, sticky_model_family_name(scope),
-                   (long long)(((uint64_t)until - (uint64_t)now + 999) / 1000),
-                   o.kind == STICKY_OUTCOME_HTTP ? "status" : "transport", status);
+        extend_cooldown(h, scope, until, cause);
+        if (until == INT64_MAX)
+            ctx_log(ctx, STICKY_LOG_WARN, "channel %s: credentials refused (status %d): out "
+                    "until cleared", h->id, status);
+        else
+            ctx_log(ctx, STICKY_LOG_INFO,
+                    "channel %s cooling down for %s models until +%llds (%s %d)", h->id,
+                    sticky_model_family_name(scope),
+                    (long long)(((uint64_t)until - (uint64_t)now + 999) / 1000),
+                    o.kind == STICKY_OUTCOME_HTTP ? "status" : "transport", status);
     }
     return STICKY_OK;
 }

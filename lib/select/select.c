@@ -87,6 +87,7 @@ STICKY_API const char *sticky_reason_name(int reason)
     case STICKY_REASON_EXPLICIT_HIT: return "explicit_hit";
     case STICKY_REASON_NO_CHANNEL: return "no_channel";
     case STICKY_REASON_MIGRATED: return "migrated";
+    case STICKY_REASON_SIDE: return "side";
     default: return "none";
     }
 }
@@ -108,7 +109,14 @@ int selector_create(sticky_ctx *ctx)
         mem_free(ctx, s);
         return STICKY_ENOMEM;
     }
+    if (moves_init(&s->moves, ctx) != STICKY_OK) {
+        attempt_destroy(&s->attempts);
+        health_destroy(&s->health);
+        mem_free(ctx, s);
+        return STICKY_ENOMEM;
+    }
     if (pthread_mutex_init(&s->store_lock, NULL) != 0) {
+        moves_destroy(&s->moves);
         attempt_destroy(&s->attempts);
         health_destroy(&s->health);
         mem_free(ctx, s);
@@ -126,6 +134,7 @@ void selector_destroy(sticky_ctx *ctx)
         return;
     sticky_store_free(atomic_load(&s->owned_store));
     attempt_destroy(&s->attempts);
+    moves_destroy(&s->moves);
     health_destroy(&s->health);
     pthread_mutex_destroy(&s->store_lock);
     mem_free(ctx, s);
@@ -209,10 +218,18 @@ static struct channel_health *health_of(const struct request_view *v, struct can
     return c->h;
 }
 
-static enum usability usability(const struct request_view *v, struct cand *c,
-                                int64_t *cool_end)
+/* How a cooling channel is cooling (filled by usability()). */
+struct cooling_info {
+    int account_wide; /* an all-models cooldown is in force */
+    int rank;         /* enum cool_rank */
+};
+
+static enum usability usability_ex(const struct request_view *v, struct cand *c,
+                                   int64_t *cool_end, struct cooling_info *ci)
 {
     *cool_end = 0;
+    ci->account_wide = 0;
+    ci->rank = COOL_NOISE;
     if (c->ch->state == STICKY_CHANNEL_DISABLED)
         return UNUSABLE_DISABLED;
     if (!served(c->ch, v->req.model, v->req.model_len))
@@ -222,12 +239,19 @@ static enum usability usability(const struct request_view *v, struct cand *c,
         return c->ch->max_inflight != 0 ? UNUSABLE_UNTRACKED : USABLE;
     if (c->full) /* lost a reservation in this request */
         return UNUSABLE_SATURATED;
-    if (health_cooling(h, v->family, v->now, cool_end))
+    if (health_cooling_ex(h, v->family, v->now, cool_end, &ci->account_wide, &ci->rank))
         return UNUSABLE_COOLING;
     uint32_t cap = c->ch->max_inflight;
     if (cap != 0 && atomic_load_explicit(&h->in_flight, memory_order_relaxed) >= cap)
         return UNUSABLE_SATURATED;
     return USABLE;
+}
+
+static enum usability usability(const struct request_view *v, struct cand *c,
+                                int64_t *cool_end)
+{
+    struct cooling_info ci;
+    return usability_ex(v, c, cool_end, &ci);
 }
 
 /* Usable, active (not draining) channels of the best priority tier among
@@ -258,21 +282,30 @@ static size_t placement_candidates(const struct request_view *v, size_t exclude,
     return n;
 }
 
-/* The least bad channel: active, serving the model, recovering first from
- * a cooldown. Never a saturated one: an in-flight cap is a hard limit. */
+/* The least bad channel: active, serving the model, cooling down. Ordered
+ * by how it cools, then by when it recovers: one cooling from noise (5xx,
+ * 529, timeouts, breaker, a 429 without a time) before one inside a
+ * rate-limit window the upstream announced (sending there only earns more
+ * 429s); never one whose credentials were refused (auth), never a
+ * saturated one (an in-flight cap is a hard limit). */
 static size_t least_bad_channel(const struct request_view *v)
 {
     size_t best = SIZE_MAX;
     int64_t best_end = 0;
+    int best_rank = 0;
     for (size_t i = 0; i < v->n; i++) {
         struct cand *c = &v->all[i];
         int64_t end;
-        enum usability u = usability(v, c, &end);
-        if (c->ch->state != STICKY_CHANNEL_ACTIVE || u != UNUSABLE_COOLING)
+        struct cooling_info ci;
+        enum usability u = usability_ex(v, c, &end, &ci);
+        if (c->ch->state != STICKY_CHANNEL_ACTIVE || u != UNUSABLE_COOLING ||
+            ci.rank == COOL_AUTH)
             continue;
-        if (best == SIZE_MAX || end < best_end) {
+        if (best == SIZE_MAX || ci.rank < best_rank ||
+            (ci.rank == best_rank && end < best_end)) {
             best = i;
             best_end = end;
+            best_rank = ci.rank;
         }
     }
     return best;
@@ -287,13 +320,14 @@ static int64_t earliest_retry(const struct request_view *v)
     for (size_t i = 0; i < v->n; i++) {
         struct cand *c = &v->all[i];
         int64_t end;
-        enum usability u = usability(v, c, &end);
+        struct cooling_info ci;
+        enum usability u = usability_ex(v, c, &end, &ci);
         if (c->ch->state != STICKY_CHANNEL_ACTIVE)
             continue;
         if (u == UNUSABLE_SATURATED)
             end = v->now;
-        else if (u != UNUSABLE_COOLING)
-            continue;
+        else if (u != UNUSABLE_COOLING || (ci.rank == COOL_AUTH && end == INT64_MAX))
+            continue; /* an auth state ends only when the host clears it */
         if (!have || end < t)
             t = end;
         have = 1;
@@ -537,6 +571,35 @@ static int select_new(struct select_state *st, const struct request_view *v,
     return STICKY_OK;
 }
 
+/* Remember that the session may carry @from's thinking signatures on
+ * channel @to (moves.h); lives as long as a session. */
+static void note_signatures(struct select_state *st, const struct request_view *v,
+                            const char *from, const char *to, int family)
+{
+    if (st->chain->n_keys == 0 || st->foreign)
+        return;
+    moves_note(&st->ctx->sel->moves, st->chain->keys, st->chain->n_keys, from, to, family,
+               v->now, (int64_t)st->ctx->cfg.ttl_seconds * 1000);
+}
+
+/* A decision on the session's channel: moved_from while a move (or a
+ * request served elsewhere) has not been followed by a success there. */
+static void pending_signatures(struct select_state *st, const struct request_view *v)
+{
+    if (st->chain->n_keys == 0 || st->foreign)
+        return;
+    moves_lookup(&st->ctx->sel->moves, st->chain->keys, st->chain->n_keys, st->deepest,
+                 st->d->channel_id, v->family, v->now, st->d->moved_from);
+}
+
+/* Is the bound channel cooling for every model (an account-wide cooldown)? */
+static int bound_cooling_account_wide(const struct request_view *v, size_t bound)
+{
+    int64_t end;
+    struct cooling_info ci;
+    return usability_ex(v, &v->all[bound], &end, &ci) == UNUSABLE_COOLING && ci.account_wide;
+}
+
 /* Optional move of a usable bound session to a strictly better tier
  * (migrate_better_tier); 1 when it moved. */
 static int migrate(struct select_state *st, const struct request_view *v,
@@ -552,6 +615,7 @@ static int migrate(struct select_state *st, const struct request_view *v,
         rebind_chain(st, v, v->all[idx].ch->id, level);
         strcpy(st->d->moved_from, bound_id);
         commit(st, v, idx, STICKY_REASON_MIGRATED);
+        note_signatures(st, v, bound_id, st->d->channel_id, STICKY_MODEL_FAMILY_ALL);
         ctx_log(st->ctx, STICKY_LOG_INFO,
                 "sticky session %s migrated %s -> %s (better priority tier)",
                 st->d->key_hex, bound_id, st->d->channel_id);
@@ -585,6 +649,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
             commit(st, v, bound, promoted       ? STICKY_REASON_PROMOTED_HIT
                                  : explicit_key ? STICKY_REASON_EXPLICIT_HIT
                                                 : STICKY_REASON_HIT);
+            pending_signatures(st, v);
             ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session hit %s -> %s%s", d->key_hex,
                     d->channel_id, promoted ? " (promoted)" : "");
             return STICKY_OK;
@@ -602,27 +667,47 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         return STICKY_ENOCHANNEL;
     }
 
+    /* A side request: the bound channel does not serve this model, or only
+     * this model's family is cooling there (nothing account-wide). The
+     * session stays where it is; this request alone goes elsewhere. */
+    int side = u == UNUSABLE_MODEL ||
+               (u == UNUSABLE_COOLING && v->family != STICKY_MODEL_FAMILY_ALL &&
+                !bound_cooling_account_wide(v, bound));
     size_t idx = take_channel(st, v, scratch, bound);
     if (idx == SIZE_MAX)
         return STICKY_ENOCHANNEL;
     if (idx == bound) {
         /* least_bad: the session's own channel recovers first: stay. */
         commit(st, v, bound, explicit_key ? STICKY_REASON_EXPLICIT_HIT : STICKY_REASON_HIT);
+        pending_signatures(st, v);
         return STICKY_OK;
     }
-    if (u == UNUSABLE_SATURATED) {
-        /* This request only: the binding stays. */
-        commit(st, v, idx, STICKY_REASON_SPILL);
-        ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session %s spills %s -> %s (%s)",
-                   d->key_hex, bound_id, d->channel_id, usability_name(u));
+    if (u == UNUSABLE_SATURATED || side) {
+        /* This request only: the binding stays. It carries the bound
+         * channel's signatures (moved_from); its answer carries the other
+         * channel's, so the session's next request of this family back on
+         * its channel gets moved_from too, until a success there. */
+        int reason = side ? STICKY_REASON_SIDE : STICKY_REASON_SPILL;
+        strcpy(d->moved_from, bound_id);
+        commit(st, v, idx, reason);
+        /* A turn of the conversation answered elsewhere (cooling,
+         * saturation) may come back in its history: every family. A model
+         * the bound channel does not serve at all (a side request such as
+         * a title) only for that family. */
+        note_signatures(st, v, d->channel_id, bound_id,
+                        u == UNUSABLE_MODEL ? v->family : STICKY_MODEL_FAMILY_ALL);
+        ctx_log(st->ctx, STICKY_LOG_DEBUG, "sticky session %s %s %s -> %s (%s)",
+                   d->key_hex, side ? "side request" : "spills", bound_id, d->channel_id,
+                   usability_name(u));
         return STICKY_OK;
     }
-    /* Permanent (gone, disabled, model) or transient (cooling) trouble:
-     * move once. Every key of the chain is rewritten, which also replaces
-     * the old binding wherever it was found. */
+    /* Permanent (gone, disabled) or account-wide transient (cooling)
+     * trouble: move once. Every key of the chain is rewritten, which also
+     * replaces the old binding wherever it was found. */
     rebind_chain(st, v, v->all[idx].ch->id, level);
     strcpy(d->moved_from, bound_id);
     commit(st, v, idx, STICKY_REASON_FAILOVER);
+    note_signatures(st, v, bound_id, d->channel_id, STICKY_MODEL_FAMILY_ALL);
     ctx_log(st->ctx, STICKY_LOG_INFO, "sticky session %s failover %s -> %s (%s)",
                d->key_hex, bound_id, d->channel_id, usability_name(u));
     return STICKY_OK;

@@ -10,6 +10,7 @@
 
 #include "select/attempt.h"
 #include "select/health.h"
+#include "select/moves.h"
 #include "sticky/select.h"
 
 /* Counters are split into shards and a thread adds to the shard its stack
@@ -20,7 +21,7 @@
 struct selector_stats {
     char pad_front[64];
     _Atomic uint64_t requests, strict_rejections, store_errors, reports, tenant_mismatches;
-    _Atomic uint64_t by_reason[STICKY_REASON_MIGRATED + 1]; /* enum sticky_reason */
+    _Atomic uint64_t by_reason[STICKY_REASON_SIDE + 1]; /* enum sticky_reason */
     char pad_back[64];
 };
 
@@ -39,6 +40,7 @@ static inline struct selector_stats *stat_shard(struct selector_stats *shards)
 struct sticky_selector {
     struct health_registry health;
     struct attempt_ledger attempts; /* open attempts (attempt.h) */
+    struct move_table moves;   /* signature memory (moves.h) */
     sticky_store *store;       /* the store in use */
     /* The default memory store, created on first use and then read
      * without the lock (published with a release store). */

@@ -34,7 +34,8 @@ STICKY_API int sticky_ctx_get_stats(const sticky_ctx *ctx, sticky_ctx_stats *out
         v.promoted_hits += LOAD(s->by_reason[STICKY_REASON_PROMOTED_HIT]);
         v.new_sessions += LOAD(s->by_reason[STICKY_REASON_NEW]);
         v.failovers += LOAD(s->by_reason[STICKY_REASON_FAILOVER]);
-        v.spills += LOAD(s->by_reason[STICKY_REASON_SPILL]);
+        v.spills += LOAD(s->by_reason[STICKY_REASON_SPILL]) +
+                    LOAD(s->by_reason[STICKY_REASON_SIDE]);
         v.migrations += LOAD(s->by_reason[STICKY_REASON_MIGRATED]);
         v.no_channel += LOAD(s->by_reason[STICKY_REASON_NO_CHANNEL]);
         v.strict_rejections += LOAD(s->strict_rejections);
@@ -164,8 +165,10 @@ static void channel_series(struct channel_health *h, void *arg)
         double left = until > w->now ? ((double)until - (double)w->now) / 1000.0 : 0.0;
         w_printf(w, "sticky_channel_cooldown_seconds{channel=\"");
         w_label(w, h->id);
-        w_printf(w, "\",family=\"%s\"} %.3f\n",
-                 sticky_model_family_name(f), left);
+        if (until == INT64_MAX) /* an auth state: until the host clears it */
+            w_printf(w, "\",family=\"%s\"} +Inf\n", sticky_model_family_name(f));
+        else
+            w_printf(w, "\",family=\"%s\"} %.3f\n", sticky_model_family_name(f), left);
     }
 }
 
@@ -221,5 +224,93 @@ STICKY_API int sticky_ctx_format_prometheus(const sticky_ctx *ctx, char *buf, si
             buf[cap - 1] = '\0';
         return STICKY_ELIMIT;
     }
+    return STICKY_OK;
+}
+
+/* ---- one channel's health (sticky_ctx_get_channel_health) ---------------- */
+
+STICKY_API int sticky_channel_health_init_sized(sticky_channel_health *h, size_t size)
+{
+    return struct_init(h, size, CHANNEL_HEALTH_MIN_SIZE);
+}
+
+static struct channel_health *entry_of(const sticky_ctx *ctx, const char *id, const char *op)
+{
+    if (memchr(id, '\0', STICKY_ID_SIZE) == NULL || id[0] == '\0') {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "%s: channel_id: empty or longer than 127 bytes", op);
+        return NULL;
+    }
+    return health_find(&ctx->sel->health, id, fnv1a64(id));
+}
+
+STICKY_API int sticky_ctx_get_channel_health(const sticky_ctx *ctx, const char *channel_id,
+                                             sticky_channel_health *out)
+{
+    if (ctx == NULL || ctx->sel == NULL || channel_id == NULL || out == NULL)
+        return STICKY_EINVAL;
+    int rc = struct_size_ok(ctx, "ctx_get_channel_health", "out", struct_size_of(out),
+                            CHANNEL_HEALTH_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
+    if (memchr(channel_id, '\0', STICKY_ID_SIZE) == NULL || channel_id[0] == '\0')
+        return STICKY_EINVAL;
+    struct channel_health *h = entry_of(ctx, channel_id, "ctx_get_channel_health");
+    if (h == NULL)
+        return STICKY_ENOTFOUND;
+    sticky_channel_health v;
+    sticky_channel_health_init(&v);
+    int64_t now = sticky_ctx_now_ms(ctx);
+    int best = -1, best_cause = STICKY_CAUSE_NONE;
+    int64_t best_until = 0;
+    health_lock(h);
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        int64_t until = LOAD(h->cooldown_until_ms[f]);
+        int cause = LOAD(h->cause[f]);
+        if (until <= now)
+            continue;
+        v.cooling_families |= 1u << f;
+        /* The auth state first, then the cooldown that ends last. */
+        int auth = cause == STICKY_CAUSE_AUTH, best_auth = best_cause == STICKY_CAUSE_AUTH;
+        if (best < 0 || auth > best_auth || (auth == best_auth && until > best_until)) {
+            best = f;
+            best_until = until;
+            best_cause = cause;
+        }
+    }
+    health_unlock(h);
+    if (best >= 0) {
+        v.cause = best_cause;
+        v.family = best;
+        v.until_ms = best_until;
+        v.state = best_cause == STICKY_CAUSE_AUTH         ? STICKY_HEALTH_AUTH
+                  : best_cause == STICKY_CAUSE_RATE_LIMIT ? STICKY_HEALTH_RATE_LIMITED
+                                                          : STICKY_HEALTH_COOLING;
+    }
+    v.in_flight = LOAD(h->in_flight);
+    v.consecutive_failures = LOAD(h->consecutive_failures);
+    v.selections = LOAD(h->selections);
+    v.failures = LOAD(h->failures);
+    struct_copy_out(out, out->size, &v, sizeof(v));
+    return STICKY_OK;
+}
+
+STICKY_API int sticky_ctx_clear_channel_health(sticky_ctx *ctx, const char *channel_id)
+{
+    if (ctx == NULL || ctx->sel == NULL || channel_id == NULL)
+        return STICKY_EINVAL;
+    if (memchr(channel_id, '\0', STICKY_ID_SIZE) == NULL || channel_id[0] == '\0')
+        return STICKY_EINVAL;
+    struct channel_health *h = entry_of(ctx, channel_id, "ctx_clear_channel_health");
+    if (h == NULL)
+        return STICKY_ENOTFOUND;
+    health_lock(h);
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        atomic_store_explicit(&h->cooldown_until_ms[f], HEALTH_NO_COOLDOWN,
+                              memory_order_relaxed);
+        atomic_store_explicit(&h->cause[f], STICKY_CAUSE_NONE, memory_order_relaxed);
+    }
+    health_unlock(h);
+    atomic_store_explicit(&h->consecutive_failures, 0, memory_order_relaxed);
+    ctx_log(ctx, STICKY_LOG_INFO, "channel %s: health cleared by the host", h->id);
     return STICKY_OK;
 }

@@ -53,9 +53,13 @@ r, s, d = replay("rate_limit.jsonl")
 check("429: summary", s is not None, r.stderr)
 if s:
     seq = [(x["i"], x["attempt"], x["channel"], x["reason"], x["moved_from"]) for x in d]
-    want = [(1, 1, "A", "new", None), (2, 1, "A", "promoted_hit", None), (2, 2, "B", "failover", "A"),
-            (3, 1, "B", "hit", None), (4, 1, "B", "hit", None)]
-    check("429: moved once to B, stays after the reset", seq == want, seq)
+    # A 429 is scoped to the model family: the session's requests go to B
+    # for this request only (side) while A's window lasts, the binding
+    # stays on A; back on A the turn names B in moved_from (B's thinking
+    # signatures) until a success on A (issue 12, docs/selection.md).
+    want = [(1, 1, "A", "new", None), (2, 1, "A", "promoted_hit", None), (2, 2, "B", "side", "A"),
+            (3, 1, "B", "side", "A"), (4, 1, "A", "hit", "B")]
+    check("429: served on B during A's window, binding stays on A", seq == want, seq)
     check("429: attempts counted", s["requests"] == 4 and s["attempts"] == 5, s)
 
 # 3. A disabled channel's sessions move (and do not come back).

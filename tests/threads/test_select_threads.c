@@ -439,6 +439,131 @@ static void test_registry_growth(void **state)
     free(sh);
 }
 
+/* ---- issue 12: outcome classes, signature memory, health read/clear ---- */
+
+struct inc_shared {
+    sticky_ctx *ctx;
+    sticky_channel ch[4];
+    _Atomic int64_t now;
+    pthread_barrier_t start;
+    atomic_int stop;
+    _Atomic uint64_t ok, no_channel, bad;
+};
+
+static const char *const inc_models_d[] = {"claude-sonnet-*"};
+
+static void *inc_worker(void *arg)
+{
+    struct inc_shared *sh = arg;
+    static _Atomic int next_id;
+    int id = atomic_fetch_add(&next_id, 1);
+    pthread_barrier_wait(&sh->start);
+    uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(id + 7);
+    for (int i = 0; i < ROUNDS; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        sticky_key_chain chain;
+        sticky_key_chain_init(&chain);
+        chain.source = STICKY_KEY_SOURCE_EXPLICIT;
+        chain.n_keys = 1;
+        chain.keys[0] = 1 + x % N_SESSIONS;
+        sticky_request r;
+        sticky_request_init(&r);
+        r.chain = &chain;
+        r.model = (x >> 8) % 3 == 0 ? "claude-haiku-4-5" : "claude-sonnet-4-5";
+        r.model_len = strlen(r.model);
+        sticky_decision d;
+        sticky_decision_init(&d);
+        int rc = sticky_select(sh->ctx, &r, sh->ch, 4, &d);
+        if (rc == STICKY_ENOCHANNEL) {
+            atomic_fetch_add(&sh->no_channel, 1);
+            continue;
+        }
+        if (rc != STICKY_OK) {
+            atomic_fetch_add(&sh->bad, 1);
+            continue;
+        }
+        atomic_fetch_add(&sh->ok, 1);
+        static const int statuses[] = {200, 200, 200, 200, 200, 200, 529, 500, 429, 401};
+        sticky_outcome o;
+        sticky_outcome_init(&o);
+        int k = (int)((x >> 16) % 10);
+        o.status = statuses[k];
+        if (o.status == 401 && (x >> 30) % 20 != 0)
+            o.status = 200; /* revocations are rare */
+        if (o.status == 429)
+            o.reset_epoch_seconds = atomic_load(&sh->now) / 1000 + 2;
+        if (sticky_report(sh->ctx, &d, &o) != STICKY_OK)
+            atomic_fetch_add(&sh->bad, 1);
+        if (id == 0 && i % 100 == 0)
+            atomic_fetch_add(&sh->now, 500);
+    }
+    return NULL;
+}
+
+/* An admin thread reading and clearing health while traffic runs. */
+static void *inc_admin(void *arg)
+{
+    struct inc_shared *sh = arg;
+    pthread_barrier_wait(&sh->start);
+    static const char *ids[] = {"A", "B", "C", "D"};
+    for (int i = 0; !atomic_load(&sh->stop); i++) {
+        sticky_channel_health h;
+        sticky_channel_health_init(&h);
+        int rc = sticky_ctx_get_channel_health(sh->ctx, ids[i % 4], &h);
+        if (rc != STICKY_OK && rc != STICKY_ENOTFOUND)
+            atomic_fetch_add(&sh->bad, 1);
+        if (rc == STICKY_OK && h.state == STICKY_HEALTH_AUTH)
+            sticky_ctx_clear_channel_health(sh->ctx, ids[i % 4]);
+    }
+    return NULL;
+}
+
+static void test_incident_traffic(void **state)
+{
+    (void)state;
+    struct inc_shared sh;
+    memset(&sh, 0, sizeof(sh));
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.clock_fn = atomic_clock_read;
+    cfg.clock_user = &sh.now;
+    atomic_store(&sh.now, 1750000000000LL);
+    assert_int_equal(sticky_ctx_new(&cfg, &sh.ctx), STICKY_OK);
+    static const char *ids[] = {"A", "B", "C", "D"};
+    for (int i = 0; i < 4; i++) {
+        sticky_channel_init(&sh.ch[i]);
+        sh.ch[i].id = ids[i];
+        sh.ch[i].max_inflight = i == 2 ? 2 : 0; /* C spills */
+    }
+    sh.ch[3].models = inc_models_d; /* D: haiku requests are side requests */
+    sh.ch[3].n_models = 1;
+    pthread_barrier_init(&sh.start, NULL, N_THREADS + 1);
+    pthread_t t[N_THREADS], admin;
+    for (int i = 0; i < N_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, inc_worker, &sh), 0);
+    assert_int_equal(pthread_create(&admin, NULL, inc_admin, &sh), 0);
+    for (int i = 0; i < N_THREADS; i++)
+        pthread_join(t[i], NULL);
+    atomic_store(&sh.stop, 1);
+    pthread_join(admin, NULL);
+    assert_int_equal(atomic_load(&sh.bad), 0);
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    assert_int_equal(sticky_ctx_get_stats(sh.ctx, &s), STICKY_OK);
+    assert_int_equal(s.requests, atomic_load(&sh.ok) + atomic_load(&sh.no_channel));
+    assert_int_equal(s.hits + s.promoted_hits + s.new_sessions + s.failovers + s.spills +
+                         s.migrations + s.no_channel,
+                     s.requests);
+    for (int i = 0; i < 4; i++) {
+        sticky_channel_health h;
+        sticky_channel_health_init(&h);
+        assert_int_equal(sticky_ctx_get_channel_health(sh.ctx, ids[i], &h), STICKY_OK);
+        assert_int_equal(h.in_flight, 0);
+    }
+    pthread_barrier_destroy(&sh.start);
+    sticky_ctx_free(sh.ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_mixed_traffic),
         cmocka_unit_test(test_inflight_cap_holds),
         cmocka_unit_test(test_registry_growth),
+        cmocka_unit_test(test_incident_traffic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

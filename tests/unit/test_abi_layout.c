@@ -59,7 +59,15 @@ _Static_assert(STICKY_REASON_NONE == 0 && STICKY_REASON_HIT == 1 &&
                STICKY_REASON_PROMOTED_HIT == 2 && STICKY_REASON_NEW == 3 &&
                STICKY_REASON_FAILOVER == 4 && STICKY_REASON_SPILL == 5 &&
                STICKY_REASON_EXPLICIT_HIT == 6 && STICKY_REASON_NO_CHANNEL == 7 &&
-               STICKY_REASON_MIGRATED == 8, "reasons");
+               STICKY_REASON_MIGRATED == 8 && STICKY_REASON_SIDE == 9, "reasons");
+_Static_assert(STICKY_HEALTH_OK == 0 && STICKY_HEALTH_COOLING == 1 &&
+                   STICKY_HEALTH_RATE_LIMITED == 2 && STICKY_HEALTH_AUTH == 3,
+               "health states");
+_Static_assert(STICKY_CAUSE_NONE == 0 && STICKY_CAUSE_RATE_LIMIT == 1 &&
+                   STICKY_CAUSE_RATE_LIMIT_GUESS == 2 && STICKY_CAUSE_OVERLOADED == 3 &&
+                   STICKY_CAUSE_SERVER == 4 && STICKY_CAUSE_TIMEOUT == 5 &&
+                   STICKY_CAUSE_AUTH == 6 && STICKY_CAUSE_BREAKER == 7,
+               "health causes");
 _Static_assert(STICKY_MODEL_FAMILY_ALL == 0 && STICKY_MODEL_FAMILY_OPUS == 1 &&
                STICKY_MODEL_FAMILY_SONNET == 2 && STICKY_MODEL_FAMILY_HAIKU == 3 &&
                STICKY_MODEL_FAMILY_OTHER == 4, "model families");
@@ -96,6 +104,8 @@ _Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, n_headers),
                "sticky_outcome has tail padding");
 _Static_assert(sizeof(sticky_ctx_stats) == END_OF(sticky_ctx_stats, tenant_mismatches),
                "sticky_ctx_stats has tail padding");
+_Static_assert(sizeof(sticky_channel_health) == END_OF(sticky_channel_health, failures),
+               "sticky_channel_health has tail padding");
 
 static void test_layout_pins_compile(void **state)
 {

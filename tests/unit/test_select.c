@@ -163,7 +163,9 @@ static void test_failover_transient_no_failback(void **state)
     struct harness h;
     h_config(&h);
     h_start(&h, 3);
-    sticky_decision d = h_fail(&h, 5, 1, 429, STICKY_ABSENT, T0 / 1000 + 120);
+    /* A 500 cools the whole account (a family-scoped 429 would only send
+     * this family's requests elsewhere: test_select_outcomes.c). */
+    sticky_decision d = h_fail(&h, 5, 1, 500, STICKY_ABSENT, STICKY_ABSENT);
     assert_string_equal(d.channel_id, "A");
     h.clk.now_ms += 1000;
     d = h_turn(&h, 5, 2);
@@ -175,20 +177,31 @@ static void test_failover_transient_no_failback(void **state)
     d = h_turn(&h, 5, 3);
     assert_int_equal(d.reason, STICKY_REASON_HIT);
     assert_string_equal(d.channel_id, "B");
+    /* No success on B reported yet (released only): the turns still may
+     * carry A's thinking signatures. */
+    assert_string_equal(d.moved_from, "A");
     /* ...also after A recovers. */
     h.clk.now_ms = T0 + 200 * 1000;
-    d = h_turn(&h, 5, 3);
+    char body[4096];
+    assert_int_equal(h_select(&h, NULL, conv_body(5, 3, body, sizeof(body)), NULL, 0, &d),
+                     STICKY_OK);
     assert_int_equal(d.reason, STICKY_REASON_HIT);
+    assert_string_equal(d.channel_id, "B");
+    assert_string_equal(d.moved_from, "A");
+    h_report(&h, &d, 200, STICKY_ABSENT, STICKY_ABSENT);
+    /* The first success on B ends it. */
+    d = h_turn(&h, 5, 3);
     assert_string_equal(d.channel_id, "B");
     assert_int_equal(d.moved_from[0], '\0');
     h_stop(&h);
 }
 
-/* Permanent trouble deletes the old binding: disabled, absent, model. */
+/* Permanent trouble deletes the old binding: disabled, absent. (A model
+ * the channel does not serve is a side request: test_side_request_*.) */
 static void test_failover_permanent(void **state)
 {
     (void)state;
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 2; kind++) {
         struct harness h;
         h_config(&h);
         h_start(&h, 3);
@@ -241,7 +254,7 @@ static void test_failover_rewrites_shallower_keys(void **state)
     sticky_decision d = h_turn(&h, 20, 1); /* K1 -> A */
     d = h_turn(&h, 20, 2);                  /* promoted: K3 -> A */
     assert_string_equal(d.channel_id, "A");
-    h_fail(&h, 20, 2, 429, 60, STICKY_ABSENT);          /* A cools for 60 s */
+    h_fail(&h, 20, 2, 500, STICKY_ABSENT, STICKY_ABSENT); /* A cools (all models) */
     d = h_turn(&h, 20, 2);
     assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
     assert_string_equal(d.channel_id, "B");
@@ -388,7 +401,7 @@ static void test_stats_add_up(void **state)
     sticky_outcome_init(&late);
     late.status = 429;
     assert_int_equal(sticky_report(h.ctx, &hold, &late), STICKY_ENOTFOUND); /* released */
-    sticky_decision f = h_fail(&h, 30, 2, 529, STICKY_ABSENT, STICKY_ABSENT);      /* hit, then A cools */
+    sticky_decision f = h_fail(&h, 30, 2, 500, STICKY_ABSENT, STICKY_ABSENT);      /* hit, then A cools */
     (void)f;
     h_turn(&h, 30, 2);                                       /* failover */
     h.ch[1].state = STICKY_CHANNEL_DISABLED;
@@ -576,7 +589,7 @@ static void test_race_loser_follows_winner(void **state)
     assert_int_equal(d.reason, STICKY_REASON_HIT);
     assert_int_equal(race.plain_puts, 0);
     /* The winner's channel cools down: the loser moves once, visibly. */
-    h_report(&h, &d, 429, 60, STICKY_ABSENT);
+    h_report(&h, &d, 500, STICKY_ABSENT, STICKY_ABSENT);
     assert_int_equal(h_select(&h, NULL, body, NULL, 0, &d), STICKY_OK);
     assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
     assert_string_equal(d.channel_id, "B");

@@ -186,8 +186,15 @@ static void check_decision(struct world *w, struct session *s, int rc, const sti
     case STICKY_REASON_SPILL: {
         struct chan *b = &w->ch[chan_index(s->channel)];
         assert_true(b->cap != 0 && (uint32_t)b->open == b->cap);
+        assert_string_equal(d->moved_from, s->channel);
         break;
     }
+    case STICKY_REASON_SIDE:
+        /* 529 and 429 cool the model's family only: served elsewhere for
+         * this request, the binding stays. */
+        assert_false(healthy(w, chan_index(s->channel)));
+        assert_string_equal(d->moved_from, s->channel);
+        break;
     default:
         fail_msg("unexpected reason %s", sticky_reason_name(d->reason));
     }
@@ -341,6 +348,7 @@ static struct summary run_scenario(int64_t start, int plain)
     w->h.cfg.cooldown_529_seconds = 90;
     w->h.cfg.cooldown_auth_seconds = 200;
     w->h.cfg.cooldown_5xx_seconds = 60;
+    w->h.cfg.breaker_failures = 0; /* the model here knows no breaker */
     w->start = start;
     if (plain)
         h_start_plain(&w->h, 0, 4096);
