@@ -130,6 +130,8 @@ typedef struct sticky_outcome {
                              * STICKY_ABSENT when not sent */
     int64_t reset_epoch_seconds;  /* anthropic-ratelimit-unified-reset, Unix
                              * seconds (>= 0); STICKY_ABSENT when not sent */
+    const sticky_header *headers;  /* the upstream's response headers, or NULL */
+    size_t n_headers;
 } sticky_outcome;
 
 /**

@@ -92,7 +92,7 @@ _Static_assert(sizeof(sticky_channel) == END_OF(sticky_channel, max_inflight),
                "sticky_channel has tail padding");
 _Static_assert(sizeof(sticky_decision) == END_OF(sticky_decision, attempt),
                "sticky_decision has tail padding");
-_Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, reset_epoch_seconds),
+_Static_assert(sizeof(sticky_outcome) == END_OF(sticky_outcome, n_headers),
                "sticky_outcome has tail padding");
 _Static_assert(sizeof(sticky_ctx_stats) == END_OF(sticky_ctx_stats, tenant_mismatches),
                "sticky_ctx_stats has tail padding");
