@@ -10,7 +10,12 @@ and compares what they print with the ```console block after
 timings, different on every run) are masked; every other character must
 match. On a mismatch it prints a diff and the real output.
 
-usage: check_readme_demo.py README.md STICKY_ROUTE
+With --update it rewrites that block with the real output instead (after a
+change of the library's behaviour or of the demo's command; then check the
+explanation below the block, which quotes no figure of it but says what
+they show).
+
+usage: check_readme_demo.py [--update] README.md STICKY_ROUTE
 """
 import difflib
 import os
@@ -42,8 +47,21 @@ def mask(lines):
     return [LATENCY.sub(r"\1N\2N\3", line) for line in lines]
 
 
+def replace_block(text, marker, fence, new_lines):
+    """TEXT with the first ```FENCE block after MARKER replaced by NEW_LINES."""
+    lines = text.split("\n")
+    start = lines.index(marker)
+    begin = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("```" + fence))
+    end = next(i for i in range(begin + 1, len(lines)) if lines[i].startswith("```"))
+    return "\n".join(lines[:begin + 1] + new_lines + lines[end:])
+
+
 def main():
-    readme, tool = sys.argv[1], os.path.abspath(sys.argv[2])
+    args = sys.argv[1:]
+    update = args[:1] == ["--update"]
+    if update:
+        args = args[1:]
+    readme, tool = args[0], os.path.abspath(args[1])
     root = os.path.dirname(os.path.abspath(readme))
     lines = open(readme, encoding="utf-8").read().splitlines()
     quickstart = block_after(lines, "<!-- quickstart-command -->", "sh")
@@ -74,6 +92,12 @@ def main():
     if not any(LATENCY.match(line) for line in actual):
         print("FAIL: no 'decision latency' line in the demo output:\n" + r.stdout)
         return 1
+    if update:
+        text = open(readme, encoding="utf-8").read()
+        with open(readme, "w", encoding="utf-8") as f:
+            f.write(replace_block(text, "<!-- quickstart-output -->", "console", actual))
+        print(f"updated README.md's demo output ({len(actual)} lines)")
+        return 0
     if mask(actual) != mask(shown):
         print("FAIL: README.md's demo output differs from what the demo prints "
               "(latency figures masked):")

@@ -311,5 +311,252 @@ r = run(["hash", "--secret-file", "/dev/zero", "-"], stdin=json.dumps(BODY).enco
 check("limit: --secret-file /dev/zero", r.returncode == 2 and b"secret must be" in r.stderr,
       (r.returncode, r.stderr))
 
+# 12. Incidents (issue 12): gen's incident options, replay's failure
+# headers, fail_on_move and incident counters.
+T0 = 1750000000000
+
+
+def gen_lines(*args):
+    r = subprocess.run([TOOL, "gen", "--conversations", "30", "--turns", "4", "--channels", "3",
+                        "--seed", "5", *args], capture_output=True)
+    check("incident gen: " + " ".join(args), r.returncode == 0, r.stderr)
+    return r.stdout, [json.loads(l) for l in r.stdout.splitlines()]
+
+
+def fails(lines):
+    return [e for x in lines for e in (x.get("fail") or {}).values()]
+
+
+# Deterministic for a seed with every incident option, and the seed matters.
+ALL = ["--529-rate", "0.05", "--revoke", "B@900", "--side-requests", "0.5", "--failed-moves", "0.5",
+       "--fail-rate", "0.2", "--ratelimit-headers", "both", "--session-id-share", "1"]
+raw1, _ = gen_lines(*ALL)
+raw2, _ = gen_lines(*ALL)
+raw3, _ = gen_lines(*ALL, "--seed", "6")
+check("incident gen: deterministic for a seed", raw1 == raw2 and raw1)
+check("incident gen: the seed matters", raw1 != raw3)
+_, base = gen_lines()
+check("incident gen: without incident options, no incident fields",
+      not any("fail" in x or "fail_on_move" in x for x in base)
+      and all(x["model"] == "claude-sonnet-4-5" for x in base), base[0].keys())
+
+# --529-rate: a 529 entry for one random channel, at the given rate.
+_, ls = gen_lines("--529-rate", "1")
+check("--529-rate 1: every request carries one 529",
+      all(list(x["fail"].values()) == [{"status": 529}] and set(x["fail"]) <= {"A", "B", "C"}
+          for x in ls) and len({c for x in ls for c in x["fail"]}) == 3, ls[0].get("fail"))
+_, ls = gen_lines("--529-rate", "0.1")
+n529 = sum(1 for x in ls if "fail" in x)
+check("--529-rate 0.1: about 10% of 120 requests", 3 <= n529 <= 25, n529)
+
+# --revoke C@S: channel C answers 401 on every request from second S on.
+_, ls = gen_lines("--revoke", "B@900")
+before = [x for x in ls if x["t"] < T0 + 900000]
+after = [x for x in ls if x["t"] >= T0 + 900000]
+check("--revoke B@900: 401 from B exactly from second 900",
+      before and after and not any("fail" in x for x in before)
+      and all(x["fail"] == {"B": {"status": 401}} for x in after), (len(before), len(after)))
+_, ls = gen_lines("--revoke", "B@900", "--529-rate", "1")
+check("--revoke wins over noise on the same channel",
+      all(x["fail"]["B"] == {"status": 401} for x in ls if x["t"] >= T0 + 900000))
+
+# --side-requests: haiku lines with the conversation's session id, short.
+_, ls = gen_lines("--side-requests", "1", "--session-id-share", "1")
+main = [x for x in ls if x["model"] == "claude-sonnet-4-5"]
+side = [x for x in ls if x["model"] != "claude-sonnet-4-5"]
+uid = lambda x: x["body"]["metadata"]["user_id"]
+check("--side-requests 1: one haiku side request per turn",
+      len(main) == 120 and len(side) == 120
+      and all(x["model"].startswith("claude-haiku-") and x["body"]["model"] == x["model"] for x in side),
+      (len(main), len(side)))
+by_uid = {}
+for i, x in enumerate(ls):
+    by_uid.setdefault(uid(x), []).append(x["model"])
+check("--side-requests: each follows its turn with the same metadata.user_id",
+      len(by_uid) == 30 and all(m == ["claude-sonnet-4-5", "claude-haiku-4-5"] * 4 for m in by_uid.values()),
+      list(by_uid.values())[:2])
+check("--side-requests: short bodies", all(len(json.dumps(x["body"])) < 600 for x in side)
+      and all(len(json.dumps(x["body"])) > 5000 for x in main))
+_, ls = gen_lines("--side-requests", "1", "--session-id-share", "0")
+check("--side-requests: only conversations with a session id", all(x["model"] == "claude-sonnet-4-5" for x in ls))
+
+# --failed-moves: a fail_on_move entry on main requests.
+_, ls = gen_lines("--failed-moves", "1", "--side-requests", "1", "--session-id-share", "1")
+check("--failed-moves 1: every main request carries fail_on_move, side requests none",
+      all(x.get("fail_on_move") == {"status": 529} for x in ls if x["model"] == "claude-sonnet-4-5")
+      and not any("fail_on_move" in x for x in ls if x["model"] != "claude-sonnet-4-5"))
+
+# --ratelimit-headers: 429s carry anthropic-ratelimit-unified-reset and retry-after.
+for mode in ("none", "both", "only"):
+    _, ls = gen_lines("--fail-rate", "1", "--ratelimit-headers", mode)
+    e429 = [(x, e) for x in ls for e in x["fail"].values() if e["status"] == 429]
+    ok = len(e429) > 50
+    for x, e in e429:
+        h = e.get("headers")
+        if mode == "none":
+            ok = ok and h is None and "reset" in e
+        else:
+            reset = int(h["anthropic-ratelimit-unified-reset"])
+            ok = ok and int(h["retry-after"]) == reset - x["t"] // 1000 and 10 <= int(h["retry-after"]) <= 120
+            ok = ok and h["anthropic-ratelimit-unified-status"] == "rejected"
+            ok = ok and (e.get("reset") == reset if mode == "both" else "reset" not in e)
+    check(f"--ratelimit-headers {mode}", ok, e429[:1])
+    check(f"--ratelimit-headers {mode}: 529s carry no headers",
+          all("headers" not in e for e in fails(ls) if e["status"] == 529))
+
+# Bad values: exit 2, a message naming the option, nothing written.
+for args in (["--529-rate", "1.5"], ["--529-rate", "-0.1"], ["--529-rate", "nan"], ["--529-rate", "0.1x"],
+             ["--side-requests", "2"], ["--failed-moves", ""], ["--fail-rate", "inf"],
+             ["--revoke", "B"], ["--revoke", "@5"], ["--revoke", "B@-1"], ["--revoke", "B@1x"],
+             ["--revoke", "TOOLONGNAME@5"], ["--revoke", "B@99999999999999999999"],
+             ["--ratelimit-headers", "yes"], ["--529-rate"], ["--seed", "x"], ["--outage", "B@-5-10"]):
+    r = subprocess.run([TOOL, "gen", *args], capture_output=True)
+    check("gen: bad value " + " ".join(args), r.returncode == 2 and not r.stdout
+          and args[0].encode() in r.stderr and b"usage:" in r.stderr, (r.returncode, r.stderr))
+r = subprocess.run([TOOL, "gen", "--revoke", "B@0", "--revoke", "C@10", "--conversations", "1"],
+                   capture_output=True)
+check("gen: --revoke repeatable", r.returncode == 0 and b'"B":{"status":401},"C":{"status":401}' in r.stdout
+      or b'"C":{"status":401},"B":{"status":401}' in r.stdout, r.stdout[-300:])
+r = subprocess.run([TOOL, "gen", "--outage", 'q"x@1-2', "--conversations", "1"], capture_output=True)
+check("gen: outage channel names JSON-escaped",
+      r.returncode == 0 and all(json.loads(l) for l in r.stdout.splitlines()), r.stdout[:200])
+
+# Replay passes a failure's headers to sticky_report (shown in --decisions)
+# and still sets the numbers.
+ch3 = write(tmp, "ch3.json", '[{"id": "A"}, {"id": "B"}, {"id": "C"}]')
+SID = {"X-Claude-Code-Session-Id": "sess-1"}
+
+
+def req(t, model="claude-sonnet-4-5", **kw):
+    return json.dumps(dict({"t": T0 + t * 1000, "tenant": "k", "model": model, "headers": SID,
+                            "body": {"messages": [{"role": "user", "content": "hi"}]}}, **kw))
+
+
+def replay_lines(lines, channels=ch3, *extra):
+    dec = os.path.join(tmp, "inc-dec.jsonl")
+    r = run(["replay", "--channels", channels, "--decisions", dec, *extra,
+             write(tmp, "inc.jsonl", "\n".join(lines) + "\n")])
+    s = json.loads(r.stdout) if r.returncode == 0 else None
+    d = [json.loads(l) for l in open(dec)] if s is not None else []
+    return r, s, d
+
+
+# A failure answers the first attempt on its channel only: with one channel
+# and an isolated 529 (which cools nothing), the retry there succeeds.
+ch1 = write(tmp, "ch1.json", '[{"id": "A"}]')
+r, s, d = replay_lines([req(0, fail={"A": {"status": 529}})], ch1)
+check("replay: a failure answers the first attempt on its channel, a retry there succeeds",
+      s is not None and s["failed_requests"] == 0 and [x["status"] for x in d] == [529, 200],
+      (r.stderr, s, d))
+
+H = {"anthropic-ratelimit-unified-reset": str(T0 // 1000 + 60), "retry-after": "60",
+     "X-Other": "v\"1"}
+allfail = {c: {"status": 429, "reset": T0 // 1000 + 60, "headers": H} for c in "ABC"}
+r, s, d = replay_lines([req(0, fail=allfail)])
+check("replay: failure headers reach the report (--decisions)",
+      s is not None and d and all(x["status"] == 429 and x["headers"] == H for x in d if x["channel"]),
+      (r.stderr, d))
+r, s, d = replay_lines([req(0)])
+check("replay: a success reports 200 and no headers",
+      s is not None and [(x["status"], x["headers"]) for x in d] == [(200, None)], d)
+for bad, why in (({"status": 429, "headers": ["a"]}, b'"headers": not an object'),
+                 ({"status": 429, "headers": {"retry-after": 5}}, b'"headers": retry-after is not a string'),
+                 ({"status": 429, "headers": {"h%d" % i: "v" for i in range(33)}}, b"at most 32")):
+    r, s, d = replay_lines([req(0), req(1, fail={"A": bad, "B": bad, "C": bad})])
+    check(f"replay: bad failure headers {why.decode()}", r.returncode == 3 and b"line 2: fail." in r.stderr
+          and why in r.stderr, r.stderr)
+r, s, d = replay_lines([req(0), req(1, fail_on_move={"status": 1000})])
+check("replay: a bad fail_on_move is a line error",
+      r.returncode == 3 and b"line 2: fail_on_move:" in r.stderr, r.stderr)
+
+# fail_on_move: the first attempt of a move fails once; without a move it
+# does nothing.
+r, s, d = replay_lines([req(0, fail_on_move={"status": 529}), req(30, fail_on_move={"status": 529})])
+check("fail_on_move: no move, no failure",
+      s is not None and s["failed_moves"] == 0 and s["attempts"] == 2, (r.stderr, s))
+first = None
+r0, s0, d0 = replay_lines([req(0)])
+first = d0[0]["channel"] if d0 else "A"
+lines = [req(0), req(30, fail={first: {"status": 500}}, fail_on_move={"status": 529, "headers": {"x": "1"}})]
+r, s, d = replay_lines(lines)
+att = [(x["i"], x["attempt"], x["status"]) for x in d]
+check("fail_on_move: bound channel fails, the move's first attempt fails, the next succeeds",
+      s is not None and att == [(1, 1, 200), (2, 1, 500), (2, 2, 529), (2, 3, 200)]
+      and d[2]["headers"] == {"x": "1"} and d[2]["channel"] != first and d[3]["channel"] != first
+      and s["failed_moves"] == 1 and s["failed_requests"] == 0, (r.stderr, d))
+r, s, d = replay_lines(lines[:1] + [req(30, fail={first: {"status": 500}})])
+check("fail_on_move: without it the move succeeds at once",
+      s is not None and s["failed_moves"] == 0 and s["attempts"] == 3, (r.stderr, s))
+
+# Counters: moves (once / more / back), side requests and those followed by
+# a move, 401s. Channel names come from the decisions, so the expectations
+# hold whatever channel the library picks.
+ch2 = write(tmp, "ch2.json", '[{"id": "A"}, {"id": "B"}]')
+r, s, d = replay_lines([req(0)], ch2)
+x = d[0]["channel"] if d else "A"
+y = "B" if x == "A" else "A"
+lines = [req(0), req(5, model="claude-haiku-4-5"), req(30, fail={x: {"status": 500}}), req(60),
+         req(1000, fail={y: {"status": 500}}), req(1030, model="claude-haiku-4-5"), req(1060)]
+r, s, d = replay_lines(lines, ch2)
+finals = {}
+for e in d:
+    finals[e["i"]] = e["channel"]
+check("counters: the trace went x, x(side), y, y, x, ?, x",
+      s is not None and [finals[i] for i in (1, 2, 3, 4, 5, 7)] == [x, x, y, y, x, x], (r.stderr, d))
+if s is not None:
+    got = {k: s[k] for k in ("moves", "sessions_moved_once", "sessions_moved_more", "moves_back",
+                             "side_requests", "side_requests_on_session_channel",
+                             "side_requests_then_moved", "auth_failures", "followups", "sessions")}
+    want = {"moves": 2, "sessions_moved_once": 0, "sessions_moved_more": 1, "moves_back": 1,
+            "side_requests": 2, "side_requests_on_session_channel": 1 + (finals[6] == x),
+            "side_requests_then_moved": 1, "auth_failures": 0, "followups": 4, "sessions": 1}
+    check("counters: moves, side requests, followups (side requests are not follow-ups)", got == want,
+          (got, want))
+r, s, d = replay_lines([req(0, fail={"A": {"status": 401}, "B": {"status": 403}})], ch2)
+check("counters: auth_failures counts 401 and 403 answers",
+      s is not None and s["auth_failures"] == 2 and s["failed_requests"] == 1, (r.stderr, s))
+r = run(["replay", "--channels", ch2, "--human", write(tmp, "inc.jsonl", "\n".join(lines) + "\n")])
+check("counters: --human shows them", b"moves               2 (sessions moved once: 0, more than once: 1; "
+      b"back to an earlier channel: 1)" in r.stdout and b"side requests       2 (" in r.stdout
+      and b"incidents met       0 attempts answered 401/403, 0 moves failed once" in r.stdout, r.stdout)
+
+# A generated incident trace: the summary's counters match what the
+# decisions say (computed here independently; every conversation has a
+# session id, so a decision's key is its session).
+gtrace = write(tmp, "gen-inc.jsonl", raw1)
+dec = os.path.join(tmp, "gen-inc-dec.jsonl")
+r = run(["replay", "--channels", ch3, "--decisions", dec, gtrace])
+s = json.loads(r.stdout) if r.returncode == 0 else {}
+d = [json.loads(l) for l in open(dec)] if s else []
+trace_lines = raw1.decode().splitlines()
+final = {}
+for e in d:
+    final[e["i"]] = e["channel"] if e["status"] == 200 else None
+n401 = sum(1 for e in d if e["status"] in (401, 403))
+sess_model, last, moves, side = {}, {}, 0, 0
+for i, l in enumerate(trace_lines, 1):
+    x = json.loads(l)
+    if "channel" in x:
+        continue
+    k = d[[e["i"] for e in d].index(i)]["key"]
+    if k not in sess_model:
+        sess_model[k] = x["model"]
+    elif x["model"] != sess_model[k]:
+        side += 1
+        continue
+    c = final.get(i)
+    if c is not None:
+        if k in last and last[k] != c:
+            moves += 1
+        last[k] = c
+check("gen incident trace: counters agree with the decisions",
+      s and s["auth_failures"] == n401 and s["side_requests"] == side and s["moves"] == moves
+      and s["failed_moves"] == sum(1 for e in d if e["status"] == 529
+                                   and json.loads(trace_lines[e["i"] - 1]).get("fail_on_move")
+                                   and e["channel"] not in (json.loads(trace_lines[e["i"] - 1]).get("fail") or {}))
+      and n401 > 0 and side > 0,
+      (r.stderr, {k: s.get(k) for k in ("auth_failures", "side_requests", "moves", "failed_moves")},
+       n401, side, moves))
+
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

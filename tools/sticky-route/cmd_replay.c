@@ -300,8 +300,12 @@ static void print_str_or_null(FILE *out, const char *s)
         json_print_string(out, s);
 }
 
+/* One --decisions line per attempt: the decision, and what the replay
+ * reported for it (status, the failure's headers; null when nothing was
+ * reported: no channel). */
 static void write_decision(struct replay *r, uint64_t line_no, const char *tenant,
-                           const sticky_key_chain *chain, const sticky_decision *d, int attempt)
+                           const sticky_key_chain *chain, const sticky_decision *d, int attempt,
+                           const sticky_outcome *o)
 {
     FILE *out = r->decisions;
     if (out == NULL)
@@ -322,7 +326,23 @@ static void write_decision(struct replay *r, uint64_t line_no, const char *tenan
     json_print_string(out, sticky_reason_name(d->reason));
     fprintf(out, ",\"attempt\":%d,\"moved_from\":", attempt);
     print_str_or_null(out, d->moved_from);
-    fputs("}\n", out);
+    if (o == NULL) {
+        fputs(",\"status\":null,\"headers\":null}\n", out);
+        return;
+    }
+    fprintf(out, ",\"status\":%d,\"headers\":", o->kind == STICKY_OUTCOME_TIMEOUT ? 0 : o->status);
+    if (o->n_headers == 0) {
+        fputs("null}\n", out);
+        return;
+    }
+    fputc('{', out);
+    for (size_t i = 0; i < o->n_headers; i++) {
+        fputs(i ? "," : "", out);
+        json_print_string(out, o->headers[i].name);
+        fputc(':', out);
+        json_print_string(out, o->headers[i].value);
+    }
+    fputs("}}\n", out);
 }
 
 /* The failure the trace injects for @channel, if any. */
@@ -338,12 +358,43 @@ static const cJSON *failure_for(const cJSON *fail, const char *channel)
  * a double still holds exactly. */
 #define REPLAY_MAX_SECONDS (JSON_MAX_EXACT_INT / 1000)
 
-/* The outcome a failure entry injects. Returns 0, or -1 with the reason in
- * @err (an entry's numbers out of range). */
-static int failure_outcome(const cJSON *f, sticky_outcome *o, char *err, size_t cap)
+/* The most response headers one failure entry may carry. */
+#define REPLAY_MAX_FAIL_HEADERS 32
+
+/* The outcome a failure entry injects; its "headers" (an object of
+ * strings) go to @hdrs (REPLAY_MAX_FAIL_HEADERS entries) and o->headers.
+ * The numbers ("reset", "retry_after") are set too: a library that reads
+ * the headers lets them win. Returns 0, or -1 with the reason in @err (an
+ * entry's numbers out of range, headers not an object of strings). */
+static int failure_outcome(const cJSON *f, sticky_outcome *o, sticky_header *hdrs, char *err,
+                           size_t cap)
 {
     int64_t v;
     int got;
+    const cJSON *headers = cJSON_GetObjectItemCaseSensitive(f, "headers");
+    if (headers != NULL && !cJSON_IsNull(headers)) {
+        const cJSON *h;
+        size_t n = 0;
+        if (!cJSON_IsObject(headers) || cJSON_GetArraySize(headers) > REPLAY_MAX_FAIL_HEADERS) {
+            snprintf(err, cap, "\"headers\": not an object of at most %d strings",
+                     REPLAY_MAX_FAIL_HEADERS);
+            return -1;
+        }
+        cJSON_ArrayForEach(h, headers) {
+            if (!cJSON_IsString(h) || h->string == NULL) {
+                snprintf(err, cap, "\"headers\": %.60s is not a string",
+                         h->string ? h->string : "?");
+                return -1;
+            }
+            hdrs[n].name = h->string;
+            hdrs[n].name_len = strlen(h->string);
+            hdrs[n].value = h->valuestring;
+            hdrs[n].value_len = strlen(h->valuestring);
+            n++;
+        }
+        o->headers = n ? hdrs : NULL;
+        o->n_headers = n;
+    }
     o->status = 500;
     if ((got = json_get_int(f, "status", 0, 999, &v, err, cap)) < 0)
         return -1;
@@ -362,18 +413,31 @@ static int failure_outcome(const cJSON *f, sticky_outcome *o, char *err, size_t 
     return 0;
 }
 
-/* Check every failure entry of a line before anything is selected, so a
- * bad number stops the line before it changes any state. */
-static int check_failures(const cJSON *fail, char *err, size_t cap)
+/* Check every failure entry of a line (and its fail_on_move) before
+ * anything is selected, so a bad number stops the line before it changes
+ * any state. */
+static int check_failures(const cJSON *fail, const cJSON *on_move, char *err, size_t cap)
 {
     const cJSON *f;
+    sticky_header hdrs[REPLAY_MAX_FAIL_HEADERS];
+    char why[160];
+    sticky_outcome o;
+    if (on_move != NULL && !cJSON_IsNull(on_move)) {
+        sticky_outcome_init(&o);
+        if (!cJSON_IsObject(on_move)) {
+            snprintf(err, cap, "fail_on_move: not an object");
+            return -1;
+        }
+        if (failure_outcome(on_move, &o, hdrs, why, sizeof(why)) != 0) {
+            snprintf(err, cap, "fail_on_move: %s", why);
+            return -1;
+        }
+    }
     if (!cJSON_IsObject(fail))
         return 0;
     cJSON_ArrayForEach(f, fail) {
-        sticky_outcome o;
         sticky_outcome_init(&o);
-        char why[160];
-        if (cJSON_IsObject(f) && failure_outcome(f, &o, why, sizeof(why)) != 0) {
+        if (cJSON_IsObject(f) && failure_outcome(f, &o, hdrs, why, sizeof(why)) != 0) {
             snprintf(err, cap, "fail.%.60s: %s", f->string ? f->string : "?", why);
             return -1;
         }
@@ -390,11 +454,23 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(line, "body");
     const cJSON *body_file = cJSON_GetObjectItemCaseSensitive(line, "body_file");
     const cJSON *fail = cJSON_GetObjectItemCaseSensitive(line, "fail");
+    const cJSON *on_move = cJSON_GetObjectItemCaseSensitive(line, "fail_on_move");
     const char *ten = cJSON_IsString(tenant) ? tenant->valuestring : "";
     char *raw = NULL;
     size_t raw_len = 0;
-    if (check_failures(fail, err, err_cap) != 0)
+    if (check_failures(fail, on_move, err, err_cap) != 0)
         return -1;
+    if (!cJSON_IsObject(on_move))
+        on_move = NULL;
+    /* The request's model: the line's, else the body's top-level "model"
+     * (for the session accounting: a side request is one on another model
+     * than its session's first request). */
+    const char *model_name = cJSON_IsString(model) ? model->valuestring : "";
+    if (!cJSON_IsString(model) && cJSON_IsObject(body)) {
+        const cJSON *bm = cJSON_GetObjectItemCaseSensitive(body, "model");
+        if (cJSON_IsString(bm))
+            model_name = bm->valuestring;
+    }
     if (cJSON_IsObject(body)) {
         raw = cJSON_PrintUnformatted(body);
         raw_len = raw ? strlen(raw) : 0;
@@ -465,7 +541,16 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
     if (chain.n_keys > 0)
         sticky_key_to_hex(chain.keys[0], sid);
     r->stats.requests++;
-    int final = -1;
+    /* The session's channel before this request: an attempt elsewhere (or
+     * one the library marks with moved_from) moves the session. */
+    int last_main = -1;
+    int side = replay_stats_lookup(&r->stats, sid, model_name, &last_main);
+    int final = -1, move_failed = 0;
+    /* A line's failure for a channel applies to the first attempt there:
+     * upstream failures are transient, a retry on the same channel (the
+     * library does that after a 529, which cools nothing) is answered. */
+    int failed_at[16];
+    unsigned n_failed_at = 0;
     for (unsigned attempt = 1; attempt <= r->o.max_attempts; attempt++) {
         sticky_decision d;
         sticky_decision_init(&d);
@@ -474,15 +559,33 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
         replay_stats_latency(&r->stats, mono_ns() - t0);
         r->stats.attempts++;
         r->stats.reasons[d.reason & 15]++;
-        write_decision(r, line_no, ten, &chain, &d, (int)attempt);
-        if (rc != STICKY_OK)
+        if (rc != STICKY_OK) {
+            write_decision(r, line_no, ten, &chain, &d, (int)attempt, NULL);
             break;
+        }
         const cJSON *f = failure_for(fail, d.channel_id);
+        for (unsigned i = 0; i < n_failed_at && f != NULL; i++) {
+            if (failed_at[i] == d.channel_index)
+                f = NULL;
+        }
+        if (f != NULL && n_failed_at < sizeof(failed_at) / sizeof(failed_at[0]))
+            failed_at[n_failed_at++] = d.channel_index;
+        int moves = d.moved_from[0] != '\0' ||
+                    (!side && last_main >= 0 && d.channel_index != last_main);
+        if (f == NULL && on_move != NULL && moves && !move_failed) {
+            f = on_move; /* the first attempt of a move fails, once per line */
+            move_failed = 1;
+            r->stats.failed_moves++;
+        }
+        sticky_header hdrs[REPLAY_MAX_FAIL_HEADERS];
         sticky_outcome o;
         sticky_outcome_init(&o);
         o.status = 200;
         if (f != NULL)
-            failure_outcome(f, &o, err, err_cap); /* checked by check_failures() */
+            failure_outcome(f, &o, hdrs, err, err_cap); /* checked by check_failures() */
+        if (o.kind == STICKY_OUTCOME_HTTP && (o.status == 401 || o.status == 403))
+            r->stats.auth_failures++;
+        write_decision(r, line_no, ten, &chain, &d, (int)attempt, &o);
         sticky_report(r->ctx, &d, &o);
         if (f == NULL) {
             final = d.channel_index;
@@ -491,7 +594,7 @@ static int run_request(struct replay *r, uint64_t line_no, const cJSON *line, ch
     }
     if (final < 0)
         r->stats.failed_requests++;
-    replay_stats_request(&r->stats, sid, final);
+    replay_stats_request(&r->stats, sid, model_name, final);
     return 0;
 }
 

@@ -31,6 +31,14 @@ int replay_channel_index(const struct replay_channels *c, const char *id);
 struct replay_stats {
     uint64_t requests, attempts, failed_requests, unkeyed, bad_lines, events;
     uint64_t sessions, followups, followups_same;
+    /* Incidents (docs/replay.md, "Output"): moves of a session's main-model
+     * requests (sessions moved once / more than once, moves back to a
+     * channel the session used before); side requests (another model than
+     * the session's first request) and those followed by a move of their
+     * session; attempts answered 401 / 403; injected failed moves. */
+    uint64_t moves, sessions_moved_once, sessions_moved_more, moves_back;
+    uint64_t side_requests, side_requests_on_session_channel, side_requests_then_moved;
+    uint64_t auth_failures, failed_moves;
     uint64_t reasons[16];
     uint64_t ch_requests[REPLAY_MAX_CHANNELS];
     uint64_t ch_sessions[REPLAY_MAX_CHANNELS];
@@ -42,9 +50,16 @@ struct replay_stats {
 void replay_stats_init(struct replay_stats *s);
 void replay_stats_free(struct replay_stats *s);
 void replay_stats_latency(struct replay_stats *s, uint64_t ns);
-/* A finished request of session @sid ("" = unkeyed) that ended on channel
- * @channel (-1 = failed). */
-void replay_stats_request(struct replay_stats *s, const char *sid, int channel);
+/* Before a request of session @sid on @model: returns 1 if it is a side
+ * request (the session exists and its first request had another model),
+ * else 0; *@last_main = the channel of the session's last successful
+ * main-model request (-1 = none). */
+int replay_stats_lookup(struct replay_stats *s, const char *sid, const char *model,
+                        int *last_main);
+/* A finished request of session @sid ("" = unkeyed) on @model that ended
+ * on channel @channel (-1 = failed). */
+void replay_stats_request(struct replay_stats *s, const char *sid, const char *model,
+                          int channel);
 
 /* Print the summary as one JSON object, or as a table with @human. */
 void replay_stats_print(FILE *out, struct replay_stats *s, const struct replay_channels *c,

@@ -9,14 +9,22 @@
 #include "cli_util.h"
 #include "replay.h"
 
-/* A session: tenant + first key; the channel of its previous request and
- * the channels it has used (for per-channel session counts). */
+/* A session: tenant + first key; its main model (the model of its first
+ * request); the channel of its previous main-model request (-1 = failed)
+ * and of its last successful one; its moves; side requests since its last
+ * successful main-model request; the channels it has used (for
+ * per-channel session counts) and those its main-model requests used. */
 struct session {
-    char *id;
-    int last_channel;
+    char *id, *model;
+    int last_channel, last_main;
+    uint64_t moves, pending_side;
     uint8_t used[REPLAY_MAX_CHANNELS / 8];
+    uint8_t main_used[REPLAY_MAX_CHANNELS / 8];
     UT_hash_handle hh;
 };
+
+#define BIT_SET(b, i) ((b)[(i) / 8] & (1u << ((i) % 8)))
+#define SET_BIT(b, i) ((b)[(i) / 8] |= (uint8_t)(1u << ((i) % 8)))
 
 void replay_stats_init(struct replay_stats *s)
 {
@@ -29,6 +37,7 @@ void replay_stats_free(struct replay_stats *s)
     HASH_ITER(hh, s->sessions_by_id, e, tmp) {
         HASH_DEL(s->sessions_by_id, e);
         free(e->id);
+        free(e->model);
         free(e);
     }
     free(s->lat_ns);
@@ -43,7 +52,21 @@ void replay_stats_latency(struct replay_stats *s, uint64_t ns)
     s->lat_ns[s->n_lat++] = ns;
 }
 
-void replay_stats_request(struct replay_stats *s, const char *sid, int channel)
+int replay_stats_lookup(struct replay_stats *s, const char *sid, const char *model,
+                        int *last_main)
+{
+    struct session *e = NULL;
+    *last_main = -1;
+    if (sid[0] != '\0')
+        HASH_FIND_STR(s->sessions_by_id, sid, e);
+    if (e == NULL)
+        return 0;
+    *last_main = e->last_main;
+    return strcmp(e->model, model) != 0;
+}
+
+void replay_stats_request(struct replay_stats *s, const char *sid, const char *model,
+                          int channel)
 {
     if (channel >= 0)
         s->ch_requests[channel]++;
@@ -56,19 +79,44 @@ void replay_stats_request(struct replay_stats *s, const char *sid, int channel)
     if (e == NULL) {
         e = calloc(1, sizeof(*e));
         e->id = strdup(sid);
+        e->model = strdup(model);
         e->last_channel = -2; /* no request yet */
+        e->last_main = -1;
         HASH_ADD_KEYPTR(hh, s->sessions_by_id, e->id, strlen(e->id), e);
         s->sessions++;
+    } else if (strcmp(e->model, model) != 0) {
+        /* A side request: not a follow-up of the conversation. */
+        s->side_requests++;
+        if (channel >= 0 && channel == e->last_main)
+            s->side_requests_on_session_channel++;
+        e->pending_side++;
     } else {
         s->followups++;
         if (channel >= 0 && channel == e->last_channel)
             s->followups_same++;
     }
-    e->last_channel = channel;
-    if (channel >= 0 && !(e->used[channel / 8] & (1u << (channel % 8)))) {
-        e->used[channel / 8] |= (uint8_t)(1u << (channel % 8));
+    if (channel >= 0 && !BIT_SET(e->used, channel)) {
+        SET_BIT(e->used, channel);
         s->ch_sessions[channel]++;
     }
+    if (strcmp(e->model, model) != 0)
+        return;
+    e->last_channel = channel;
+    if (channel < 0)
+        return;
+    if (e->last_main >= 0 && channel != e->last_main) {
+        s->moves++;
+        if (++e->moves == 1)
+            s->sessions_moved_once++;
+        else if (e->moves == 2)
+            s->sessions_moved_once--, s->sessions_moved_more++;
+        if (BIT_SET(e->main_used, channel))
+            s->moves_back++;
+        s->side_requests_then_moved += e->pending_side;
+    }
+    e->pending_side = 0;
+    e->last_main = channel;
+    SET_BIT(e->main_used, channel);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -110,6 +158,17 @@ void replay_stats_print(FILE *out, struct replay_stats *s, const struct replay_c
         fprintf(out, "follow-up requests  %llu, on the session's previous channel: %llu\n",
                 (unsigned long long)s->followups, (unsigned long long)s->followups_same);
         fprintf(out, "stickiness          %.4f\n", ratio);
+        fprintf(out, "moves               %llu (sessions moved once: %llu, more than once: %llu; "
+                     "back to an earlier channel: %llu)\n",
+                (unsigned long long)s->moves, (unsigned long long)s->sessions_moved_once,
+                (unsigned long long)s->sessions_moved_more, (unsigned long long)s->moves_back);
+        fprintf(out, "side requests       %llu (on the session's channel: %llu, followed by a move "
+                     "of their session: %llu)\n",
+                (unsigned long long)s->side_requests,
+                (unsigned long long)s->side_requests_on_session_channel,
+                (unsigned long long)s->side_requests_then_moved);
+        fprintf(out, "incidents met       %llu attempts answered 401/403, %llu moves failed once\n",
+                (unsigned long long)s->auth_failures, (unsigned long long)s->failed_moves);
         fprintf(out, "decisions          ");
         for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
             if (s->reasons[reasons[i]])
@@ -133,11 +192,21 @@ void replay_stats_print(FILE *out, struct replay_stats *s, const struct replay_c
     }
     fprintf(out, "{\"requests\":%llu,\"attempts\":%llu,\"failed_requests\":%llu,\"unkeyed\":%llu,"
                  "\"channel_events\":%llu,\"sessions\":%llu,\"followups\":%llu,"
-                 "\"followups_same_channel\":%llu,\"stickiness\":%.6f,\"reasons\":{",
+                 "\"followups_same_channel\":%llu,\"stickiness\":%.6f,",
             (unsigned long long)s->requests, (unsigned long long)s->attempts,
             (unsigned long long)s->failed_requests, (unsigned long long)s->unkeyed,
             (unsigned long long)s->events, (unsigned long long)s->sessions,
             (unsigned long long)s->followups, (unsigned long long)s->followups_same, ratio);
+    fprintf(out, "\"moves\":%llu,\"sessions_moved_once\":%llu,\"sessions_moved_more\":%llu,"
+                 "\"moves_back\":%llu,\"side_requests\":%llu,"
+                 "\"side_requests_on_session_channel\":%llu,\"side_requests_then_moved\":%llu,"
+                 "\"auth_failures\":%llu,\"failed_moves\":%llu,\"reasons\":{",
+            (unsigned long long)s->moves, (unsigned long long)s->sessions_moved_once,
+            (unsigned long long)s->sessions_moved_more, (unsigned long long)s->moves_back,
+            (unsigned long long)s->side_requests,
+            (unsigned long long)s->side_requests_on_session_channel,
+            (unsigned long long)s->side_requests_then_moved,
+            (unsigned long long)s->auth_failures, (unsigned long long)s->failed_moves);
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         fputs(i ? "," : "", out);
         json_print_string(out, sticky_reason_name(reasons[i]));
