@@ -39,7 +39,7 @@ enum sticky_policy {
 /* Selection defaults (seconds). */
 #define STICKY_DEFAULT_COOLDOWN_429_SECONDS 60u
 #define STICKY_DEFAULT_RETRY_AFTER_CAP_SECONDS 1800u
-#define STICKY_DEFAULT_COOLDOWN_529_SECONDS 0u   /* isolated 529: none (0.3.0; was 600) */
+#define STICKY_DEFAULT_COOLDOWN_529_SECONDS 0u   /* isolated 529: none (0.2.0; was 600) */
 #define STICKY_DEFAULT_COOLDOWN_503_SECONDS 30u  /* was 60 */
 #define STICKY_DEFAULT_COOLDOWN_5XX_SECONDS 30u  /* was 300 */
 #define STICKY_DEFAULT_COOLDOWN_AUTH_SECONDS 0u  /* 0 = until the host clears it

@@ -194,7 +194,7 @@ typedef struct sticky_ctx_stats {
     uint64_t promoted_hits;
     uint64_t new_sessions;
     uint64_t failovers;
-    uint64_t spills;          /* SPILL + SIDE (since 0.3.0) */
+    uint64_t spills;          /* SPILL + SIDE (since 0.2.0) */
     uint64_t migrations;
     uint64_t strict_rejections;
     uint64_t no_channel;
@@ -252,7 +252,7 @@ STICKY_API int sticky_ctx_get_stats(const sticky_ctx *ctx, sticky_ctx_stats *out
 STICKY_API int sticky_ctx_format_prometheus(const sticky_ctx *ctx, char *buf, size_t cap,
                                             size_t *needed);
 
-/* ---- channel health (since 0.3.0) ----------------------------------------- */
+/* ---- channel health (since 0.2.0) ----------------------------------------- */
 
 /* A channel's health as sticky_ctx_get_channel_health() sees it. */
 enum sticky_health_state {
@@ -314,7 +314,7 @@ typedef struct sticky_channel_health {
  * Returns: 0; STICKY_EINVAL if @h is NULL; STICKY_EABI if @size is outside
  *          the accepted sizes (docs/ABI.md).
  * Thread-safety: touches only @h.
- * Since: 0.3.0
+ * Since: 0.2.0
  */
 STICKY_API int sticky_channel_health_init_sized(sticky_channel_health *h, size_t size);
 static inline int sticky_channel_health_init(sticky_channel_health *h)
@@ -334,7 +334,7 @@ static inline int sticky_channel_health_init(sticky_channel_health *h)
  *          on a bad out->size.
  * Thread-safety: safe from any thread; the cooldown pair is read
  *          consistently, counters individually.
- * Since: 0.3.0
+ * Since: 0.2.0
  */
 STICKY_API int sticky_ctx_get_channel_health(const sticky_ctx *ctx, const char *channel_id,
                                              sticky_channel_health *out);
@@ -348,7 +348,7 @@ STICKY_API int sticky_ctx_get_channel_health(const sticky_ctx *ctx, const char *
  * Returns: 0; STICKY_ENOTFOUND if the context has no health for that id;
  *          STICKY_EINVAL on NULL or a bad id.
  * Thread-safety: safe from any thread, also while requests are routed.
- * Since: 0.3.0
+ * Since: 0.2.0
  */
 STICKY_API int sticky_ctx_clear_channel_health(sticky_ctx *ctx, const char *channel_id);
 

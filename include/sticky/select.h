@@ -97,7 +97,7 @@ enum sticky_reason {
                                      * not serve this model, or this model's
                                      * family is cooling there; this request
                                      * only goes elsewhere, the binding stays
-                                     * (since 0.3.0) */
+                                     * (since 0.2.0) */
 };
 
 /* The answer. Caller-provided, size-prefixed (sticky_decision_init()). */

@@ -25,7 +25,7 @@
 #define CTX_STATS_MIN_SIZE STRUCT_END(sticky_ctx_stats, channels)
 #define MAPPING_MIN_SIZE STRUCT_END(sticky_mapping, expires_ms)
 #define STORE_STATS_MIN_SIZE STRUCT_END(sticky_store_stats, deletes)
-/* Introduced in 0.3.0. */
+/* Introduced in 0.2.0 (issue 12). */
 #define CHANNEL_HEALTH_MIN_SIZE STRUCT_END(sticky_channel_health, failures)
 #define MEMORY_STORE_OPTIONS_MIN_SIZE STRUCT_END(sticky_memory_store_options, sweep_on_write)
 

@@ -9,6 +9,7 @@
  * the caller really owns. Checks: a size outside [first release,
  * STICKY_MAX_STRUCT_SIZE] is STICKY_EABI; nothing crashes or leaks.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +40,30 @@ static void *make(const void *proto, size_t n, size_t claimed, const uint8_t *ta
     return p;
 }
 
-static int in_bounds(size_t claimed, size_t full)
+/* The first-release size of each struct (lib/util/struct_min_size.h): the
+ * end of its last field in the release that introduced the layout. A
+ * size below it or above STICKY_MAX_STRUCT_SIZE must be STICKY_EABI;
+ * anything between may succeed (a size inside a field is the caller's
+ * error: it must not crash, whatever the library answers). */
+#define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+#define MIN_REQUEST END(sticky_request, session_id_len)
+#define MIN_CHANNEL END(sticky_channel, max_inflight)
+#define MIN_DECISION END(sticky_decision, attempt)
+#define MIN_OUTCOME END(sticky_outcome, reset_epoch_seconds)
+#define MIN_CONFIG END(sticky_config, breaker_cooldown_seconds)
+#define MIN_MEMORY_OPTIONS END(sticky_memory_store_options, sweep_on_write)
+#define MIN_MAPPING END(sticky_mapping, expires_ms)
+#define MIN_CTX_STATS END(sticky_ctx_stats, channels)
+#define MIN_STORE_STATS END(sticky_store_stats, deletes)
+
+static int in_bounds(size_t claimed, size_t min)
 {
-    /* Every struct's first release is its current size (0.2.0). */
-    return claimed >= full && claimed <= STICKY_MAX_STRUCT_SIZE;
+    return claimed >= min && claimed <= STICKY_MAX_STRUCT_SIZE;
 }
 
-static void expect(int rc, size_t claimed, size_t full)
+static void expect(int rc, size_t claimed, size_t min)
 {
-    if (!in_bounds(claimed, full) && rc != STICKY_EABI)
+    if (!in_bounds(claimed, min) && rc != STICKY_EABI)
         abort();
 }
 
@@ -84,19 +100,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: { /* the request of select and key_derive */
         sticky_request *r = make(&req, sizeof(req), claimed, tail, tail_len);
         rc = sticky_select(ctx, r, &ch, 1, &d);
-        expect(rc, claimed, sizeof(req));
+        expect(rc, claimed, MIN_REQUEST);
         if (rc == STICKY_OK)
             sticky_release(ctx, &d);
         sticky_key_chain chain;
         sticky_key_chain_init(&chain);
-        expect(sticky_key_derive(ctx, r, &chain), claimed, sizeof(req));
+        expect(sticky_key_derive(ctx, r, &chain), claimed, MIN_REQUEST);
         free(r);
         break;
     }
     case 1: { /* one channel: its size is the array's stride */
         sticky_channel *c = make(&ch, sizeof(ch), claimed, tail, tail_len);
         rc = sticky_select(ctx, &req, c, 1, &d);
-        expect(rc, claimed, sizeof(ch));
+        expect(rc, claimed, MIN_CHANNEL);
         if (rc == STICKY_OK)
             sticky_release(ctx, &d);
         free(c);
@@ -105,11 +121,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: { /* the decision written by select, read by report */
         sticky_decision *dd = make(&d, sizeof(d), claimed, tail, tail_len);
         rc = sticky_select(ctx, &req, &ch, 1, dd);
-        expect(rc, claimed, sizeof(d));
+        expect(rc, claimed, MIN_DECISION);
         if (rc == STICKY_OK) {
             sticky_outcome o;
             sticky_outcome_init(&o);
             o.status = 200;
+            /* A decision select accepted and wrote is one report takes. */
             if (sticky_report(ctx, dd, &o) != STICKY_OK)
                 abort();
         }
@@ -123,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sticky_outcome_init(&o);
         o.status = 200;
         sticky_outcome *po = make(&o, sizeof(o), claimed, tail, tail_len);
-        expect(sticky_report(ctx, &d, po), claimed, sizeof(o));
+        expect(sticky_report(ctx, &d, po), claimed, MIN_OUTCOME);
         sticky_release(ctx, &d);
         free(po);
         break;
@@ -134,9 +151,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sticky_config *pc = make(&cfg, sizeof(cfg), claimed, tail, tail_len);
         sticky_ctx *c2 = NULL;
         rc = sticky_ctx_new(pc, &c2);
-        expect(rc, claimed, sizeof(cfg));
+        expect(rc, claimed, MIN_CONFIG);
         sticky_ctx_free(c2);
-        expect(sticky_ctx_config(ctx, pc), claimed, sizeof(cfg));
+        expect(sticky_ctx_config(ctx, pc), claimed, MIN_CONFIG);
         free(pc);
         break;
     }
@@ -145,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sticky_memory_store_options_init(&o);
         sticky_memory_store_options *po = make(&o, sizeof(o), claimed, tail, tail_len);
         sticky_store *st = NULL;
-        expect(sticky_memory_store_new(ctx, po, &st), claimed, sizeof(o));
+        expect(sticky_memory_store_new(ctx, po, &st), claimed, MIN_MEMORY_OPTIONS);
         sticky_store_free(st);
         free(po);
         break;
@@ -156,8 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         m.key = 42;
         strcpy(m.channel_id, "A");
         sticky_mapping *pm = make(&m, sizeof(m), claimed, tail, tail_len);
-        expect(sticky_store_put(store, pm, 0, NULL), claimed, sizeof(m));
-        expect(sticky_store_get(store, 42, STICKY_STORE_PEEK, pm), claimed, sizeof(m));
+        expect(sticky_store_put(store, pm, 0, NULL), claimed, MIN_MAPPING);
+        expect(sticky_store_get(store, 42, STICKY_STORE_PEEK, pm), claimed, MIN_MAPPING);
         free(pm);
         break;
     }
@@ -165,12 +182,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sticky_ctx_stats s;
         sticky_ctx_stats_init(&s);
         sticky_ctx_stats *ps = make(&s, sizeof(s), claimed, tail, tail_len);
-        expect(sticky_ctx_get_stats(ctx, ps), claimed, sizeof(s));
+        expect(sticky_ctx_get_stats(ctx, ps), claimed, MIN_CTX_STATS);
         free(ps);
         sticky_store_stats ss;
         sticky_store_stats_init(&ss);
         sticky_store_stats *pss = make(&ss, sizeof(ss), claimed, tail, tail_len);
-        expect(sticky_store_get_stats(store, pss), claimed, sizeof(ss));
+        expect(sticky_store_get_stats(store, pss), claimed, MIN_STORE_STATS);
         free(pss);
         break;
     }

@@ -19,5 +19,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 # Limits: 10 s per input, 2048 MB RSS, inputs up to 64 KiB (1/1024 of the
 # library's 64 MiB body limit; libFuzzer's default would be 4 KiB from our
 # small seeds, too short for deep nesting around a long string).
+# -error_exitcode=1: libFuzzer's default for a finding is 77, which meson
+# reads as "skipped" - a crash must fail the suite.
 exec "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 "${extra[@]}" -print_final_stats=1 "$work" "$seeds"
+    -max_len=65536 -error_exitcode=1 "${extra[@]}" -print_final_stats=1 "$work" "$seeds"
