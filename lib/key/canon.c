@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/digest.h"
 #include "sticky/error.h"
 
 int canon_begin(canon *k, const sticky_ctx *ctx, const void *tenant, size_t tenant_len)
@@ -15,10 +16,7 @@ int canon_begin(canon *k, const sticky_ctx *ctx, const void *tenant, size_t tena
     k->n = 0;
     k->err = STICKY_OK;
     growbuf_init(&k->scratch, ctx);
-    if (ctx->has_secret)
-        k->sha = ctx->hmac_inner;
-    else
-        sha256_begin(&k->sha);
+    keyed_begin(ctx, &k->sha);
     canon_bytes(k, CANON_DOMAIN, sizeof(CANON_DOMAIN)); /* includes the NUL */
     canon_tag(k, TAG_TENANT);
     canon_str(k, tenant, tenant_len);
@@ -109,13 +107,8 @@ int canon_key(canon *k, uint64_t *out)
     flush(k);
     if (k->err != STICKY_OK)
         return k->err;
-    uint8_t d[SHA256_DIGEST_LENGTH];
-    sha256_peek(&k->sha, d);
-    if (k->ctx->has_secret) {
-        sha256_state outer = k->ctx->hmac_outer;
-        sha256_update(&outer, d, sizeof(d));
-        sha256_peek(&outer, d);
-    }
+    uint8_t d[STICKY_SHA256_LEN];
+    keyed_peek(k->ctx, &k->sha, d);
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = (v << 8) | d[i];
