@@ -1,7 +1,9 @@
 /*
  * lib/select/moves.c - the signature memory of moves.h: a bucketed table
- * (MOVES_BUCKETS x MOVES_WAYS) under one mutex, looked at only while it
- * holds entries (an atomic count keeps the common path lock-free).
+ * (MOVES_BUCKETS x MOVES_WAYS) whose buckets are striped over MOVES_LOCKS
+ * mutexes, so sessions of different buckets never wait for each other;
+ * looked at only while it holds entries (an atomic count keeps the common
+ * path lock-free). No thread holds two stripe locks at once.
  */
 #include "select/moves.h"
 
@@ -16,20 +18,61 @@ int moves_init(struct move_table *t, const sticky_ctx *ctx)
     memset(t, 0, sizeof(*t));
     t->ctx = ctx;
     atomic_init(&t->live, 0);
-    return pthread_mutex_init(&t->lock, NULL) == 0 ? STICKY_OK : STICKY_ENOMEM;
+    atomic_init(&t->next_group, 0);
+    atomic_init(&t->slots, NULL);
+    int i = 0;
+    for (; i < MOVES_LOCKS; i++) {
+        if (pthread_mutex_init(&t->locks[i], NULL) != 0)
+            break;
+    }
+    if (i == MOVES_LOCKS && pthread_mutex_init(&t->alloc_lock, NULL) == 0)
+        return STICKY_OK;
+    while (i-- > 0)
+        pthread_mutex_destroy(&t->locks[i]);
+    return STICKY_ENOMEM;
 }
 
 void moves_destroy(struct move_table *t)
 {
-    mem_free(t->ctx, t->slots);
-    t->slots = NULL;
-    pthread_mutex_destroy(&t->lock);
+    mem_free(t->ctx, atomic_load(&t->slots));
+    atomic_store(&t->slots, NULL);
+    for (int i = 0; i < MOVES_LOCKS; i++)
+        pthread_mutex_destroy(&t->locks[i]);
+    pthread_mutex_destroy(&t->alloc_lock);
+}
+
+static size_t bucket_index(uint64_t key)
+{
+    uint64_t h = key * 0x9e3779b97f4a7c15ULL;
+    return (size_t)((h >> 40) % MOVES_BUCKETS);
 }
 
 static struct move_entry *bucket_of(struct move_table *t, uint64_t key)
 {
-    uint64_t h = key * 0x9e3779b97f4a7c15ULL;
-    return &t->slots[(h >> 40) % MOVES_BUCKETS * MOVES_WAYS];
+    struct move_entry *slots = atomic_load_explicit(&t->slots, memory_order_acquire);
+    return &slots[bucket_index(key) * MOVES_WAYS];
+}
+
+static pthread_mutex_t *lock_of(struct move_table *t, uint64_t key)
+{
+    return &t->locks[bucket_index(key) % MOVES_LOCKS];
+}
+
+/* The slots, allocated on first use; NULL when memory ran out. */
+static struct move_entry *slots_of(struct move_table *t)
+{
+    struct move_entry *slots = atomic_load_explicit(&t->slots, memory_order_acquire);
+    if (slots != NULL)
+        return slots;
+    pthread_mutex_lock(&t->alloc_lock);
+    slots = atomic_load_explicit(&t->slots, memory_order_acquire);
+    if (slots == NULL) {
+        slots = mem_calloc(t->ctx, (size_t)MOVES_BUCKETS * MOVES_WAYS, sizeof(*slots));
+        if (slots != NULL)
+            atomic_store_explicit(&t->slots, slots, memory_order_release);
+    }
+    pthread_mutex_unlock(&t->alloc_lock);
+    return slots;
 }
 
 static struct move_entry *find(struct move_table *t, uint64_t key, int64_t now)
@@ -91,29 +134,25 @@ void moves_note(struct move_table *t, const uint64_t *keys, uint32_t n, const ch
     if (n == 0)
         return;
     int64_t expires = now > INT64_MAX - ttl_ms ? INT64_MAX : now + ttl_ms;
-    pthread_mutex_lock(&t->lock);
-    if (t->slots == NULL) {
-        t->slots = mem_calloc(t->ctx, (size_t)MOVES_BUCKETS * MOVES_WAYS, sizeof(*t->slots));
-        if (t->slots == NULL) {
-            pthread_mutex_unlock(&t->lock);
-            ctx_log(t->ctx, STICKY_LOG_WARN, "signature memory: out of memory (moved_from "
-                    "is set on the moving decision only)");
-            return;
-        }
+    if (slots_of(t) == NULL) {
+        ctx_log(t->ctx, STICKY_LOG_WARN, "signature memory: out of memory (moved_from "
+                "is set on the moving decision only)");
+        return;
     }
-    uint64_t group = ++t->next_group;
+    uint64_t group = atomic_fetch_add_explicit(&t->next_group, 1, memory_order_relaxed) + 1;
     for (uint32_t i = 0; i < n; i++) {
         if (keys[i] == 0)
             continue;
+        pthread_mutex_t *lock = lock_of(t, keys[i]);
+        pthread_mutex_lock(lock);
         struct move_entry *e = slot_for(t, keys[i], now);
         /* A pending move to @to covers every family: a side request of
          * one family does not replace it. */
-        if (e->key == keys[i] && strcmp(e->to, to) == 0 &&
-            (e->families | bits_of(family)) == e->families)
-            continue;
-        write_entry(e, keys[i], group, expires, bits_of(family), from, to);
+        if (!(e->key == keys[i] && strcmp(e->to, to) == 0 &&
+              (e->families | bits_of(family)) == e->families))
+            write_entry(e, keys[i], group, expires, bits_of(family), from, to);
+        pthread_mutex_unlock(lock);
     }
-    pthread_mutex_unlock(&t->lock);
 }
 
 static int applies(const struct move_entry *e, const char *to, int family)
@@ -124,50 +163,64 @@ static int applies(const struct move_entry *e, const char *to, int family)
 int moves_lookup(struct move_table *t, const uint64_t *keys, uint32_t n, uint64_t deepest,
                  const char *to, int family, int64_t now, char *moved_from)
 {
-    if (atomic_load_explicit(&t->live, memory_order_relaxed) == 0 || n == 0)
+    if (atomic_load_explicit(&t->live, memory_order_relaxed) == 0 || n == 0 ||
+        atomic_load_explicit(&t->slots, memory_order_acquire) == NULL)
         return 0;
-    int found = 0;
-    pthread_mutex_lock(&t->lock);
-    for (uint32_t i = n; i-- > 0 && t->slots != NULL;) {
+    for (uint32_t i = n; i-- > 0;) {
+        pthread_mutex_t *lock = lock_of(t, keys[i]);
+        pthread_mutex_lock(lock);
         struct move_entry *e = find(t, keys[i], now);
-        if (e == NULL)
+        if (e == NULL) {
+            pthread_mutex_unlock(lock);
             continue;
-        if (applies(e, to, family)) {
-            memcpy(moved_from, e->from, STICKY_ID_SIZE);
-            found = 1;
-            if (keys[i] != deepest) {
-                struct move_entry c = *e;
-                write_entry(slot_for(t, deepest, now), deepest, c.group, c.expires_ms,
-                            c.families, c.from, c.to);
-            }
         }
-        break; /* the deepest entry is the session's */
+        /* The deepest entry is the session's. */
+        struct move_entry c = *e;
+        pthread_mutex_unlock(lock);
+        if (!applies(&c, to, family))
+            return 0;
+        memcpy(moved_from, c.from, STICKY_ID_SIZE);
+        if (keys[i] != deepest) { /* promote, like the binding */
+            lock = lock_of(t, deepest);
+            pthread_mutex_lock(lock);
+            write_entry(slot_for(t, deepest, now), deepest, c.group, c.expires_ms, c.families,
+                        c.from, c.to);
+            pthread_mutex_unlock(lock);
+        }
+        return 1;
     }
-    pthread_mutex_unlock(&t->lock);
-    return found;
+    return 0;
 }
 
 void moves_success(struct move_table *t, uint64_t key, const char *to, int family)
 {
-    if (atomic_load_explicit(&t->live, memory_order_relaxed) == 0 || key == 0)
+    struct move_entry *slots = atomic_load_explicit(&t->slots, memory_order_acquire);
+    if (atomic_load_explicit(&t->live, memory_order_relaxed) == 0 || key == 0 || slots == NULL)
         return;
-    pthread_mutex_lock(&t->lock);
-    struct move_entry *e = t->slots != NULL ? find(t, key, INT64_MIN) : NULL;
-    if (e != NULL && applies(e, to, family)) {
-        uint64_t group = e->group;
-        uint32_t left = e->families & ~bits_of(family);
-        /* Every key written with it (one pass; successes after a move are
-         * rare and few per session). */
-        for (size_t i = 0; i < (size_t)MOVES_BUCKETS * MOVES_WAYS; i++) {
-            struct move_entry *x = &t->slots[i];
+    pthread_mutex_t *lock = lock_of(t, key);
+    pthread_mutex_lock(lock);
+    struct move_entry *e = find(t, key, INT64_MIN);
+    int hit = e != NULL && applies(e, to, family);
+    uint64_t group = hit ? e->group : 0;
+    uint32_t clear = bits_of(family);
+    pthread_mutex_unlock(lock);
+    if (!hit)
+        return;
+    /* Every key written with it, one stripe at a time (successes after a
+     * move are rare and few per session). */
+    for (size_t b = 0; b < MOVES_BUCKETS; b++) {
+        lock = &t->locks[b % MOVES_LOCKS];
+        pthread_mutex_lock(lock);
+        for (size_t w = 0; w < MOVES_WAYS; w++) {
+            struct move_entry *x = &slots[b * MOVES_WAYS + w];
             if (x->key == 0 || x->group != group)
                 continue;
-            x->families = left;
-            if (left == 0) {
+            x->families &= ~clear;
+            if (x->families == 0) {
                 x->key = 0;
                 atomic_fetch_sub_explicit(&t->live, 1, memory_order_relaxed);
             }
         }
+        pthread_mutex_unlock(lock);
     }
-    pthread_mutex_unlock(&t->lock);
 }

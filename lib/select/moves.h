@@ -22,6 +22,7 @@
 
 #define MOVES_BUCKETS 512
 #define MOVES_WAYS 8
+#define MOVES_LOCKS 64 /* buckets are striped over these mutexes */
 
 struct move_entry {
     uint64_t key;     /* session key; 0 = free slot */
@@ -36,11 +37,13 @@ struct move_entry {
 
 struct move_table {
     const sticky_ctx *ctx;
-    pthread_mutex_t lock;
+    pthread_mutex_t locks[MOVES_LOCKS]; /* bucket b: locks[b % MOVES_LOCKS] */
+    pthread_mutex_t alloc_lock;         /* guards allocating slots */
     _Atomic size_t live;        /* entries in use: 0 = nothing to look up */
-    uint64_t next_group;
-    struct move_entry *slots;   /* MOVES_BUCKETS * MOVES_WAYS, allocated on
-                                 * first use */
+    _Atomic uint64_t next_group;
+    /* MOVES_BUCKETS * MOVES_WAYS, allocated on first use and published
+     * with a release store. */
+    struct move_entry *_Atomic slots;
 };
 
 int moves_init(struct move_table *t, const sticky_ctx *ctx);
