@@ -41,7 +41,8 @@ enum sticky_struct_id {
     STICKY_STRUCT_KEY_CHAIN = 12,          /* sticky_key_chain (size-prefixed) */
     STICKY_STRUCT_PART = 13,               /* sticky_part (frozen) */
     STICKY_STRUCT_MESSAGE = 14,            /* sticky_message (frozen) */
-    STICKY_STRUCT_HEADER = 15              /* sticky_header (frozen) */
+    STICKY_STRUCT_HEADER = 15,             /* sticky_header (frozen) */
+    STICKY_STRUCT_CHANNEL_HEALTH = 16      /* sticky_channel_health (size-prefixed) */
 };
 
 /**

@@ -24,6 +24,7 @@ STICKY_API size_t sticky_struct_size(int id)
     case STICKY_STRUCT_PART: return sizeof(sticky_part);
     case STICKY_STRUCT_MESSAGE: return sizeof(sticky_message);
     case STICKY_STRUCT_HEADER: return sizeof(sticky_header);
+    case STICKY_STRUCT_CHANNEL_HEALTH: return sizeof(sticky_channel_health);
     default: return 0;
     }
 }

@@ -5,7 +5,8 @@ docs/api.md is out of date or a STICKY_API function has no doc comment
 saying what it does, what it returns and since when (the project's rule),
 when a doc comment names a parameter (@name) the prototype does not have,
 when a header mentions the "seed" (headers speak of the library alone), or
-when a header refers to a docs/ file that does not exist.
+when a header refers to a docs/ file that does not exist, or when a public
+struct has no struct id for bindings.
 
 usage: api_doc.py INCLUDE_DIR DOC.md [--check]
 """
@@ -50,6 +51,13 @@ def header_problems(include_dir, root):
     """@names that are not parameters, the word seed, missing docs/ files."""
     problems = []
     hdir = os.path.join(include_dir, "sticky")
+    # Struct names named beside a struct id (sticky_struct_size() and the
+    # Redis store's equivalent), so a binding can check every layout.
+    struct_ids = set()
+    for h in os.listdir(hdir):
+        for line in open(os.path.join(hdir, h)):
+            if re.search(r"STICKY_(REDIS_STORE_)?STRUCT_[A-Z_]+ = \d+", line):
+                struct_ids.update(re.findall(r"\b(sticky_\w+)\b", line))
     for h in sorted(os.listdir(hdir)):
         if not h.endswith(".h"):
             continue
@@ -63,6 +71,10 @@ def header_problems(include_dir, root):
                 if at not in params:
                     problems.append(f"{h}: {name}: @{at} is not a parameter "
                                     f"({', '.join(sorted(params)) or 'none'})")
+        for struct in re.findall(r"typedef struct (sticky_\w+) \{", text):
+            if struct not in struct_ids:
+                problems.append(f"{h}: struct {struct} has no struct id for bindings "
+                                "(enum sticky_struct_id in abi.h, or the Redis store's)")
         if re.search(r"\bseed\b", text, re.I):
             problems.append(f"{h}: mentions the seed; public headers speak of the library alone")
         for ref in sorted(set(re.findall(r"\bdocs/[\w.-]+\.md\b", text))):
