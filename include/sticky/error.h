@@ -29,7 +29,8 @@ STICKY_BEGIN_DECLS
     X(EBUSY, -9, "resource busy")                                              \
     X(ECONFIG, -10, "invalid configuration value")                             \
     X(ECRYPTO, -11, "cryptographic library failure")                           \
-    X(ELIMIT, -12, "input exceeds a size or depth limit")
+    X(ELIMIT, -12, "input exceeds a size or depth limit")                     \
+    X(ECORRUPT, -13, "stored data is corrupt or of an incompatible layout")
 
 /*
  * Functions return 0 (STICKY_OK) or one of these negative values:
@@ -42,7 +43,8 @@ STICKY_BEGIN_DECLS
  * STICKY_EABI a struct size or vtable version is not understood,
  * STICKY_EBUSY resource busy, STICKY_ECONFIG a configuration value is
  * malformed or out of range, STICKY_ECRYPTO libcrypto failed,
- * STICKY_ELIMIT input exceeds a size or depth limit.
+ * STICKY_ELIMIT input exceeds a size or depth limit, STICKY_ECORRUPT a
+ * file (a shared segment) is damaged or of another layout version.
  */
 #define STICKY_ERR_ENUMERATOR_(name, value, text) STICKY_##name = value,
 enum sticky_err { STICKY_ERROR_LIST(STICKY_ERR_ENUMERATOR_) };
