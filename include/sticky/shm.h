@@ -16,8 +16,9 @@
  *     sticky_shm_open(ctx, "/dev/shm/gw.sticky", &o, &shm);
  *     sticky_ctx_use_shm(ctx, shm);           // sessions + health + in-flight
  *     ... sticky_select() / sticky_report() ...
- *     sticky_ctx_free(ctx);                   // first the context,
- *     sticky_shm_close(shm);                  // then the segment
+ *     sticky_shm_close(shm);                  // the context keeps it
+ *     ...
+ *     sticky_ctx_free(ctx);                   // detaches
  *
  * Locks are process-shared robust mutexes: a process killed while holding
  * one never wedges the others; the next locker repairs what it guarded
@@ -127,7 +128,7 @@ static inline int sticky_shm_options_init(sticky_shm_options *o)
  * otherwise.
  *
  * @ctx: the context whose allocator, log and session settings are used;
- *       must outlive the segment handle.
+ *       must outlive the handle (every reference: see sticky_shm_close()).
  * @path: the file; NUL-terminated, 1..4095 bytes.
  * @opts: options, or NULL for all defaults.
  * @out: receives the handle; NULL on error.
@@ -147,12 +148,14 @@ STICKY_API int sticky_shm_open(sticky_ctx *ctx, const char *path,
                                const sticky_shm_options *opts, sticky_shm **out);
 
 /**
- * sticky_shm_close - detach: unmap the segment and free the handle.
+ * sticky_shm_close - drop the opener's reference; the segment is detached
+ * (unmapped, handle freed) when the last store made with
+ * sticky_shm_store_new() and the last context using it
+ * (sticky_ctx_use_shm()) are freed too, so the order does not matter.
  *
  * The file and its contents stay (remove it with unlink() when no process
- * needs it). In-flight counts this process still holds are given back.
- * Free every store made with sticky_shm_store_new() and every context
- * that uses the segment (sticky_ctx_use_shm()) first.
+ * needs it). On detach, in-flight counts this process still holds are
+ * given back.
  *
  * @shm: the handle, or NULL (nothing happens).
  * Thread-safety: no other thread may use @shm during or after the call.
@@ -173,7 +176,7 @@ STICKY_API void sticky_shm_close(sticky_shm *shm);
  * works; a mapping whose expiry lies more than TTL + max(TTL, 60 s) ahead
  * of now (the clock went back) is treated as expired.
  *
- * @shm: the segment; must outlive the store.
+ * @shm: the segment; the store holds a reference to it.
  * @out: receives the store; NULL on error.
  * Returns: 0; STICKY_EINVAL on a NULL argument; STICKY_ENOMEM.
  * Thread-safety: safe from any thread; the store is safe to share.
@@ -194,7 +197,8 @@ STICKY_API int sticky_shm_store_new(sticky_shm *shm, sticky_store **out);
  * by several hosts: health then stays per host, in the segment). Call
  * during set-up, before the first sticky_select().
  *
- * @ctx: the context. @shm: the segment; must outlive @ctx.
+ * @ctx: the context. @shm: the segment; the context holds a reference
+ *       to it until sticky_ctx_free().
  * Returns: 0; STICKY_EINVAL on a NULL argument; STICKY_EBUSY if a
  *          selection has already run or a segment is already in use;
  *          STICKY_ENOMEM.

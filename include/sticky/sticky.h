@@ -14,6 +14,7 @@
 #include "key.h"
 #include "store.h"
 #include "memory_store.h"
+#include "shm.h"
 #include "select.h"
 #include "abi.h"
 

@@ -7,19 +7,10 @@
 
 #include <string.h>
 
+#include "shm/shm_internal.h"
 #include "sticky/error.h"
 
 #define FIRST_CAP 16
-
-uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++) {
-        h ^= (uint8_t)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static struct health_table *table_new(const sticky_ctx *ctx, size_t cap)
 {
@@ -39,6 +30,7 @@ int health_init(struct health_registry *r, const sticky_ctx *ctx, size_t max_ids
     r->max_ids = max_ids != 0 ? max_ids : HEALTH_MAX_IDS;
     atomic_init(&r->count, 0);
     atomic_init(&r->full_logged, 0);
+    r->shm = NULL;
     struct health_table *t = table_new(ctx, FIRST_CAP);
     if (t == NULL)
         return STICKY_ENOMEM;
@@ -55,7 +47,7 @@ void health_destroy(struct health_registry *r)
     struct health_table *t = atomic_load(&r->table);
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->cap; i++)
+    for (size_t i = 0; i < t->cap && r->shm == NULL; i++)
         mem_free(r->ctx, atomic_load_explicit(&t->slots[i], memory_order_relaxed));
     while (t != NULL) {
         struct health_table *older = t->older;
@@ -88,29 +80,26 @@ static void place(struct health_table *t, struct channel_health *e)
     atomic_store_explicit(&t->slots[i], e, memory_order_release);
 }
 
-struct channel_health *health_find(struct health_registry *r, const char *id, uint64_t hash)
-{
-    return find(atomic_load_explicit(&r->table, memory_order_acquire), id, hash);
-}
 
-static struct channel_health *entry_new(const sticky_ctx *ctx, const char *id, uint64_t hash)
+/* A new record: the context's own, or the segment's (found or created
+ * there; other processes may have made it). */
+static struct channel_health *entry_new(struct health_registry *r, const char *id,
+                                        uint64_t hash, int create)
 {
-    struct channel_health *e = mem_calloc(ctx, 1, sizeof(*e));
-    if (e == NULL)
-        return NULL;
-    size_t n = strlen(id);
-    memcpy(e->id, id, n < STICKY_ID_SIZE ? n : STICKY_ID_SIZE - 1);
-    e->hash = hash;
-    atomic_init(&e->last_used_ms, HEALTH_NEVER_USED);
-    for (int f = 0; f < FAMILY_COUNT; f++) {
-        atomic_init(&e->cooldown_until_ms[f], HEALTH_NO_COOLDOWN);
-        atomic_init(&e->cause[f], STICKY_CAUSE_NONE);
+    if (r->shm != NULL) {
+        uint32_t index;
+        return shm_channel_get(r->shm, id, hash, create, &index);
     }
-    atomic_flag_clear(&e->lock);
+    if (!create)
+        return NULL;
+    struct channel_health *e = mem_calloc(r->ctx, 1, sizeof(*e));
+    if (e != NULL)
+        health_record_init(e, id, hash, HEALTH_NOT_SHARED);
     return e;
 }
 
-struct channel_health *health_get(struct health_registry *r, const char *id, uint64_t hash)
+static struct channel_health *lookup(struct health_registry *r, const char *id, uint64_t hash,
+                                     int create)
 {
     struct health_table *t = atomic_load_explicit(&r->table, memory_order_acquire);
     struct channel_health *e = find(t, id, hash);
@@ -131,7 +120,7 @@ struct channel_health *health_get(struct health_registry *r, const char *id, uin
                     r->max_ids, id);
         goto out;
     }
-    e = entry_new(r->ctx, id, hash);
+    e = entry_new(r, id, hash, create);
     if (e == NULL)
         goto out;
     if ((count + 1) * 2 > t->cap) {
@@ -140,7 +129,8 @@ struct channel_health *health_get(struct health_registry *r, const char *id, uin
          * halve, so all old tables together are smaller than this one). */
         struct health_table *nt = table_new(r->ctx, t->cap * 2);
         if (nt == NULL) {
-            mem_free(r->ctx, e);
+            if (r->shm == NULL)
+                mem_free(r->ctx, e);
             e = NULL;
             goto out;
         }
@@ -159,6 +149,53 @@ struct channel_health *health_get(struct health_registry *r, const char *id, uin
 out:
     pthread_mutex_unlock(&r->grow_lock);
     return e;
+}
+
+struct channel_health *health_get(struct health_registry *r, const char *id, uint64_t hash)
+{
+    return lookup(r, id, hash, 1);
+}
+
+struct channel_health *health_find(struct health_registry *r, const char *id, uint64_t hash)
+{
+    struct channel_health *e = find(atomic_load_explicit(&r->table, memory_order_acquire), id, hash);
+    if (e == NULL && r->shm != NULL) /* known to another process */
+        e = lookup(r, id, hash, 0);
+    return e;
+}
+
+uint32_t health_in_flight(const struct health_registry *r, const struct channel_health *h)
+{
+    if (r->shm != NULL && h->shm_index != HEALTH_NOT_SHARED)
+        return shm_inflight_count(r->shm, h->shm_index);
+    return atomic_load_explicit(&h->in_flight, memory_order_relaxed);
+}
+
+int health_reserve(struct health_registry *r, struct channel_health *h, uint32_t cap)
+{
+    if (r->shm != NULL && h->shm_index != HEALTH_NOT_SHARED)
+        return shm_inflight_reserve(r->shm, h->shm_index, cap, sticky_ctx_now_ms(r->ctx));
+    uint32_t cur = atomic_load_explicit(&h->in_flight, memory_order_relaxed);
+    do {
+        if ((cap != 0 && cur >= cap) || cur == UINT32_MAX)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&h->in_flight, &cur, cur + 1,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
+void health_release(struct health_registry *r, struct channel_health *h)
+{
+    if (r->shm != NULL && h->shm_index != HEALTH_NOT_SHARED) {
+        shm_inflight_release(r->shm, h->shm_index);
+        return;
+    }
+    uint32_t cur = atomic_load_explicit(&h->in_flight, memory_order_relaxed);
+    while (cur > 0 &&
+           !atomic_compare_exchange_weak_explicit(&h->in_flight, &cur, cur - 1,
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
 }
 
 size_t health_count(struct health_registry *r)
@@ -262,15 +299,4 @@ int health_cooling_ex(const struct channel_health *h, int f, int64_t now_ms, int
             *rank = r;
     }
     return cooling;
-}
-
-void health_lock(struct channel_health *h)
-{
-    while (atomic_flag_test_and_set_explicit(&h->lock, memory_order_acquire))
-        ;
-}
-
-void health_unlock(struct channel_health *h)
-{
-    atomic_flag_clear_explicit(&h->lock, memory_order_release);
 }

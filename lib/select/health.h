@@ -20,41 +20,14 @@
 #include <stdint.h>
 
 #include "util/context_internal.h"
+#include "util/health_record.h"
 #include "sticky/select.h"
 #include "sticky/store.h"
 
-/* Cooldown scopes: one slot per enum sticky_model_family value; the slot
- * STICKY_MODEL_FAMILY_ALL covers every model. */
-#define FAMILY_COUNT (STICKY_MODEL_FAMILY_OTHER + 1)
+struct sticky_shm; /* shm/shm_internal.h */
 
 /* The bound on tracked channel ids per context. */
 #define HEALTH_MAX_IDS STICKY_MAX_CHANNEL_IDS
-
-/* "Never used" for last_used_ms: older than any clock reading. */
-#define HEALTH_NEVER_USED INT64_MIN
-/* cooldown_until_ms when there is none: no clock reading is before it. */
-#define HEALTH_NO_COOLDOWN INT64_MIN
-
-/* The id in front and padding behind keep two channels' counters at least
- * a cache line apart (entries are separate allocations). id and hash never
- * change once the entry is published. */
-struct channel_health {
-    char id[STICKY_ID_SIZE];
-    uint64_t hash;                        /* fnv1a64(id) */
-    _Atomic int64_t last_used_ms;         /* HEALTH_NEVER_USED until used */
-    _Atomic uint32_t in_flight;
-    _Atomic int64_t cooldown_until_ms[FAMILY_COUNT]; /* HEALTH_NO_COOLDOWN */
-    _Atomic int cause[FAMILY_COUNT];      /* enum sticky_health_cause of the
-                                           * slot's cooldown */
-    atomic_flag lock;                     /* serialises writers of a
-                                           * (cooldown_until_ms, cause) pair
-                                           * (report, clear); select reads
-                                           * without it */
-    _Atomic uint32_t consecutive_failures;
-    _Atomic uint64_t selections;
-    _Atomic uint64_t failures;
-    char pad_back[64];
-};
 
 struct health_table {
     size_t cap;                 /* power of two */
@@ -69,6 +42,10 @@ struct health_registry {
     size_t max_ids;             /* HEALTH_MAX_IDS, smaller in tests */
     _Atomic int full_logged;    /* the "registry full" warning, once */
     pthread_mutex_t grow_lock;  /* serialises inserts */
+    /* With a shared segment (sticky_ctx_use_shm()): records live there and
+     * the table above only caches pointers to them; in-flight counts are
+     * the segment's. NULL: records are this registry's own. */
+    struct sticky_shm *shm;
 };
 
 /* @max_ids: the bound (0 = HEALTH_MAX_IDS). */
@@ -114,11 +91,19 @@ enum cool_rank {
 int health_cooling_ex(const struct channel_health *h, int family, int64_t now_ms,
                       int64_t *end, int *account_wide, int *rank);
 
-/* Writers of a slot's (cooldown, cause) pair hold the entry's lock. */
-void health_lock(struct channel_health *h);
-void health_unlock(struct channel_health *h);
+/* In-flight attempts on @h (all processes with a segment). */
+uint32_t health_in_flight(const struct health_registry *r, const struct channel_health *h);
 
-/* FNV-1a 64 of a NUL-terminated string (also used by rendezvous hashing). */
-uint64_t fnv1a64(const char *s);
+/* Take an in-flight slot on @h under @cap (0 = none), atomically: no
+ * number of threads (or processes, with a segment) pushes it past the
+ * cap. 1 taken, 0 full. */
+int health_reserve(struct health_registry *r, struct channel_health *h, uint32_t cap);
+
+/* Give back a slot taken by health_reserve() (never below 0). */
+void health_release(struct health_registry *r, struct channel_health *h);
+
+/* @h as the public struct, judged at @now (select_stats.c). */
+void health_view(const struct health_registry *r, struct channel_health *h, int64_t now,
+                 sticky_channel_health *v);
 
 #endif /* STICKY_HEALTH_H */

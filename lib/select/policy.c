@@ -99,13 +99,13 @@ size_t policy_bounded_load(const sticky_ctx *ctx, struct cand *cands, size_t n)
         return n;
     uint64_t total = 1; /* the request being placed */
     for (size_t i = 0; i < n; i++)
-        total += cand_in_flight(&cands[i]);
+        total += cand_in_flight(&ctx->sel->health, &cands[i]);
     /* HAProxy's hash-balance-factor: a channel may take the request if its
      * load after it stays within ceil(average * factor). */
     uint64_t cap = (total * factor + (uint64_t)n * 1000 - 1) / ((uint64_t)n * 1000);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t load = cand_in_flight(&cands[i]);
+        uint32_t load = cand_in_flight(&ctx->sel->health, &cands[i]);
         if ((uint64_t)load + 1 <= cap)
             cands[kept++] = cands[i];
     }

@@ -98,14 +98,8 @@ static int end_attempt(sticky_ctx *ctx, sticky_decision *d, const char *op,
         return STICKY_ENOTFOUND;
     }
     d->attempt = 0;
-    if (*h != NULL) {
-        uint32_t cur = atomic_load_explicit(&(*h)->in_flight, memory_order_relaxed);
-        while (cur > 0 &&
-               !atomic_compare_exchange_weak_explicit(&(*h)->in_flight, &cur, cur - 1,
-                                                      memory_order_relaxed,
-                                                      memory_order_relaxed))
-            ;
-    }
+    if (*h != NULL)
+        health_release(&ctx->sel->health, *h);
     return STICKY_OK;
 }
 

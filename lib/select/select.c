@@ -16,6 +16,7 @@
 
 #include "select/select_internal.h"
 #include "select/tenant.h"
+#include "shm/shm_internal.h"
 #include "key/key.h"
 #include "util/struct_log.h"
 #include "sticky/error.h"
@@ -135,7 +136,10 @@ void selector_destroy(sticky_ctx *ctx)
     sticky_store_free(atomic_load(&s->owned_store));
     attempt_destroy(&s->attempts);
     moves_destroy(&s->moves);
+    struct sticky_shm *shm = s->health.shm;
     health_destroy(&s->health);
+    if (shm != NULL)
+        shm_unref(shm);
     pthread_mutex_destroy(&s->store_lock);
     mem_free(ctx, s);
     ctx->sel = NULL;
@@ -242,7 +246,7 @@ static enum usability usability_ex(const struct request_view *v, struct cand *c,
     if (health_cooling_ex(h, v->family, v->now, cool_end, &ci->account_wide, &ci->rank))
         return UNUSABLE_COOLING;
     uint32_t cap = c->ch->max_inflight;
-    if (cap != 0 && atomic_load_explicit(&h->in_flight, memory_order_relaxed) >= cap)
+    if (cap != 0 && health_in_flight(v->health, h) >= cap)
         return UNUSABLE_SATURATED;
     return USABLE;
 }
@@ -349,15 +353,10 @@ static int reserve(const struct request_view *v, size_t idx)
         c->full = cap != 0;
         return cap == 0;
     }
-    uint32_t cur = atomic_load_explicit(&h->in_flight, memory_order_relaxed);
-    do {
-        if ((cap != 0 && cur >= cap) || cur == UINT32_MAX) {
-            c->full = 1;
-            return 0;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&h->in_flight, &cur, cur + 1,
-                                                    memory_order_relaxed,
-                                                    memory_order_relaxed));
+    if (!health_reserve(v->health, h, cap)) {
+        c->full = 1;
+        return 0;
+    }
     return 1;
 }
 
@@ -366,7 +365,7 @@ static void unreserve(const struct request_view *v, size_t idx)
 {
     struct channel_health *h = v->all[idx].h;
     if (h != NULL)
-        atomic_fetch_sub_explicit(&h->in_flight, 1, memory_order_relaxed);
+        health_release(v->health, h);
 }
 
 static size_t find_channel(const struct request_view *v, const char *id)

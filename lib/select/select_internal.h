@@ -71,9 +71,9 @@ static inline int64_t cand_last_used(const struct cand *c)
                         : INT64_MAX;
 }
 
-static inline uint32_t cand_in_flight(const struct cand *c)
+static inline uint32_t cand_in_flight(const struct health_registry *r, const struct cand *c)
 {
-    return c->h != NULL ? atomic_load_explicit(&c->h->in_flight, memory_order_relaxed) : 0;
+    return c->h != NULL ? health_in_flight(r, c->h) : 0;
 }
 
 int selector_create(sticky_ctx *ctx);

@@ -139,6 +139,7 @@ static void w_label(struct writer *w, const char *str)
  * grouped under its HELP / TYPE lines. */
 struct family_writer {
     struct writer *w;
+    const struct health_registry *health;
     int which; /* 0 selections, 1 failures, 2 in flight, 3 cooldown */
 };
 
@@ -152,7 +153,7 @@ static void channel_series(struct channel_health *h, void *arg)
     if (fw->which < 3) {
         uint64_t v = fw->which == 0   ? LOAD(h->selections)
                      : fw->which == 1 ? LOAD(h->failures)
-                                      : LOAD(h->in_flight);
+                                      : health_in_flight(fw->health, h);
         w_printf(w, "%s{channel=\"", names[fw->which]);
         w_label(w, h->id);
         w_printf(w, "\"} %" PRIu64 "\n", v);
@@ -215,7 +216,7 @@ STICKY_API int sticky_ctx_format_prometheus(const sticky_ctx *ctx, char *buf, si
     };
     for (int f = 0; f < 4; f++) {
         w_printf(&w, "%s", families[f]);
-        struct family_writer fw = {&w, f};
+        struct family_writer fw = {&w, &ctx->sel->health, f};
         health_each(&ctx->sel->health, channel_series, &fw);
     }
     *needed = w.len;
@@ -243,6 +244,42 @@ static struct channel_health *entry_of(const sticky_ctx *ctx, const char *id, co
     return health_find(&ctx->sel->health, id, fnv1a64(id));
 }
 
+void health_view(const struct health_registry *r, struct channel_health *h, int64_t now,
+                 sticky_channel_health *v)
+{
+    sticky_channel_health_init(v);
+    int best = -1, best_cause = STICKY_CAUSE_NONE;
+    int64_t best_until = 0;
+    health_lock(h);
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        int64_t until = LOAD(h->cooldown_until_ms[f]);
+        int cause = LOAD(h->cause[f]);
+        if (until <= now)
+            continue;
+        v->cooling_families |= 1u << f;
+        /* The auth state first, then the cooldown that ends last. */
+        int auth = cause == STICKY_CAUSE_AUTH, best_auth = best_cause == STICKY_CAUSE_AUTH;
+        if (best < 0 || auth > best_auth || (auth == best_auth && until > best_until)) {
+            best = f;
+            best_until = until;
+            best_cause = cause;
+        }
+    }
+    health_unlock(h);
+    if (best >= 0) {
+        v->cause = best_cause;
+        v->family = best;
+        v->until_ms = best_until;
+        v->state = best_cause == STICKY_CAUSE_AUTH         ? STICKY_HEALTH_AUTH
+                  : best_cause == STICKY_CAUSE_RATE_LIMIT ? STICKY_HEALTH_RATE_LIMITED
+                                                          : STICKY_HEALTH_COOLING;
+    }
+    v->in_flight = health_in_flight(r, h);
+    v->consecutive_failures = LOAD(h->consecutive_failures);
+    v->selections = LOAD(h->selections);
+    v->failures = LOAD(h->failures);
+}
+
 STICKY_API int sticky_ctx_get_channel_health(const sticky_ctx *ctx, const char *channel_id,
                                              sticky_channel_health *out)
 {
@@ -258,38 +295,7 @@ STICKY_API int sticky_ctx_get_channel_health(const sticky_ctx *ctx, const char *
     if (h == NULL)
         return STICKY_ENOTFOUND;
     sticky_channel_health v;
-    sticky_channel_health_init(&v);
-    int64_t now = sticky_ctx_now_ms(ctx);
-    int best = -1, best_cause = STICKY_CAUSE_NONE;
-    int64_t best_until = 0;
-    health_lock(h);
-    for (int f = 0; f < FAMILY_COUNT; f++) {
-        int64_t until = LOAD(h->cooldown_until_ms[f]);
-        int cause = LOAD(h->cause[f]);
-        if (until <= now)
-            continue;
-        v.cooling_families |= 1u << f;
-        /* The auth state first, then the cooldown that ends last. */
-        int auth = cause == STICKY_CAUSE_AUTH, best_auth = best_cause == STICKY_CAUSE_AUTH;
-        if (best < 0 || auth > best_auth || (auth == best_auth && until > best_until)) {
-            best = f;
-            best_until = until;
-            best_cause = cause;
-        }
-    }
-    health_unlock(h);
-    if (best >= 0) {
-        v.cause = best_cause;
-        v.family = best;
-        v.until_ms = best_until;
-        v.state = best_cause == STICKY_CAUSE_AUTH         ? STICKY_HEALTH_AUTH
-                  : best_cause == STICKY_CAUSE_RATE_LIMIT ? STICKY_HEALTH_RATE_LIMITED
-                                                          : STICKY_HEALTH_COOLING;
-    }
-    v.in_flight = LOAD(h->in_flight);
-    v.consecutive_failures = LOAD(h->consecutive_failures);
-    v.selections = LOAD(h->selections);
-    v.failures = LOAD(h->failures);
+    health_view(&ctx->sel->health, h, sticky_ctx_now_ms(ctx), &v);
     struct_copy_out(out, out->size, &v, sizeof(v));
     return STICKY_OK;
 }

@@ -14,6 +14,7 @@
 #include "sticky/memory_store.h"
 #include "sticky/request.h"
 #include "sticky/select.h"
+#include "sticky/shm.h"
 #include "sticky/store.h"
 
 #define CONFIG_MIN_SIZE STRUCT_END(sticky_config, breaker_cooldown_seconds)
@@ -28,5 +29,8 @@
 /* Introduced in 0.2.0 (issue 12). */
 #define CHANNEL_HEALTH_MIN_SIZE STRUCT_END(sticky_channel_health, failures)
 #define MEMORY_STORE_OPTIONS_MIN_SIZE STRUCT_END(sticky_memory_store_options, sweep_on_write)
+/* Introduced in 0.3.0 (issue 13). */
+#define SHM_OPTIONS_MIN_SIZE STRUCT_END(sticky_shm_options, sweep_on_write)
+#define SHM_STATS_MIN_SIZE STRUCT_END(sticky_shm_stats, reclaimed_processes)
 
 #endif /* STICKY_STRUCT_MIN_SIZE_H */

@@ -1,0 +1,82 @@
+/*
+ * lib/util/health_record.c - a channel health record's initial state and
+ * its pid lock (see health_record.h).
+ */
+#include "util/health_record.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SPINS_BEFORE_CHECK 4096u
+
+uint64_t fnv1a64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+void health_record_init(struct channel_health *h, const char *id, uint64_t hash,
+                        uint32_t shm_index)
+{
+    memset(h, 0, sizeof(*h));
+    size_t n = strnlen(id, STICKY_ID_SIZE - 1);
+    memcpy(h->id, id, n);
+    h->hash = hash;
+    h->shm_index = shm_index;
+    atomic_init(&h->lock, 0);
+    atomic_init(&h->last_used_ms, HEALTH_NEVER_USED);
+    atomic_init(&h->in_flight, 0);
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        atomic_init(&h->cooldown_until_ms[f], HEALTH_NO_COOLDOWN);
+        atomic_init(&h->cause[f], STICKY_CAUSE_NONE);
+    }
+}
+
+void health_record_recover(struct channel_health *h)
+{
+    atomic_store_explicit(&h->lock, 0, memory_order_relaxed);
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        int c = atomic_load_explicit(&h->cause[f], memory_order_relaxed);
+        if (c < STICKY_CAUSE_NONE || c > STICKY_CAUSE_BREAKER)
+            atomic_store_explicit(&h->cause[f], STICKY_CAUSE_NONE, memory_order_relaxed);
+    }
+}
+
+static int pid_dead(uint32_t pid)
+{
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+void health_lock(struct channel_health *h)
+{
+    uint32_t me = (uint32_t)getpid();
+    for (unsigned spins = 0;; spins++) {
+        uint32_t cur = 0;
+        if (atomic_compare_exchange_weak_explicit(&h->lock, &cur, me, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        if (cur != 0 && spins >= SPINS_BEFORE_CHECK) {
+            spins = 0;
+            /* The holder died inside the critical section (a few stores):
+             * every value there is whole, so the lock is simply taken over. */
+            if (cur != me && pid_dead(cur) &&
+                atomic_compare_exchange_strong_explicit(&h->lock, &cur, me,
+                                                        memory_order_acquire,
+                                                        memory_order_relaxed))
+                return;
+            sched_yield();
+        }
+    }
+}
+
+void health_unlock(struct channel_health *h)
+{
+    atomic_store_explicit(&h->lock, 0, memory_order_release);
+}
