@@ -25,6 +25,8 @@ STICKY_API size_t sticky_struct_size(int id)
     case STICKY_STRUCT_MESSAGE: return sizeof(sticky_message);
     case STICKY_STRUCT_HEADER: return sizeof(sticky_header);
     case STICKY_STRUCT_CHANNEL_HEALTH: return sizeof(sticky_channel_health);
+    case STICKY_STRUCT_SHM_OPTIONS: return sizeof(sticky_shm_options);
+    case STICKY_STRUCT_SHM_STATS: return sizeof(sticky_shm_stats);
     default: return 0;
     }
 }

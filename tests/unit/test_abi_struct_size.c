@@ -22,7 +22,8 @@ _Static_assert(STICKY_STRUCT_CONFIG == 1 && STICKY_STRUCT_ALLOCATOR == 2 &&
                STICKY_STRUCT_DECISION == 9 && STICKY_STRUCT_OUTCOME == 10 &&
                STICKY_STRUCT_CTX_STATS == 11 && STICKY_STRUCT_KEY_CHAIN == 12 &&
                STICKY_STRUCT_PART == 13 && STICKY_STRUCT_MESSAGE == 14 &&
-               STICKY_STRUCT_HEADER == 15 && STICKY_STRUCT_CHANNEL_HEALTH == 16,
+               STICKY_STRUCT_HEADER == 15 && STICKY_STRUCT_CHANNEL_HEALTH == 16 &&
+               STICKY_STRUCT_SHM_OPTIONS == 17 && STICKY_STRUCT_SHM_STATS == 18,
                "enum sticky_struct_id");
 
 struct expect {
@@ -49,6 +50,8 @@ static const struct expect all[] = {
     E(STICKY_STRUCT_MESSAGE, sticky_message),
     E(STICKY_STRUCT_HEADER, sticky_header),
     E(STICKY_STRUCT_CHANNEL_HEALTH, sticky_channel_health),
+    E(STICKY_STRUCT_SHM_OPTIONS, sticky_shm_options),
+    E(STICKY_STRUCT_SHM_STATS, sticky_shm_stats),
 };
 #undef E
 #define N_IDS (sizeof(all) / sizeof(all[0]))
@@ -70,7 +73,7 @@ static void test_every_id_matches_headers(void **state)
 static void test_ids_dense_and_covered(void **state)
 {
     (void)state;
-    assert_int_equal(N_IDS, STICKY_STRUCT_CHANNEL_HEALTH);
+    assert_int_equal(N_IDS, STICKY_STRUCT_SHM_STATS);
     int seen[N_IDS + 1] = {0};
     for (size_t i = 0; i < N_IDS; i++) {
         assert_in_range(all[i].id, 1, (int)N_IDS);
@@ -84,7 +87,7 @@ static void test_unknown_ids(void **state)
     (void)state;
     assert_int_equal(sticky_struct_size(0), 0);
     assert_int_equal(sticky_struct_size(-1), 0);
-    assert_int_equal(sticky_struct_size(STICKY_STRUCT_CHANNEL_HEALTH + 1), 0);
+    assert_int_equal(sticky_struct_size(STICKY_STRUCT_SHM_STATS + 1), 0);
     assert_int_equal(sticky_struct_size(1000), 0);
     assert_int_equal(sticky_struct_size(INT32_MIN), 0);
     assert_int_equal(sticky_struct_size(INT32_MAX), 0);
