@@ -269,9 +269,11 @@ static int create_fresh(struct sticky_shm *s, const struct shm_sizes *z, const c
     if (rc != STICKY_OK)
         return rc;
     struct shm_header *fh = (struct shm_header *)s->base;
-    memcpy(fh, &h, offsetof(struct shm_header, checksum));
+    memcpy(h.magic, SHM_MAGIC, 8);
+    h.created_ms = sticky_ctx_now_ms(s->ctx);
+    h.checksum = shm_header_checksum(&h); /* of the final header */
+    memcpy(fh, &h, offsetof(struct shm_header, checksum) + sizeof(h.checksum));
     memcpy(fh->magic, INIT_MAGIC, 8);
-    fh->created_ms = sticky_ctx_now_ms(s->ctx);
     bind_pointers(s);
     for (uint32_t i = 0; i < z->shard_count; i++) {
         uint32_t cap = z->max_sessions / z->shard_count +
@@ -281,7 +283,6 @@ static int create_fresh(struct sticky_shm *s, const struct shm_sizes *z, const c
     rc = init_locks(s);
     if (rc != STICKY_OK)
         return rc;
-    fh->checksum = shm_header_checksum(fh);
     atomic_thread_fence(memory_order_release);
     memcpy(fh->magic, SHM_MAGIC, 8);
     ctx_log(s->ctx, STICKY_LOG_INFO,
