@@ -171,6 +171,16 @@ uint32_t health_in_flight(const struct health_registry *r, const struct channel_
     return atomic_load_explicit(&h->in_flight, memory_order_relaxed);
 }
 
+int health_full(struct health_registry *r, struct channel_health *h, uint32_t cap)
+{
+    if (health_in_flight(r, h) < cap)
+        return 0;
+    if (r->shm == NULL || h->shm_index == HEALTH_NOT_SHARED ||
+        !shm_reclaim_maybe(r->shm, sticky_ctx_now_ms(r->ctx)))
+        return 1;
+    return health_in_flight(r, h) >= cap;
+}
+
 int health_reserve(struct health_registry *r, struct channel_health *h, uint32_t cap)
 {
     if (r->shm != NULL && h->shm_index != HEALTH_NOT_SHARED)

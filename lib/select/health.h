@@ -94,6 +94,10 @@ int health_cooling_ex(const struct channel_health *h, int family, int64_t now_ms
 /* In-flight attempts on @h (all processes with a segment). */
 uint32_t health_in_flight(const struct health_registry *r, const struct channel_health *h);
 
+/* Is @h at its cap @cap (> 0)? With a segment, a full channel first has
+ * the counts of dead processes reclaimed (rate-limited). */
+int health_full(struct health_registry *r, struct channel_health *h, uint32_t cap);
+
 /* Take an in-flight slot on @h under @cap (0 = none), atomically: no
  * number of threads (or processes, with a segment) pushes it past the
  * cap. 1 taken, 0 full. */

@@ -246,7 +246,7 @@ static enum usability usability_ex(const struct request_view *v, struct cand *c,
     if (health_cooling_ex(h, v->family, v->now, cool_end, &ci->account_wide, &ci->rank))
         return UNUSABLE_COOLING;
     uint32_t cap = c->ch->max_inflight;
-    if (cap != 0 && health_in_flight(v->health, h) >= cap)
+    if (cap != 0 && health_full(v->health, h, cap))
         return UNUSABLE_SATURATED;
     return USABLE;
 }

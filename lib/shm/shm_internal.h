@@ -138,6 +138,11 @@ void shm_inflight_release(struct sticky_shm *s, uint32_t index);
  * were reclaimed. */
 uint32_t shm_reclaim_dead(struct sticky_shm *s);
 
+/* shm_reclaim_dead(), at most once per second per handle by @now_ms (a
+ * clock that went back counts as time passed). 1 when a process was
+ * reclaimed. */
+int shm_reclaim_maybe(struct sticky_shm *s, int64_t now_ms);
+
 /* Release this process's row (sticky_shm_close()). */
 void shm_proc_detach(struct sticky_shm *s);
 

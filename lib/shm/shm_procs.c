@@ -126,6 +126,16 @@ uint32_t shm_reclaim_dead(struct sticky_shm *s)
     return n;
 }
 
+int shm_reclaim_maybe(struct sticky_shm *s, int64_t now_ms)
+{
+    int64_t last = atomic_load_explicit(&s->last_reclaim_ms, memory_order_relaxed);
+    if (last != INT64_MIN && now_ms >= last && now_ms - last < RECLAIM_INTERVAL_MS)
+        return 0;
+    if (!atomic_compare_exchange_strong(&s->last_reclaim_ms, &last, now_ms))
+        return 0; /* another thread of this process is at it */
+    return shm_reclaim_dead(s) > 0;
+}
+
 /* This process's row, taken on first use (and again after a fork). -1
  * when the table is full of live processes. */
 static int my_row(struct sticky_shm *s)
@@ -206,11 +216,7 @@ int shm_inflight_reserve(struct sticky_shm *s, uint32_t index, uint32_t cap, int
             return 1;
         atomic_fetch_sub_explicit(mine, 1, memory_order_seq_cst);
         /* Over the cap: maybe a dead process still holds units. */
-        int64_t last = atomic_load_explicit(&s->last_reclaim_ms, memory_order_relaxed);
-        if ((now_ms < last || now_ms - last >= RECLAIM_INTERVAL_MS ||
-             last == INT64_MIN) &&
-            atomic_compare_exchange_strong(&s->last_reclaim_ms, &last, now_ms) &&
-            shm_reclaim_dead(s) > 0)
+        if (shm_reclaim_maybe(s, now_ms))
             continue;
         if (sum - 1 >= cap)
             return 0; /* full without us: no race to retry */

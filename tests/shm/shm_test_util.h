@@ -53,7 +53,8 @@ static inline void node_start(struct node *n, const char *path, size_t channels)
     h_config(&n->h);
     n->h.cfg.log_level = STICKY_LOG_WARN;
     assert_int_equal(sticky_ctx_new(&n->h.cfg, &n->h.ctx), STICKY_OK);
-    sticky_shm_options o = shm_small_options(10000);
+    sticky_shm_options o; /* sizes: the file's, or the defaults for a new one */
+    sticky_shm_options_init(&o);
     assert_int_equal(sticky_shm_open(n->h.ctx, path, &o, &n->shm), STICKY_OK);
     assert_int_equal(sticky_ctx_use_shm(n->h.ctx, n->shm), STICKY_OK);
     static const char *ids[] = {"A", "B", "C", "D", "E", "F", "G", "H"};
