@@ -523,8 +523,12 @@ STICKY_API int sticky_shm_get_stats(sticky_shm *s, sticky_shm_stats *out)
     v.size = sizeof(v);
     v.file_bytes = h->file_bytes;
     v.max_sessions = h->sizes.max_sessions;
-    for (uint32_t i = 0; i < h->sizes.shard_count; i++)
-        v.sessions += __atomic_load_n(&s->shards[i].count, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < h->sizes.shard_count; i++) {
+        if (shm_shard_lock(s, i) != STICKY_OK)
+            return STICKY_ESTORE;
+        v.sessions += s->shards[i].count;
+        shm_shard_unlock(s, i);
+    }
     v.shard_count = h->sizes.shard_count;
     v.max_channels = h->sizes.max_channels;
     v.channels = atomic_load_explicit(&h->channels, memory_order_relaxed);
