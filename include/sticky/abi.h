@@ -42,7 +42,9 @@ enum sticky_struct_id {
     STICKY_STRUCT_PART = 13,               /* sticky_part (frozen) */
     STICKY_STRUCT_MESSAGE = 14,            /* sticky_message (frozen) */
     STICKY_STRUCT_HEADER = 15,             /* sticky_header (frozen) */
-    STICKY_STRUCT_CHANNEL_HEALTH = 16      /* sticky_channel_health (size-prefixed) */
+    STICKY_STRUCT_CHANNEL_HEALTH = 16,     /* sticky_channel_health (size-prefixed) */
+    /* 17, 18: reserved for sticky/shm.h */
+    STICKY_STRUCT_HEALTH_EVENT = 19        /* sticky_health_event (size-prefixed), 0.3.0 */
 };
 
 /**

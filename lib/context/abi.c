@@ -25,6 +25,7 @@ STICKY_API size_t sticky_struct_size(int id)
     case STICKY_STRUCT_MESSAGE: return sizeof(sticky_message);
     case STICKY_STRUCT_HEADER: return sizeof(sticky_header);
     case STICKY_STRUCT_CHANNEL_HEALTH: return sizeof(sticky_channel_health);
+    case STICKY_STRUCT_HEALTH_EVENT: return sizeof(sticky_health_event);
     default: return 0;
     }
 }

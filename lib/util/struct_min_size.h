@@ -3,7 +3,7 @@
  * size-prefixed struct of libsticky: the smallest size field the library
  * accepts for it (docs/ABI.md, "Size-prefixed structs"). Each is the end
  * of the struct's last field in the release that introduced the layout
- * (0.2.0 for all of them); fields appended later never change these.
+ * (0.2.0, or the release named beside it); fields appended later never change these.
  */
 #ifndef STICKY_STRUCT_MIN_SIZE_H
 #define STICKY_STRUCT_MIN_SIZE_H
@@ -28,5 +28,7 @@
 /* Introduced in 0.2.0 (issue 12). */
 #define CHANNEL_HEALTH_MIN_SIZE STRUCT_END(sticky_channel_health, failures)
 #define MEMORY_STORE_OPTIONS_MIN_SIZE STRUCT_END(sticky_memory_store_options, sweep_on_write)
+/* Introduced in 0.3.0 (issue 13, shared channel health). */
+#define HEALTH_EVENT_MIN_SIZE STRUCT_END(sticky_health_event, at_ms)
 
 #endif /* STICKY_STRUCT_MIN_SIZE_H */
