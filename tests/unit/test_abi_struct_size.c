@@ -22,8 +22,13 @@ _Static_assert(STICKY_STRUCT_CONFIG == 1 && STICKY_STRUCT_ALLOCATOR == 2 &&
                STICKY_STRUCT_DECISION == 9 && STICKY_STRUCT_OUTCOME == 10 &&
                STICKY_STRUCT_CTX_STATS == 11 && STICKY_STRUCT_KEY_CHAIN == 12 &&
                STICKY_STRUCT_PART == 13 && STICKY_STRUCT_MESSAGE == 14 &&
-               STICKY_STRUCT_HEADER == 15 && STICKY_STRUCT_CHANNEL_HEALTH == 16,
+               STICKY_STRUCT_HEADER == 15 && STICKY_STRUCT_CHANNEL_HEALTH == 16 &&
+               STICKY_STRUCT_HEALTH_EVENT == 19,
                "enum sticky_struct_id");
+
+/* Ids 17 and 18 are taken by sticky/shm.h (developed on another branch);
+ * until it is merged they are the only gap. */
+#define RESERVED_IDS 2
 
 struct expect {
     int id;
@@ -49,6 +54,7 @@ static const struct expect all[] = {
     E(STICKY_STRUCT_MESSAGE, sticky_message),
     E(STICKY_STRUCT_HEADER, sticky_header),
     E(STICKY_STRUCT_CHANNEL_HEALTH, sticky_channel_health),
+    E(STICKY_STRUCT_HEALTH_EVENT, sticky_health_event),
 };
 #undef E
 #define N_IDS (sizeof(all) / sizeof(all[0]))
@@ -70,10 +76,10 @@ static void test_every_id_matches_headers(void **state)
 static void test_ids_dense_and_covered(void **state)
 {
     (void)state;
-    assert_int_equal(N_IDS, STICKY_STRUCT_CHANNEL_HEALTH);
-    int seen[N_IDS + 1] = {0};
+    assert_int_equal(N_IDS + RESERVED_IDS, STICKY_STRUCT_HEALTH_EVENT);
+    int seen[N_IDS + RESERVED_IDS + 1] = {0};
     for (size_t i = 0; i < N_IDS; i++) {
-        assert_in_range(all[i].id, 1, (int)N_IDS);
+        assert_in_range(all[i].id, 1, (int)(N_IDS + RESERVED_IDS));
         assert_int_equal(seen[all[i].id]++, 0);
     }
 }
@@ -84,7 +90,7 @@ static void test_unknown_ids(void **state)
     (void)state;
     assert_int_equal(sticky_struct_size(0), 0);
     assert_int_equal(sticky_struct_size(-1), 0);
-    assert_int_equal(sticky_struct_size(STICKY_STRUCT_CHANNEL_HEALTH + 1), 0);
+    assert_int_equal(sticky_struct_size(STICKY_STRUCT_HEALTH_EVENT + 1), 0);
     assert_int_equal(sticky_struct_size(1000), 0);
     assert_int_equal(sticky_struct_size(INT32_MIN), 0);
     assert_int_equal(sticky_struct_size(INT32_MAX), 0);
