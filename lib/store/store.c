@@ -323,8 +323,7 @@ int store_health_poll(sticky_store *store, sticky_health_event *out)
         leave(store);
         if (rc != STICKY_OK)
             return rc;
-        full.channel_id[STICKY_ID_SIZE - 1] = '\0';
-        if (event_ok(&full)) {
+        if (event_ok(&full)) { /* an unterminated id is not ok */
             *out = full;
             return STICKY_OK;
         }
