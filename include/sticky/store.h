@@ -298,7 +298,9 @@ typedef struct sticky_store_vtable {
      * cache with a documented staleness bound). Called by the selector
      * after each get of a selection, until STICKY_ENOTFOUND, so a change
      * published by node A is applied by node B before its next decision
-     * reads channel health. Never returns this node's own events.
+     * reads channel health. Events come in the order the backend merged
+     * them; a node's own cooldowns may come back (merging them again
+     * changes nothing), its own clears must not.
      * 0 / STICKY_ENOTFOUND (none waiting) / other errors. */
     int (*health_poll)(void *self, sticky_health_event *out);
 } sticky_store_vtable;

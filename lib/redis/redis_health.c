@@ -11,8 +11,11 @@
  * health_publish runs the health script (one round trip, merge rules in
  * redis_scripts.c). Nothing else does I/O: the get and put scripts append
  * the records newer than the version this store has seen, and this file
- * decodes them strictly into a queue that health_poll drains. A store
- * never hands out its own records (origin: a random id per store).
+ * decodes them strictly into a queue that health_poll drains, in version
+ * order. A store never hands out its own clears (origin: a random id per
+ * store); its own cooldowns come back once and merge as no-ops, which
+ * restores them if another node's clear of an earlier moment was applied
+ * in between.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -194,7 +197,10 @@ int rhealth_take(struct rstore *rs, const redisReply *r, size_t from)
         }
         if (ver <= seen)
             continue;
-        if (!own) {
+        /* This store's own clear already happened here; its own
+         * cooldowns are taken (merging them is a no-op, unless a clear
+         * from another node came first in this same version order). */
+        if (!(own && ev.cause == STICKY_CAUSE_NONE)) {
             if (atomic_load_explicit(&h->queued, memory_order_relaxed) == HEALTH_QUEUE) {
                 upto = seen; /* full: the rest comes again with the next reply */
                 break;
