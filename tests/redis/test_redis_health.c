@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "redis_test_util.h"
@@ -36,7 +37,7 @@ struct test_redis g_redis;
 #define SONNET "claude-sonnet-4-5"
 #define HAIKU "claude-haiku-4-5"
 
-static int64_t g_now = T0; /* the nodes' one clock */
+static _Atomic int64_t g_now = T0; /* the nodes' one clock (threads read it) */
 
 static int64_t clock_read(void *user)
 {
@@ -556,6 +557,101 @@ static void incident_timeline_two_nodes(void **state)
     free(w);
 }
 
+
+/* ---- threads ----------------------------------------------------------------- */
+
+#define N_THREADS 4
+#define N_REVOKED 20
+
+struct hitter {
+    struct node *n;
+    int conv;
+    int errors;
+};
+
+static void *hit_loop(void *arg)
+{
+    struct hitter *t = arg;
+    for (int i = 0; i < 150; i++) {
+        sticky_decision d;
+        if (turn(t->n, t->conv, 3, SONNET, two, 2, &d) != STICKY_OK || d.store_degraded)
+            t->errors++;
+        else
+            sticky_release(t->n->ctx, &d);
+    }
+    return NULL;
+}
+
+/* Node B's threads take health news from their replies at the same time
+ * (one queue, one version) while node A publishes: every record arrives,
+ * none twice out of order (a clear never lands after the cooldown that
+ * followed it). Run under ThreadSanitizer by the threads suite. */
+static void threads_take_news_concurrently(void **state)
+{
+    (void)state;
+    g_now = T0;
+    struct node a, b;
+    node_open(&a, "h7:", "node-a");
+    node_open(&b, "h7:", "node-b");
+    sticky_redis_store_options o;
+    /* B: 4 pooled connections, one per thread. */
+    node_close(&b);
+    memset(&b, 0, sizeof(b));
+    snprintf(b.name, sizeof(b.name), "node-b");
+    sticky_config cfg;
+    sticky_config_init(&cfg);
+    cfg.clock_fn = clock_read;
+    assert_int_equal(sticky_ctx_new(&cfg, &b.ctx), STICKY_OK);
+    sticky_redis_store_options_init(&o);
+    o.command_timeout_ms = 2000;
+    o.pool_size = N_THREADS;
+    assert_int_equal(make_redis_store(b.ctx, "h7:", &o, &b.st), STICKY_OK);
+    assert_int_equal(sticky_ctx_set_store(b.ctx, b.st), STICKY_OK);
+
+    struct hitter t[N_THREADS];
+    pthread_t tid[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        t[i] = (struct hitter){&b, 1 + i, 0};
+        ok_turn(&b, 1 + i, 1, two, 2);
+        ok_turn(&b, 1 + i, 2, two, 2);
+    }
+    for (int i = 0; i < N_THREADS; i++)
+        assert_int_equal(pthread_create(&tid[i], NULL, hit_loop, &t[i]), 0);
+    /* A revokes N_REVOKED channels B has never seen, clears every other
+     * one, and revokes those again. */
+    char ids[N_REVOKED][16];
+    const char *list[1];
+    for (int i = 0; i < N_REVOKED; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "t-%02d", i);
+        list[0] = ids[i];
+        sticky_decision d;
+        assert_int_equal(turn(&a, 500 + i, 1, SONNET, list, 1, &d), STICKY_OK);
+        report(&a, &d, 401, NULL);
+    }
+    g_now += 1; /* a clear in the same millisecond wins: keep them apart */
+    for (int i = 0; i < N_REVOKED; i += 2)
+        assert_int_equal(sticky_ctx_clear_channel_health(a.ctx, ids[i]), STICKY_OK);
+    g_now += 1;
+    for (int i = 0; i < N_REVOKED; i += 4) {
+        list[0] = ids[i];
+        sticky_decision d;
+        assert_int_equal(turn(&a, 600 + i, 1, SONNET, list, 1, &d), STICKY_OK);
+        report(&a, &d, 403, NULL);
+    }
+    for (int i = 0; i < N_THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        assert_int_equal(t[i].errors, 0);
+    }
+    ok_turn(&b, 1, 4, two, 2); /* whatever came after the threads stopped */
+    for (int i = 0; i < N_REVOKED; i++) {
+        int want = i % 4 == 0 || i % 2 == 1 ? STICKY_HEALTH_AUTH : STICKY_HEALTH_OK;
+        if (health(&b, ids[i]).state != want)
+            fail_msg("%s on node-b: state %d, want %d", ids[i], health(&b, ids[i]).state, want);
+    }
+    node_close(&a);
+    node_close(&b);
+}
+
 int main(void)
 {
     if (test_redis_start(&g_redis) != 0)
@@ -565,6 +661,7 @@ int main(void)
         cmocka_unit_test(revocation_and_clear_reach_other_nodes),
         cmocka_unit_test(garbled_health_data_is_ignored),
         cmocka_unit_test(incident_timeline_two_nodes),
+        cmocka_unit_test(threads_take_news_concurrently),
     };
     int failed = cmocka_run_group_tests_name("redis health", tests, NULL, NULL);
     test_redis_stop(&g_redis);
