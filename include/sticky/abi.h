@@ -44,7 +44,8 @@ enum sticky_struct_id {
     STICKY_STRUCT_HEADER = 15,             /* sticky_header (frozen) */
     STICKY_STRUCT_CHANNEL_HEALTH = 16,     /* sticky_channel_health (size-prefixed) */
     STICKY_STRUCT_SHM_OPTIONS = 17,        /* sticky_shm_options (size-prefixed) */
-    STICKY_STRUCT_SHM_STATS = 18           /* sticky_shm_stats (size-prefixed) */
+    STICKY_STRUCT_SHM_STATS = 18,          /* sticky_shm_stats (size-prefixed) */
+    STICKY_STRUCT_HEALTH_EVENT = 19        /* sticky_health_event (size-prefixed), 0.3.0 */
 };
 
 /**

@@ -342,7 +342,10 @@ STICKY_API int sticky_ctx_get_channel_health(const sticky_ctx *ctx, const char *
 /**
  * sticky_ctx_clear_channel_health - end every cooldown of a channel (auth
  * state, rate-limit windows, transient cooldowns, an open breaker) and
- * reset its consecutive failures: e.g. after the key was replaced.
+ * reset its consecutive failures: e.g. after the key was replaced. With
+ * a store that shares channel health (vtable version 2, e.g. Redis) the
+ * clear is published to the other nodes (one store round trip; since
+ * 0.3.0).
  *
  * @ctx: the context. @channel_id: the channel's id.
  * Returns: 0; STICKY_ENOTFOUND if the context has no health for that id;

@@ -120,6 +120,11 @@ typedef struct sticky_redis_store_stats {
     uint64_t pool_timeouts;    /* ... and gave up at the deadline */
     uint64_t connections_open; /* gauge: connections up now */
     uint64_t backoff_ms;       /* gauge: current reconnect delay; 0 healthy */
+    /* Since 0.3.0: shared channel health (docs/redis.md). */
+    uint64_t health_published; /* health records this store wrote */
+    uint64_t health_received;  /* records of other nodes taken from replies */
+    uint64_t health_ignored;   /* undecodable records (or an unreadable
+                                * health key) ignored */
 } sticky_redis_store_stats;
 
 /**

@@ -249,7 +249,11 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
  * library keeps every open attempt, so a second report of it - the same
  * struct again, a copy of it, or after sticky_release() - is refused with
  * STICKY_ENOTFOUND and changes nothing (no second outcome, no second
- * release of the slot).
+ * release of the slot). With a store that shares channel health (vtable
+ * version 2, e.g. Redis; docs/storage.md), a 429 with a reset time or a
+ * 401 / 403 is also published to the other nodes: one store round trip
+ * (bounded by the store's timeout; a failure is logged, the local health
+ * is already updated). Other outcomes do no I/O. (Since 0.3.0.)
  *
  * @ctx: the context. @d: the decision from sticky_select() on this
  * context (its attempt field is cleared). @o: the outcome.

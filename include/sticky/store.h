@@ -114,6 +114,64 @@ static inline int sticky_store_stats_init(sticky_store_stats *s)
     return sticky_store_stats_init_sized(s, sizeof(*s));
 }
 
+/* sticky_health_event.until_ms of a clear (cause STICKY_CAUSE_NONE). */
+#define STICKY_HEALTH_CLEARED INT64_MIN
+
+/*
+ * One change of a channel's health, shared between gateway nodes by a
+ * store that implements the version-2 health methods (docs/storage.md,
+ * "Shared channel health"). Size-prefixed (start with
+ * sticky_health_event_init()).
+ *
+ * Two kinds:
+ * - a cooldown: slot @family of channel @channel_id cools until @until_ms
+ *   because of @cause (STICKY_CAUSE_RATE_LIMIT: a 429 with an announced
+ *   reset; STICKY_CAUSE_AUTH: refused credentials, @until_ms INT64_MAX =
+ *   until cleared). Merged like a local report: the later end wins.
+ * - a clear (cause STICKY_CAUSE_NONE, until_ms STICKY_HEALTH_CLEARED,
+ *   family STICKY_MODEL_FAMILY_ALL): every cooldown of the channel ends,
+ *   in every slot, as by sticky_ctx_clear_channel_health(). A clear wins
+ *   over cooldowns observed before it (@at_ms), a cooldown observed after
+ *   it wins over the clear.
+ * Times are milliseconds since the Unix epoch from the context clock of
+ * the node that observed the event.
+ */
+typedef struct sticky_health_event {
+    size_t size;                     /* set by sticky_health_event_init() */
+    char channel_id[STICKY_ID_SIZE]; /* 1..127 bytes + NUL */
+    int family;                      /* enum sticky_model_family: the slot
+                                      * (STICKY_MODEL_FAMILY_ALL: every
+                                      * model of the account) */
+    int cause;                       /* enum sticky_health_cause; NONE for
+                                      * a clear */
+    int64_t until_ms;                /* end of the cooldown (INT64_MAX:
+                                      * until cleared); STICKY_HEALTH_CLEARED
+                                      * for a clear */
+    int64_t at_ms;                   /* when the node observed it */
+} sticky_health_event;
+
+/**
+ * sticky_health_event_init_sized - zero @ev and set ev->size.
+ *
+ * Prefer the sticky_health_event_init() wrapper, which passes sizeof(*ev).
+ *
+ * @ev: the event to initialise.
+ * @size: the caller's sizeof(sticky_health_event).
+ * Returns: 0; STICKY_EINVAL if @ev is NULL; STICKY_EABI if @size is outside
+ *          the accepted sizes (below the first-release size or above
+ *          STICKY_MAX_STRUCT_SIZE; docs/ABI.md).
+ * Thread-safety: safe from any thread (touches only @ev).
+ * Since: 0.3.0
+ */
+STICKY_API int sticky_health_event_init_sized(sticky_health_event *ev, size_t size);
+
+/* Zero @ev and set its size; see sticky_health_event_init_sized().
+ * Since: 0.3.0 */
+static inline int sticky_health_event_init(sticky_health_event *ev)
+{
+    return sticky_health_event_init_sized(ev, sizeof(*ev));
+}
+
 /* Renewal rules (what a use does to expires_ms). */
 enum sticky_renew_mode {
     /* When less than the threshold remains, renew to the full TTL;
@@ -147,8 +205,10 @@ enum sticky_store_cap {
 /* The newest vtable version this header describes; it grows when a
  * release appends methods. Not for a backend's .version: a backend writes
  * the version it implements as a number (.version = 1), so that compiling
- * it against a newer header does not claim methods it lacks. */
-#define STICKY_STORE_VTABLE_VERSION 1
+ * it against a newer header does not claim methods it lacks.
+ * Version 1 (0.1.0): get, put, touch, del, sweep, stats, destroy.
+ * Version 2 (0.3.0): health_publish, health_poll (optional). */
+#define STICKY_STORE_VTABLE_VERSION 2
 
 /*
  * A storage backend. Fill one as a static const and pass its address with
@@ -216,6 +276,33 @@ typedef struct sticky_store_vtable {
     /* Release @self and everything it owns. Called once, by
      * sticky_store_free(). */
     void (*destroy)(void *self);
+
+    /* version 2: shared channel health. Optional: both NULL = the backend
+     * does not share health (then it behaves as a version-1 backend);
+     * both or neither must be set. Since: 0.3.0 */
+
+    /* Share @ev (a cooldown or a clear, validated by the core: terminated
+     * non-empty id, family and cause in range) with the other nodes using
+     * the same backend: one round trip at most. Called from
+     * sticky_report() and sticky_ctx_clear_channel_health(), never on the
+     * sticky-hit path, and never for an event this node received through
+     * health_poll (no echo). The backend merges by the rules of
+     * sticky_health_event. 0 / STICKY_ESTORE / other errors (the core
+     * logs them; the local health is already updated). */
+    int (*health_publish)(void *self, const sticky_health_event *ev, int64_t now_ms);
+
+    /* Hand out the oldest health event published by another node that
+     * the backend received and has not handed out yet, into @out (full
+     * size, zeroed, out->size set). No I/O: a backend receives events
+     * piggybacked on the replies of its get / put calls (or keeps a short
+     * cache with a documented staleness bound). Called by the selector
+     * after each get of a selection, until STICKY_ENOTFOUND, so a change
+     * published by node A is applied by node B before its next decision
+     * reads channel health. Events come in the order the backend merged
+     * them; a node's own cooldowns may come back (merging them again
+     * changes nothing), its own clears must not.
+     * 0 / STICKY_ENOTFOUND (none waiting) / other errors. */
+    int (*health_poll)(void *self, sticky_health_event *out);
 } sticky_store_vtable;
 
 /**
@@ -224,14 +311,16 @@ typedef struct sticky_store_vtable {
  * @ctx: the context whose clock, allocator and log the store uses; must
  *       outlive the store.
  * @vtable: the backend's methods; copied. version must be >= 1 and every
- *          version-1 method non-NULL. The address is remembered as the
+ *          version-1 method non-NULL; from version 2, health_publish and
+ *          health_poll are both set or both NULL. The address is remembered as the
  *          backend's identity for sticky_store_self(): pass a static const.
  * @self: the backend's state, passed to every method; owned by the store
  *        on success (destroyed through vtable->destroy by
  *        sticky_store_free()), still the caller's on error.
  * @out: receives the store; set to NULL on error.
- * Returns: 0; STICKY_EINVAL if @ctx, @vtable or @out is NULL or a method is
- *          missing; STICKY_EABI if vtable->version < 1; STICKY_ENOMEM.
+ * Returns: 0; STICKY_EINVAL if @ctx, @vtable or @out is NULL, a method is
+ *          missing or only one health method is set; STICKY_EABI if
+ *          vtable->version < 1; STICKY_ENOMEM.
  * Thread-safety: safe from any thread. The new store is safe to share
  *          between threads: a backend without STICKY_STORE_CAP_THREAD_SAFE
  *          is serialised by a mutex in the handle.

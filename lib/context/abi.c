@@ -27,6 +27,7 @@ STICKY_API size_t sticky_struct_size(int id)
     case STICKY_STRUCT_CHANNEL_HEALTH: return sizeof(sticky_channel_health);
     case STICKY_STRUCT_SHM_OPTIONS: return sizeof(sticky_shm_options);
     case STICKY_STRUCT_SHM_STATS: return sizeof(sticky_shm_stats);
+    case STICKY_STRUCT_HEALTH_EVENT: return sizeof(sticky_health_event);
     default: return 0;
     }
 }

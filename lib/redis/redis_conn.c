@@ -2,7 +2,7 @@
  * lib/redis/redis_conn.c - the connection pool and every byte of I/O of
  * the Redis store. A call takes a free pooled connection (or waits for one
  * until its deadline), connects it if needed (connect, then one pipelined
- * handshake: AUTH, SELECT, CLIENT SETNAME, SCRIPT LOAD x4), sends EVALSHA
+ * handshake: AUTH, SELECT, CLIENT SETNAME, SCRIPT LOAD x5), sends EVALSHA
  * (EVAL after NOSCRIPT) and reads the reply with poll() against a
  * CLOCK_MONOTONIC deadline, so no call waits longer than
  * command_timeout_ms (connect_timeout_ms + command_timeout_ms when it
@@ -334,26 +334,30 @@ static struct rslot *acquire(struct rstore *rs, int64_t deadline)
 /* --- running a script ---------------------------------------------------- */
 
 #define MAX_ARGS 8
+#define MAX_KEYS 2
 
 static int run(struct rstore *rs, struct rslot *s, int use_sha, enum rscript id,
-               const char *key, size_t key_len, int nargs, const char **args,
-               const size_t *lens, int64_t deadline, redisReply **reply)
+               int nkeys, const char *const *keys, const size_t *key_lens, int nargs,
+               const char **args, const size_t *lens, int64_t deadline, redisReply **reply)
 {
-    const char *argv[4 + MAX_ARGS];
-    size_t argl[4 + MAX_ARGS];
+    const char *argv[3 + MAX_KEYS + MAX_ARGS];
+    size_t argl[3 + MAX_KEYS + MAX_ARGS];
     argv[0] = use_sha ? "EVALSHA" : "EVAL";
     argv[1] = use_sha ? s->sha[id] : rscript_body(id);
-    argv[2] = "1";
-    argv[3] = key;
+    argv[2] = nkeys == 2 ? "2" : "1";
     argl[0] = strlen(argv[0]);
     argl[1] = strlen(argv[1]);
     argl[2] = 1;
-    argl[3] = key_len;
-    for (int i = 0; i < nargs; i++) {
-        argv[4 + i] = args[i];
-        argl[4 + i] = lens[i];
+    int argc = 3;
+    for (int i = 0; i < nkeys; i++, argc++) {
+        argv[argc] = keys[i];
+        argl[argc] = key_lens[i];
     }
-    if (redisAppendCommandArgv(s->c, 4 + nargs, argv, argl) != REDIS_OK) {
+    for (int i = 0; i < nargs; i++, argc++) {
+        argv[argc] = args[i];
+        argl[argc] = lens[i];
+    }
+    if (redisAppendCommandArgv(s->c, argc, argv, argl) != REDIS_OK) {
         io_failed(rs, s, IO_BROKEN, "send");
         return -1;
     }
@@ -366,12 +370,12 @@ static int run(struct rstore *rs, struct rslot *s, int use_sha, enum rscript id,
     return 0;
 }
 
-int rconn_eval(struct rstore *rs, enum rscript id, const char *key, size_t key_len,
-               int nargs, const char **args, const size_t *arg_lens,
-               redisReply **reply)
+int rconn_eval(struct rstore *rs, enum rscript id, int nkeys, const char *const *keys,
+               const size_t *key_lens, int nargs, const char **args,
+               const size_t *arg_lens, redisReply **reply)
 {
     *reply = NULL;
-    if (nargs > MAX_ARGS)
+    if (nargs > MAX_ARGS || nkeys < 1 || nkeys > MAX_KEYS)
         return STICKY_ESTORE;
     int64_t start = rmono_ns();
     if (gate_enter(rs, start) != 0) {
@@ -390,14 +394,14 @@ int rconn_eval(struct rstore *rs, enum rscript id, const char *key, size_t key_l
         }
     }
     redisReply *r = NULL;
-    int rc = run(rs, s, 1, id, key, key_len, nargs, args, arg_lens, deadline, &r);
+    int rc = run(rs, s, 1, id, nkeys, keys, key_lens, nargs, args, arg_lens, deadline, &r);
     if (rc == 0 && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         /* The server lost its script cache (SCRIPT FLUSH, failover to a
          * replica that never saw SCRIPT LOAD): send the body; EVAL caches
          * it again for the next EVALSHA. */
         freeReplyObject(r);
         RCOUNT(rs, noscript_reloads);
-        rc = run(rs, s, 0, id, key, key_len, nargs, args, arg_lens, deadline, &r);
+        rc = run(rs, s, 0, id, nkeys, keys, key_lens, nargs, args, arg_lens, deadline, &r);
     }
     if (rc == 0 && r->type == REDIS_REPLY_ERROR) {
         RCOUNT(rs, server_errors);
@@ -481,7 +485,12 @@ int rconn_count_keys(struct rstore *rs, uint64_t *count)
             break;
         }
         memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-        total += r->element[1]->elements;
+        for (size_t i = 0; i < r->element[1]->elements; i++) {
+            const redisReply *k = r->element[1]->element[i];
+            /* Session keys only: <prefix><16 hex digits>, not <prefix>health. */
+            if (k->type == REDIS_REPLY_STRING && k->len == rs->o.prefix_len + 16)
+                total++;
+        }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
     pthread_mutex_unlock(&s->lock);

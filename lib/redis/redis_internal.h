@@ -1,8 +1,8 @@
 /*
  * lib/redis/redis_internal.h - the Redis store's private state shared by
  * the files of lib/redis/: validated options, the connection pool (one
- * mutex per connection), the reconnect backoff gate, counters, and the
- * internal functions each file provides.
+ * mutex per connection), the reconnect backoff gate, counters, the shared
+ * channel health state, and the internal functions each file provides.
  */
 #ifndef STICKY_REDIS_INTERNAL_H
 #define STICKY_REDIS_INTERNAL_H
@@ -19,7 +19,25 @@
 #include "sticky/redis_store.h"
 
 /* The Lua scripts, one per store operation (redis_scripts.c). */
-enum rscript { RS_GET = 0, RS_PUT, RS_TOUCH, RS_DEL, RS_COUNT };
+enum rscript { RS_GET = 0, RS_PUT, RS_TOUCH, RS_DEL, RS_HEALTH, RS_COUNT };
+
+/* Shared channel health (redis_health.c): health records a get or put
+ * reply carries at most; events waiting for health_poll at most. */
+#define HEALTH_REPLY_MAX 32
+#define HEALTH_QUEUE 128
+
+struct rhealth {
+    pthread_mutex_t lock;        /* guards seen and the queue */
+    int64_t seen;                /* last health version taken; -1: the
+                                  * health key was reported unreadable */
+    _Atomic int64_t seen_hint;   /* a copy of seen read without the lock */
+    atomic_uint queued;          /* events in q: health_poll's fast path */
+    unsigned head;
+    sticky_health_event q[HEALTH_QUEUE];
+    char origin[17];             /* this store's id in published records */
+    char key[STICKY_REDIS_STORE_MAX_PREFIX + 8]; /* <prefix>health */
+    size_t key_len;
+};
 
 /* One pooled connection; `lock` is held by the call using it. */
 struct rslot {
@@ -56,12 +74,16 @@ struct rstore {
     pthread_mutex_t gate_lock; /* serialises backoff_ms updates */
     _Atomic uint32_t backoff_ms;
 
+    struct rhealth health;   /* shared channel health (redis_health.c) */
+    int health_ready;        /* health.lock initialised */
+
     /* sticky_store_stats counters. */
     atomic_uint_fast64_t hits, misses, inserts, updates, renewals, deletes;
     /* sticky_redis_store_stats counters. */
     atomic_uint_fast64_t round_trips, connects, reconnects, connect_failures,
         timeouts, io_errors, server_errors, protocol_errors, noscript_reloads,
-        fast_fails, pool_waits, pool_timeouts;
+        fast_fails, pool_waits, pool_timeouts, health_published, health_received,
+        health_ignored;
     atomic_int_fast64_t connections_open;
 };
 
@@ -96,15 +118,28 @@ int rrecord_decode(const char *v, size_t len, sticky_mapping *m);
 /* The Redis key of a session key: prefix + 16 hex digits. */
 size_t rkey_format(const struct rstore *rs, uint64_t key, char *buf, size_t cap);
 
-/* redis_conn.c: run one script on a pooled connection. On 0, *@reply is
- * the script's reply (an array or integer; free with freeReplyObject()).
- * Any failure is STICKY_ESTORE, already counted and logged. */
-int rconn_eval(struct rstore *rs, enum rscript id, const char *key, size_t key_len,
-               int nargs, const char **args, const size_t *arg_lens,
-               redisReply **reply);
+/* redis_conn.c: run one script on a pooled connection with @nkeys keys
+ * (1 or 2). On 0, *@reply is the script's reply (an array or integer;
+ * free with freeReplyObject()). Any failure is STICKY_ESTORE, already
+ * counted and logged. */
+int rconn_eval(struct rstore *rs, enum rscript id, int nkeys, const char *const *keys,
+               const size_t *key_lens, int nargs, const char **args,
+               const size_t *arg_lens, redisReply **reply);
 /* Count keys under the prefix with SCAN (for stats). */
 int rconn_count_keys(struct rstore *rs, uint64_t *count);
 int rpool_init(struct rstore *rs);
 void rpool_free(struct rstore *rs);
+
+/* redis_health.c: shared channel health (docs/redis.md). */
+int rhealth_init(struct rstore *rs);
+void rhealth_free(struct rstore *rs);
+/* The version argument of get / put ("12", or "-1"); returns its length. */
+size_t rhealth_seen_arg(struct rstore *rs, char *buf, size_t cap);
+/* Take the health part of a get / put reply (elements from @from on:
+ * mode, version, junk, field, value, ...). STICKY_ESTORE if its shape is
+ * wrong; bad records inside are logged, counted and skipped. */
+int rhealth_take(struct rstore *rs, const redisReply *r, size_t from);
+int rhealth_publish(void *self, const sticky_health_event *ev, int64_t now_ms);
+int rhealth_poll(void *self, sticky_health_event *out);
 
 #endif /* STICKY_REDIS_INTERNAL_H */

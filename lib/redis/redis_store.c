@@ -2,7 +2,8 @@
  * lib/redis/redis_store.c - the Redis backend's sticky_store_vtable and
  * its constructor: each method formats the Redis key, runs its script
  * (redis_conn.c) in one round trip, checks the reply's shape, decodes the
- * record strictly and keeps the sticky_store_stats counters. Also
+ * record strictly and keeps the sticky_store_stats counters; get and put
+ * also carry the shared channel health (redis_health.c). Also
  * sticky_redis_store_get_stats(), which finds its state with
  * sticky_store_self().
  */
@@ -32,13 +33,19 @@ static int parse_reply(struct rstore *rs, redisReply *r, long long *st,
         r->element[0]->type != REDIS_REPLY_INTEGER)
         goto bad;
     *st = r->element[0]->integer;
+    /* {status[, record]} or, with health news, {status, record or '',
+     * mode, version, junk, field, value, ...}. */
+    if (r->elements > 2) {
+        if (r->element[1]->type != REDIS_REPLY_STRING || rhealth_take(rs, r, 2) != STICKY_OK)
+            goto bad;
+    }
     if (*st < 0) {
         rlog(rs, STICKY_LOG_WARN, "undecodable record under key %016llx",
              (unsigned long long)key);
         goto bad;
     }
     if (*st >= want_record_from) {
-        if (r->elements != 2 || r->element[1]->type != REDIS_REPLY_STRING)
+        if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_STRING)
             goto bad;
         sticky_mapping tmp;
         memset(&tmp, 0, sizeof(tmp));
@@ -70,7 +77,11 @@ static int eval_record(struct rstore *rs, enum rscript script, uint64_t key, con
                        int want_record_from, sticky_mapping *out, long long *st)
 {
     redisReply *r;
-    int rc = rconn_eval(rs, script, k, kl, nargs, args, lens, &r);
+    /* get and put also read the health hash (KEYS[2]); touch does not. */
+    int with_health = script == RS_GET || script == RS_PUT;
+    const char *keys[2] = {k, rs->health.key};
+    size_t key_lens[2] = {kl, rs->health.key_len};
+    int rc = rconn_eval(rs, script, with_health ? 2 : 1, keys, key_lens, nargs, args, lens, &r);
     if (rc != STICKY_OK)
         return rc;
     rc = parse_reply(rs, r, st, want_record_from, out, key);
@@ -82,16 +93,17 @@ static int r_get(void *self, uint64_t key, int64_t now_ms, unsigned flags,
                  sticky_mapping *out)
 {
     struct rstore *rs = self;
-    char k[KEY_BUF], now[24], ttl[24], thr[24];
+    char k[KEY_BUF], now[24], ttl[24], thr[24], seen[24];
     size_t kl = rkey_format(rs, key, k, sizeof(k));
-    const char *args[4] = {now, ttl, thr, (flags & STICKY_STORE_PEEK) ? "1" : "0"};
-    size_t lens[4];
+    const char *args[5] = {now, ttl, thr, (flags & STICKY_STORE_PEEK) ? "1" : "0", seen};
+    size_t lens[5];
     fmt_i64(now, sizeof(now), now_ms, &lens[0]);
     fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
     fmt_i64(thr, sizeof(thr), rs->o.threshold_ms, &lens[2]);
     lens[3] = 1;
+    lens[4] = rhealth_seen_arg(rs, seen, sizeof(seen));
     long long st = 0;
-    int rc = eval_record(rs, RS_GET, key, k, kl, 4, args, lens, 1, out, &st);
+    int rc = eval_record(rs, RS_GET, key, k, kl, 5, args, lens, 1, out, &st);
     if (rc != STICKY_OK)
         return rc;
     int peek = (flags & STICKY_STORE_PEEK) != 0;
@@ -112,21 +124,22 @@ static int r_put(void *self, const sticky_mapping *m, int64_t now_ms, unsigned f
                  sticky_mapping *existing)
 {
     struct rstore *rs = self;
-    char k[KEY_BUF], now[24], ttl[24], rec[RRECORD_MAX];
+    char k[KEY_BUF], now[24], ttl[24], rec[RRECORD_MAX], seen[24];
     size_t kl = rkey_format(rs, m->key, k, sizeof(k));
     int n = rrecord_encode(rec, sizeof(rec), now_ms, now_ms, now_ms + rs->o.ttl_ms, 1,
                            m->tenant_id, m->channel_id);
     if (n < 0)
         return STICKY_ELIMIT;
     int if_absent = (flags & STICKY_STORE_IF_ABSENT) != 0;
-    const char *args[4] = {now, ttl, if_absent ? "1" : "0", rec};
-    size_t lens[4];
+    const char *args[5] = {now, ttl, if_absent ? "1" : "0", rec, seen};
+    size_t lens[5];
     fmt_i64(now, sizeof(now), now_ms, &lens[0]);
     fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
     lens[2] = 1;
     lens[3] = (size_t)n;
+    lens[4] = rhealth_seen_arg(rs, seen, sizeof(seen));
     long long st = 0;
-    int rc = eval_record(rs, RS_PUT, m->key, k, kl, 4, args, lens, 2, existing, &st);
+    int rc = eval_record(rs, RS_PUT, m->key, k, kl, 5, args, lens, 2, existing, &st);
     if (rc != STICKY_OK)
         return rc;
     if (st == 2)
@@ -166,7 +179,8 @@ static int r_del(void *self, uint64_t key, int64_t now_ms)
     size_t lens[1];
     fmt_i64(now, sizeof(now), now_ms, &lens[0]);
     redisReply *r;
-    int rc = rconn_eval(rs, RS_DEL, k, kl, 1, args, lens, &r);
+    const char *keys[1] = {k};
+    int rc = rconn_eval(rs, RS_DEL, 1, keys, &kl, 1, args, lens, &r);
     if (rc != STICKY_OK)
         return rc;
     int type = r->type;
@@ -208,6 +222,9 @@ static void fill_redis_stats(struct rstore *rs, sticky_redis_store_stats *s)
     s->fast_fails = LD(rs, fast_fails);
     s->pool_waits = LD(rs, pool_waits);
     s->pool_timeouts = LD(rs, pool_timeouts);
+    s->health_published = LD(rs, health_published);
+    s->health_received = LD(rs, health_received);
+    s->health_ignored = LD(rs, health_ignored);
     int64_t open = LD(rs, connections_open);
     s->connections_open = open > 0 ? (uint64_t)open : 0;
     s->backoff_ms = atomic_load(&rs->down_until_ns) != 0 ? LD(rs, backoff_ms) : 0;
@@ -232,6 +249,8 @@ static void r_destroy(void *self)
     struct rstore *rs = self;
     rpool_free(rs);
     ropts_free(rs);
+    if (rs->health_ready)
+        rhealth_free(rs);
     pthread_mutex_destroy(&rs->gate_lock);
     sticky_ctx_mem_free(rs->ctx, rs);
 }
@@ -239,7 +258,7 @@ static void r_destroy(void *self)
 /* Static: its address is how sticky_redis_store_get_stats() recognises a
  * Redis store (sticky_store_self()). */
 static const sticky_store_vtable redis_vtable = {
-    .version = 1, /* the methods below; a number, not the header's macro */
+    .version = 2, /* the methods below; a number, not the header's macro */
     .flags = STICKY_STORE_CAP_THREAD_SAFE,
     .name = "redis",
     .get = r_get,
@@ -249,6 +268,9 @@ static const sticky_store_vtable redis_vtable = {
     .sweep = r_sweep,
     .stats = r_stats,
     .destroy = r_destroy,
+    /* version 2: shared channel health (redis_health.c) */
+    .health_publish = rhealth_publish,
+    .health_poll = rhealth_poll,
 };
 
 STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_options *opts,
@@ -268,7 +290,9 @@ STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_
         return STICKY_ENOMEM;
     }
     int rc;
-    if ((rc = ropts_load(rs, opts)) != STICKY_OK ||
+    if ((rc = ropts_load(rs, opts)) == STICKY_OK && (rc = rhealth_init(rs)) == STICKY_OK)
+        rs->health_ready = 1;
+    if (rc != STICKY_OK ||
         (rc = rpool_init(rs)) != STICKY_OK ||
         (rc = sticky_store_new(ctx, &redis_vtable, rs, out)) != STICKY_OK) {
         r_destroy(rs);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "select/health_sync.h"
 #include "select/ratelimit.h"
 #include "select/select_internal.h"
 #include "util/struct_log.h"
@@ -268,6 +269,7 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     }
     if (until > now) {
         extend_cooldown(h, scope, until, cause);
+        health_sync_push(ctx, h, scope, cause); /* to other nodes (health_sync.h) */
         if (until == INT64_MAX)
             ctx_log(ctx, STICKY_LOG_WARN, "channel %s: credentials refused (status %d): out "
                     "until cleared", h->id, status);

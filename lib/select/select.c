@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "select/health_sync.h"
 #include "select/select_internal.h"
 #include "select/tenant.h"
 #include "shm/shm_internal.h"
@@ -889,6 +890,7 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
         sticky_mapping m;
         sticky_mapping_init(&m);
         rc = sticky_store_get(st.store, chain.keys[i], 0, &m);
+        health_sync_pull(ctx, st.store); /* other nodes' health news (health_sync.h) */
         if (rc == STICKY_ENOTFOUND)
             continue;
         if (rc != STICKY_OK) {

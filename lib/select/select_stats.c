@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "select/health_sync.h"
 #include "select/select_internal.h"
 #include "util/struct_log.h"
 #include "sticky/error.h"
@@ -318,5 +319,6 @@ STICKY_API int sticky_ctx_clear_channel_health(sticky_ctx *ctx, const char *chan
     health_unlock(h);
     atomic_store_explicit(&h->consecutive_failures, 0, memory_order_relaxed);
     ctx_log(ctx, STICKY_LOG_INFO, "channel %s: health cleared by the host", h->id);
+    health_sync_push_clear(ctx, h); /* to other nodes (health_sync.h) */
     return STICKY_OK;
 }

@@ -3,15 +3,18 @@
  * copies the part its version covers, serialises backends that are not
  * thread-safe, validates arguments and size-prefixed records, reads the
  * context clock and passes it to every method, and hands a backend its
- * state back (sticky_store_self()).
+ * state back (sticky_store_self()). Also the selector's door to the
+ * optional version-2 health methods (store_health.h).
  */
 #include <pthread.h>
 #include <string.h>
 
+#include "store/store_health.h"
 #include "util/context_internal.h"
 #include "util/error.h"
 #include "util/struct_log.h"
 #include "sticky/error.h"
+#include "sticky/select.h"
 #include "sticky/store.h"
 
 struct sticky_store {
@@ -24,9 +27,11 @@ struct sticky_store {
     pthread_mutex_t lock;
 };
 
-/* Bytes of sticky_store_vtable that version 1 defines. */
+/* Bytes of sticky_store_vtable that versions 1 and 2 define. */
 #define VTABLE_V1_SIZE \
     (offsetof(sticky_store_vtable, destroy) + sizeof(void (*)(void *)))
+#define VTABLE_V2_SIZE \
+    (offsetof(sticky_store_vtable, health_poll) + sizeof(void (*)(void)))
 
 STICKY_API int sticky_mapping_init_sized(sticky_mapping *m, size_t size)
 {
@@ -36,6 +41,11 @@ STICKY_API int sticky_mapping_init_sized(sticky_mapping *m, size_t size)
 STICKY_API int sticky_store_stats_init_sized(sticky_store_stats *s, size_t size)
 {
     return struct_init(s, size, STORE_STATS_MIN_SIZE);
+}
+
+STICKY_API int sticky_health_event_init_sized(sticky_health_event *ev, size_t size)
+{
+    return struct_init(ev, size, HEALTH_EVENT_MIN_SIZE);
 }
 
 STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtable,
@@ -52,13 +62,16 @@ STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtab
         vtable->del == NULL || vtable->sweep == NULL || vtable->stats == NULL ||
         vtable->destroy == NULL)
         return STICKY_EINVAL;
+    if (vtable->version >= 2 && (vtable->health_publish == NULL) != (vtable->health_poll == NULL))
+        return STICKY_EINVAL; /* health sharing is both methods or none */
 
     sticky_store *st = mem_calloc(ctx, 1, sizeof(*st));
     if (st == NULL)
         return STICKY_ENOMEM;
     st->ctx = ctx;
-    /* Copy only what the backend's version defines (all of v1 today). */
-    memcpy(&st->vt, vtable, VTABLE_V1_SIZE);
+    /* Copy only what the backend's version defines; newer methods stay
+     * NULL (st is zeroed), so a version-1 backend never has them called. */
+    memcpy(&st->vt, vtable, vtable->version >= 2 ? VTABLE_V2_SIZE : VTABLE_V1_SIZE);
     st->vt_ptr = vtable;
     st->self = self;
     st->serialize = (vtable->flags & STICKY_STORE_CAP_THREAD_SAFE) == 0;
@@ -259,4 +272,64 @@ STICKY_API int sticky_store_get_stats(sticky_store *store, sticky_store_stats *o
         return rc;
     struct_copy_out(out, out->size, &full, sizeof(full));
     return STICKY_OK;
+}
+
+/* ---- shared channel health (store_health.h) ------------------------------ */
+
+int store_shares_health(const sticky_store *store)
+{
+    return store != NULL && store->vt.health_poll != NULL;
+}
+
+/* An event the core hands a backend, or takes from one: a terminated,
+ * non-empty id, a family slot and a cause in range, a clear in its one
+ * shape. */
+static int event_ok(const sticky_health_event *ev)
+{
+    if (check_id(ev->channel_id, 0) != STICKY_OK)
+        return 0;
+    if (ev->family < STICKY_MODEL_FAMILY_ALL || ev->family > STICKY_MODEL_FAMILY_OTHER)
+        return 0;
+    if (ev->cause == STICKY_CAUSE_NONE)
+        return ev->until_ms == STICKY_HEALTH_CLEARED && ev->family == STICKY_MODEL_FAMILY_ALL;
+    return ev->cause > STICKY_CAUSE_NONE && ev->cause <= STICKY_CAUSE_BREAKER &&
+           ev->until_ms != STICKY_HEALTH_CLEARED;
+}
+
+int store_health_publish(sticky_store *store, const sticky_health_event *ev)
+{
+    if (!store_shares_health(store) || ev == NULL)
+        return STICKY_EINVAL;
+    sticky_health_event full = *ev; /* the core's own, full-size record */
+    full.size = sizeof(full);
+    if (!event_ok(&full))
+        return STICKY_EINVAL;
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    int rc = backend_rc(store->vt.health_publish(store->self, &full, now));
+    leave(store);
+    return rc;
+}
+
+int store_health_poll(sticky_store *store, sticky_health_event *out)
+{
+    if (!store_shares_health(store) || out == NULL)
+        return STICKY_EINVAL;
+    for (int bad = 0; bad < 64; bad++) {
+        sticky_health_event full;
+        sticky_health_event_init(&full);
+        enter(store);
+        int rc = backend_rc(store->vt.health_poll(store->self, &full));
+        leave(store);
+        if (rc != STICKY_OK)
+            return rc;
+        if (event_ok(&full)) { /* an unterminated id is not ok */
+            *out = full;
+            return STICKY_OK;
+        }
+        /* A backend's bad event is dropped, never applied. */
+        ctx_log(store->ctx, STICKY_LOG_WARN, "store %s: health event ignored (bad id, "
+                "family %d or cause %d)", sticky_store_name(store), full.family, full.cause);
+    }
+    return STICKY_ENOTFOUND; /* the rest waits for the next poll */
 }

@@ -3,7 +3,7 @@
  * size-prefixed struct of libsticky: the smallest size field the library
  * accepts for it (docs/ABI.md, "Size-prefixed structs"). Each is the end
  * of the struct's last field in the release that introduced the layout
- * (0.2.0 for all of them); fields appended later never change these.
+ * (0.2.0, or the release named beside it); fields appended later never change these.
  */
 #ifndef STICKY_STRUCT_MIN_SIZE_H
 #define STICKY_STRUCT_MIN_SIZE_H
@@ -32,5 +32,6 @@
 /* Introduced in 0.3.0 (issue 13). */
 #define SHM_OPTIONS_MIN_SIZE STRUCT_END(sticky_shm_options, sweep_on_write)
 #define SHM_STATS_MIN_SIZE STRUCT_END(sticky_shm_stats, reclaimed_processes)
+#define HEALTH_EVENT_MIN_SIZE STRUCT_END(sticky_health_event, at_ms)
 
 #endif /* STICKY_STRUCT_MIN_SIZE_H */

@@ -29,7 +29,7 @@ _Static_assert(sizeof(sticky_redis_store_options) ==
                    offsetof(sticky_redis_store_options, tcp_keepalive) + sizeof(int32_t),
                "sticky_redis_store_options has tail padding");
 _Static_assert(sizeof(sticky_redis_store_stats) ==
-                   offsetof(sticky_redis_store_stats, backoff_ms) + sizeof(uint64_t),
+                   offsetof(sticky_redis_store_stats, health_ignored) + sizeof(uint64_t),
                "sticky_redis_store_stats has tail padding");
 
 struct fx {

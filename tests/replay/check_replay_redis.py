@@ -36,9 +36,14 @@ try:
             break
         except OSError:
             time.sleep(0.05)
-    for trace in ("multi_turn.jsonl", "rate_limit.jsonl", "disabled.jsonl", "tenants.jsonl"):
+    traces = ("multi_turn.jsonl", "rate_limit.jsonl", "disabled.jsonl", "tenants.jsonl")
+    for db, trace in enumerate(traces, start=1):
         results = []
-        for store in ("memory", f"redis://127.0.0.1:{port}/{len(results)}"):
+        # One database per trace: traces are separate deployments. Nodes on
+        # one store share sessions and channel health (docs/redis.md), so a
+        # trace run after another on the same database would inherit its
+        # rate limits.
+        for store in ("memory", f"redis://127.0.0.1:{port}/{db}"):
             with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as dec:
                 path = dec.name
             r = subprocess.run([TOOL, "replay", "--channels", os.path.join(DIR, "channels-2.json"),

@@ -226,8 +226,9 @@ static inline void plain_destroy(void *self)
 }
 
 static const sticky_store_vtable plain_store_vtable = {
-    1, 0, "plain", plain_get, plain_put, plain_touch, plain_del, plain_sweep,
-    plain_stats, plain_destroy};
+    .version = 1, .flags = 0, .name = "plain", .get = plain_get, .put = plain_put,
+    .touch = plain_touch, .del = plain_del, .sweep = plain_sweep, .stats = plain_stats,
+    .destroy = plain_destroy};
 
 /* Like h_start(), with a plain store of @cap mappings (h->store is it). */
 static inline struct plain_store *h_start_plain(struct harness *h, size_t n_channels,

@@ -79,7 +79,7 @@ _Static_assert(STICKY_POLICY_LRU == 0 && STICKY_POLICY_RENDEZVOUS == 1 &&
                STICKY_POLICY_RANDOM == 2, "policies");
 _Static_assert(STICKY_RENEW_THRESHOLD == 0 && STICKY_RENEW_SLIDING == 1, "renew modes");
 _Static_assert(STICKY_STORE_IF_ABSENT == 1 && STICKY_STORE_PEEK == 2 &&
-               STICKY_STORE_CAP_THREAD_SAFE == 1 && STICKY_STORE_VTABLE_VERSION == 1,
+               STICKY_STORE_CAP_THREAD_SAFE == 1 && STICKY_STORE_VTABLE_VERSION == 2,
                "store flags");
 
 /* No tail padding in size-prefixed structs. */
@@ -106,6 +106,15 @@ _Static_assert(sizeof(sticky_ctx_stats) == END_OF(sticky_ctx_stats, tenant_misma
                "sticky_ctx_stats has tail padding");
 _Static_assert(sizeof(sticky_channel_health) == END_OF(sticky_channel_health, failures),
                "sticky_channel_health has tail padding");
+_Static_assert(sizeof(sticky_health_event) == END_OF(sticky_health_event, at_ms),
+               "sticky_health_event has tail padding");
+_Static_assert(STICKY_HEALTH_CLEARED == INT64_MIN, "a clear's until_ms");
+/* Version-1 methods keep their places; version 2 appends after destroy. */
+_Static_assert(offsetof(sticky_store_vtable, health_publish) >
+                   offsetof(sticky_store_vtable, destroy) &&
+               offsetof(sticky_store_vtable, health_poll) >
+                   offsetof(sticky_store_vtable, health_publish),
+               "vtable version 2 is appended");
 
 static void test_layout_pins_compile(void **state)
 {

@@ -23,7 +23,8 @@ _Static_assert(STICKY_STRUCT_CONFIG == 1 && STICKY_STRUCT_ALLOCATOR == 2 &&
                STICKY_STRUCT_CTX_STATS == 11 && STICKY_STRUCT_KEY_CHAIN == 12 &&
                STICKY_STRUCT_PART == 13 && STICKY_STRUCT_MESSAGE == 14 &&
                STICKY_STRUCT_HEADER == 15 && STICKY_STRUCT_CHANNEL_HEALTH == 16 &&
-               STICKY_STRUCT_SHM_OPTIONS == 17 && STICKY_STRUCT_SHM_STATS == 18,
+               STICKY_STRUCT_SHM_OPTIONS == 17 && STICKY_STRUCT_SHM_STATS == 18 &&
+               STICKY_STRUCT_HEALTH_EVENT == 19,
                "enum sticky_struct_id");
 
 struct expect {
@@ -52,6 +53,7 @@ static const struct expect all[] = {
     E(STICKY_STRUCT_CHANNEL_HEALTH, sticky_channel_health),
     E(STICKY_STRUCT_SHM_OPTIONS, sticky_shm_options),
     E(STICKY_STRUCT_SHM_STATS, sticky_shm_stats),
+    E(STICKY_STRUCT_HEALTH_EVENT, sticky_health_event),
 };
 #undef E
 #define N_IDS (sizeof(all) / sizeof(all[0]))
@@ -73,7 +75,7 @@ static void test_every_id_matches_headers(void **state)
 static void test_ids_dense_and_covered(void **state)
 {
     (void)state;
-    assert_int_equal(N_IDS, STICKY_STRUCT_SHM_STATS);
+    assert_int_equal(N_IDS, STICKY_STRUCT_HEALTH_EVENT);
     int seen[N_IDS + 1] = {0};
     for (size_t i = 0; i < N_IDS; i++) {
         assert_in_range(all[i].id, 1, (int)N_IDS);
@@ -87,7 +89,7 @@ static void test_unknown_ids(void **state)
     (void)state;
     assert_int_equal(sticky_struct_size(0), 0);
     assert_int_equal(sticky_struct_size(-1), 0);
-    assert_int_equal(sticky_struct_size(STICKY_STRUCT_SHM_STATS + 1), 0);
+    assert_int_equal(sticky_struct_size(STICKY_STRUCT_HEALTH_EVENT + 1), 0);
     assert_int_equal(sticky_struct_size(1000), 0);
     assert_int_equal(sticky_struct_size(INT32_MIN), 0);
     assert_int_equal(sticky_struct_size(INT32_MAX), 0);

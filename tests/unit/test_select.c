@@ -563,9 +563,10 @@ static void test_race_loser_follows_winner(void **state)
 {
     (void)state;
     static const sticky_store_vtable vt = {
-        STICKY_STORE_VTABLE_VERSION, STICKY_STORE_CAP_THREAD_SAFE, "racing",
-        racing_get, racing_put, failing_touch, failing_del, failing_sweep,
-        failing_stats, failing_destroy};
+        .version = 1, .flags = STICKY_STORE_CAP_THREAD_SAFE, .name = "racing",
+        .get = racing_get, .put = racing_put, .touch = failing_touch, .del = failing_del,
+        .sweep = failing_sweep,
+        .stats = failing_stats, .destroy = failing_destroy};
     struct harness h;
     h_config(&h);
     h.cfg.select_policy = STICKY_POLICY_LRU;
@@ -607,9 +608,10 @@ static void test_store_failure_degrades(void **state)
 {
     (void)state;
     static const sticky_store_vtable vt = {
-        STICKY_STORE_VTABLE_VERSION, STICKY_STORE_CAP_THREAD_SAFE, "failing",
-        failing_get, failing_put, failing_touch, failing_del, failing_sweep,
-        failing_stats, failing_destroy};
+        .version = 1, .flags = STICKY_STORE_CAP_THREAD_SAFE, .name = "failing",
+        .get = failing_get, .put = failing_put, .touch = failing_touch, .del = failing_del,
+        .sweep = failing_sweep,
+        .stats = failing_stats, .destroy = failing_destroy};
     struct harness h;
     h_config(&h);
     assert_int_equal(sticky_ctx_new(&h.cfg, &h.ctx), STICKY_OK);
