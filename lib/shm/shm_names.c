@@ -13,6 +13,9 @@
 #include "shm/shm_internal.h"
 #include "sticky/error.h"
 
+_Static_assert(sizeof(struct channel_health) <= SHM_HEALTH_BYTES,
+               "a channel's health record must fit its place in the segment");
+
 static uint64_t fnv(const char *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
