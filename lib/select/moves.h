@@ -8,7 +8,10 @@
  * record has fixed fields, so this lives beside it, per context: a bounded
  * table keyed by session key (every key of the chain at the time), with the
  * session TTL as lifetime; when a bucket is full its oldest entry goes
- * (docs/selection.md, "Thinking signatures").
+ * (docs/selection.md, "Thinking signatures"). With a shared segment
+ * (sticky_ctx_use_shm()) the table lives there instead, so a move made by
+ * one worker is known to all: entries are position-independent, the
+ * stripe locks robust (a stripe whose holder died is forgotten).
  */
 #ifndef STICKY_MOVES_H
 #define STICKY_MOVES_H
@@ -35,19 +38,28 @@ struct move_entry {
     char to[STICKY_ID_SIZE];   /* the channel it applies on */
 };
 
+struct sticky_shm;
+
 struct move_table {
     const sticky_ctx *ctx;
     pthread_mutex_t locks[MOVES_LOCKS]; /* bucket b: locks[b % MOVES_LOCKS] */
     pthread_mutex_t alloc_lock;         /* guards allocating slots */
-    _Atomic size_t live;        /* entries in use: 0 = nothing to look up */
-    _Atomic uint64_t next_group;
-    /* MOVES_BUCKETS * MOVES_WAYS, allocated on first use and published
-     * with a release store. */
+    _Atomic uint64_t own_live, own_group;
+    /* Entries in use (0 = nothing to look up) and event ids: own_live /
+     * own_group, or the segment's. */
+    _Atomic uint64_t *live, *next_group;
+    size_t buckets;             /* MOVES_BUCKETS, or the segment's */
+    /* buckets * MOVES_WAYS, allocated on first use and published with a
+     * release store (or the segment's region). */
     struct move_entry *_Atomic slots;
+    struct sticky_shm *shm;     /* NULL: the table is this context's */
 };
 
 int moves_init(struct move_table *t, const sticky_ctx *ctx);
 void moves_destroy(struct move_table *t);
+
+/* Keep the table in @shm from now on (before any use). */
+void moves_use_shm(struct move_table *t, struct sticky_shm *shm);
 
 /* Remember that the session with @keys[0..n) may carry @from's signatures
  * on channel @to (for @family, ALL = any), until moves_success(). */

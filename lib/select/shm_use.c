@@ -1,7 +1,8 @@
 /*
  * lib/select/shm_use.c - the select layer's side of a shared segment:
- * sticky_ctx_use_shm() points a context's channel health registry (and,
- * unless a store was set, its session store) at the segment, and
+ * sticky_ctx_use_shm() points a context's channel health registry, its
+ * signature memory (moves.h) and, unless a store was set, its session
+ * store at the segment, and
  * sticky_shm_each_channel() reads every channel's health record there.
  */
 #include <string.h>
@@ -28,6 +29,7 @@ STICKY_API int sticky_ctx_use_shm(sticky_ctx *ctx, sticky_shm *shm)
     }
     shm_ref(shm); /* dropped by selector_destroy() */
     s->health.shm = shm;
+    moves_use_shm(&s->moves, shm);
     ctx_log(ctx, STICKY_LOG_INFO, "context uses the shared segment for channel health, "
             "in-flight counts%s", s->store == NULL ? " and sessions" : "");
     return STICKY_OK;

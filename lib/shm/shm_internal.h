@@ -32,6 +32,8 @@ struct sticky_shm {
     uint32_t *tenant_index;       /* tenant position + 1, 0 empty */
     struct shm_proc *procs;
     _Atomic uint16_t *held;       /* [max_processes][max_channels] */
+    pthread_mutex_t *moves_locks; /* SHM_MOVES_LOCKS */
+    unsigned char *moves;         /* the signature memory region */
     uint32_t shard_mask;
     /* This process's row in the process table (taken on first use; a
      * fork gets its own). */
@@ -56,6 +58,11 @@ int shm_mutex_init(pthread_mutex_t *m);
  * STICKY_ESTORE when the mutex cannot be taken (logged). */
 int shm_shard_lock(struct sticky_shm *s, uint32_t shard);
 void shm_shard_unlock(struct sticky_shm *s, uint32_t shard);
+
+/* Lock / unlock stripe @i of the signature memory region; a stripe whose
+ * holder died has its entries zeroed (forgotten) first. */
+int shm_moves_lock(struct sticky_shm *s, uint32_t i);
+void shm_moves_unlock(struct sticky_shm *s, uint32_t i);
 
 /* Lock / unlock the names table lock (channel and tenant inserts). */
 int shm_names_lock(struct sticky_shm *s);

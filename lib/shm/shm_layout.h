@@ -23,6 +23,15 @@
 /* Bytes reserved per channel for the select layer's health record. */
 #define SHM_HEALTH_BYTES 448u
 
+/* A region for the select layer's signature memory (select/moves.h):
+ * SHM_MOVES_BUCKETS x SHM_MOVES_WAYS entries of SHM_MOVE_BYTES, bucket b
+ * guarded by robust mutex b % SHM_MOVES_LOCKS. Opaque here, except that an
+ * all-zero entry is free (a repair zeroes a stripe's entries). */
+#define SHM_MOVES_BUCKETS 128u
+#define SHM_MOVES_WAYS 8u
+#define SHM_MOVES_LOCKS 64u
+#define SHM_MOVE_BYTES 288u
+
 /* Slot tenant encodings (shm_slot.tenant_kind). */
 enum {
     TENANT_EMPTY = 0,   /* "" */
@@ -126,6 +135,7 @@ struct shm_header {
     uint64_t off_channels, off_channel_index;
     uint64_t off_tenants, off_tenant_index;
     uint64_t off_procs, off_held;
+    uint64_t off_moves_locks, off_moves;
     int64_t created_ms;
     uint64_t checksum;        /* FNV-1a 64 of every byte before it */
     /* ---- mutable, shared ---- */
@@ -136,6 +146,9 @@ struct shm_header {
     _Atomic uint64_t reclaimed_processes;
     _Atomic uint32_t procs_hwm; /* process slots ever used (scan bound) */
     _Atomic uint32_t sweep_cursor;
+    _Atomic uint64_t moves_live;  /* signature memory entries (a hint: never
+                                   * below the true count) */
+    _Atomic uint64_t moves_group; /* its event ids */
 };
 
 /* Fill @h's immutable part from @z (offsets, file size; no magic, no

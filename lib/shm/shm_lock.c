@@ -73,3 +73,23 @@ void shm_names_unlock(struct sticky_shm *s)
 {
     pthread_mutex_unlock(&s->hdr->names_lock);
 }
+
+/* A signature memory stripe whose writer died: forget its entries (a
+ * session may lose its moved_from; nothing half-written is read). */
+static void repair_moves(struct sticky_shm *s, uint32_t stripe)
+{
+    for (uint32_t b = stripe; b < SHM_MOVES_BUCKETS; b += SHM_MOVES_LOCKS)
+        memset(s->moves + (size_t)b * SHM_MOVES_WAYS * SHM_MOVE_BYTES, 0,
+               (size_t)SHM_MOVES_WAYS * SHM_MOVE_BYTES);
+}
+
+int shm_moves_lock(struct sticky_shm *s, uint32_t i)
+{
+    return lock_robust(s, &s->moves_locks[i % SHM_MOVES_LOCKS], "signature memory",
+                       repair_moves, i % SHM_MOVES_LOCKS);
+}
+
+void shm_moves_unlock(struct sticky_shm *s, uint32_t i)
+{
+    pthread_mutex_unlock(&s->moves_locks[i % SHM_MOVES_LOCKS]);
+}

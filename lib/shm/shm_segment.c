@@ -82,7 +82,11 @@ int shm_layout_compute(const struct shm_sizes *z, struct shm_header *h)
     h->off_procs = off;
     off = align_up(off + (uint64_t)z->max_processes * sizeof(struct shm_proc), 64);
     h->off_held = off;
-    off += (uint64_t)z->max_processes * z->max_channels * sizeof(uint16_t);
+    off = align_up(off + (uint64_t)z->max_processes * z->max_channels * sizeof(uint16_t), 64);
+    h->off_moves_locks = off;
+    off = align_up(off + (uint64_t)SHM_MOVES_LOCKS * sizeof(pthread_mutex_t), 64);
+    h->off_moves = off;
+    off += (uint64_t)SHM_MOVES_BUCKETS * SHM_MOVES_WAYS * SHM_MOVE_BYTES;
     h->file_bytes = align_up(off, PAGE);
     return STICKY_OK;
 }
@@ -215,6 +219,8 @@ static void bind_pointers(struct sticky_shm *s)
     s->tenant_index = (uint32_t *)(s->base + h->off_tenant_index);
     s->procs = (struct shm_proc *)(s->base + h->off_procs);
     s->held = (_Atomic uint16_t *)(s->base + h->off_held);
+    s->moves_locks = (pthread_mutex_t *)(s->base + h->off_moves_locks);
+    s->moves = s->base + h->off_moves;
     s->shard_mask = h->sizes.shard_count - 1;
 }
 
@@ -246,6 +252,10 @@ static int init_locks(struct sticky_shm *s)
         return STICKY_ESTORE;
     for (uint32_t i = 0; i < s->hdr->sizes.shard_count; i++) {
         if (shm_mutex_init(&s->shards[i].lock) != STICKY_OK)
+            return STICKY_ESTORE;
+    }
+    for (uint32_t i = 0; i < SHM_MOVES_LOCKS; i++) {
+        if (shm_mutex_init(&s->moves_locks[i]) != STICKY_OK)
             return STICKY_ESTORE;
     }
     return STICKY_OK;
@@ -345,6 +355,13 @@ static void recover_alone(struct sticky_shm *s)
     memset((void *)s->held, 0,
            (size_t)h->sizes.max_processes * h->sizes.max_channels * sizeof(uint16_t));
     atomic_store(&h->procs_hwm, 0);
+    uint64_t live = 0;
+    for (uint32_t i = 0; i < SHM_MOVES_BUCKETS * SHM_MOVES_WAYS; i++) {
+        uint64_t key;
+        memcpy(&key, s->moves + (size_t)i * SHM_MOVE_BYTES, sizeof(key));
+        live += key != 0;
+    }
+    atomic_store(&h->moves_live, live);
     shm_names_rebuild(s);
     for (uint32_t i = 0; i < h->sizes.shard_count; i++) {
         uint32_t cap = h->sizes.max_sessions / h->sizes.shard_count +

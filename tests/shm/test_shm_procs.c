@@ -11,7 +11,8 @@
  *   - a worker SIGKILLed while holding in-flight units: they are reclaimed
  *     when the cap is next reached;
  *   - a worker SIGKILLed while holding a channel's health lock: reports
- *     from others still complete;
+ *     from others still complete; holding every lock of the signature
+ *     memory: it is repaired and moved_from still works;
  *   - a restart: every process gone (the last one killed inside a lock),
  *     the next opener recovers the file; sessions and a revoked key survive.
  */
@@ -385,6 +386,53 @@ static void test_kill_holding_health_lock(void **state)
     node_stop(&n);
 }
 
+/* ---- SIGKILL holding the signature memory's locks ------------------------------ */
+
+static int hold_moves_locks(void *arg)
+{
+    struct pipe_arg *p = arg;
+    struct node n;
+    child_node(&n, 2, 0);
+    for (uint32_t i = 0; i < SHM_MOVES_LOCKS; i++)
+        if (shm_moves_lock(n.shm, i) != STICKY_OK)
+            return 1;
+    (void)!write(p->fd[1], "x", 1);
+    pause();
+    return 2;
+}
+
+static void test_kill_holding_moves_locks(void **state)
+{
+    (void)state;
+    struct pipe_arg p = {0};
+    assert_int_equal(pipe(p.fd), 0);
+    struct node n;
+    child_node(&n, 2, 0);
+    n.h.cfg.log_level = STICKY_LOG_WARN;
+    pid_t pid = spawn(hold_moves_locks, &p);
+    wait_for_child(&p);
+    kill(pid, SIGKILL);
+    assert_int_equal(wait_exit(pid), 128 + SIGKILL);
+    char body[1024];
+    sticky_decision d;
+    assert_int_equal(h_select(&n.h, NULL, conv_body(1, 1, body, sizeof(body)), NULL, 0, &d),
+                     STICKY_OK);
+    char first[STICKY_ID_SIZE];
+    strcpy(first, d.channel_id);
+    h_report(&n.h, &d, 401, STICKY_ABSENT, STICKY_ABSENT);
+    assert_int_equal(h_select(&n.h, NULL, conv_body(1, 2, body, sizeof(body)), NULL, 0, &d),
+                     STICKY_OK);
+    assert_string_equal(d.moved_from, first); /* the memory works after the repair */
+    sticky_release(n.h.ctx, &d);
+    assert_int_equal(h_select(&n.h, NULL, conv_body(1, 2, body, sizeof(body)), NULL, 0, &d),
+                     STICKY_OK);
+    assert_string_equal(d.moved_from, first);
+    sticky_release(n.h.ctx, &d);
+    close(p.fd[0]);
+    close(p.fd[1]);
+    node_stop(&n);
+}
+
 /* ---- restart ------------------------------------------------------------------ */
 
 struct restart_board {
@@ -467,6 +515,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_inside_shard_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_holding_inflight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_holding_health_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_holding_moves_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -149,6 +149,34 @@ static void test_inflight_cap_shared(void **state)
         ok(f, c % 2, &held[c]);
 }
 
+/* Signature memory is shared: a session moved off a revoked channel by one
+ * worker carries moved_from on every worker's decisions until a success
+ * on its new channel, reported by any of them. */
+static void test_moved_from_shared(void **state)
+{
+    struct farm *f = *state;
+    sticky_decision d = turn_on(f, 0, 42, 1, NULL);
+    char first[STICKY_ID_SIZE];
+    strcpy(first, d.channel_id);
+    ok(f, 0, &d);
+    d = turn_on(f, 0, 42, 2, NULL);
+    h_report(&f->w[0].h, &d, 401, STICKY_ABSENT, STICKY_ABSENT); /* key revoked */
+    d = turn_on(f, 1, 42, 2, NULL);
+    assert_int_equal(d.reason, STICKY_REASON_FAILOVER);
+    assert_string_equal(d.moved_from, first);
+    char second[STICKY_ID_SIZE];
+    strcpy(second, d.channel_id);
+    sticky_release(f->w[1].h.ctx, &d); /* no answer: no success yet */
+    d = turn_on(f, 2, 42, 2, NULL);
+    assert_string_equal(d.channel_id, second);
+    assert_string_equal(d.moved_from, first); /* worker 2 knows of worker 1's move */
+    ok(f, 2, &d);
+    d = turn_on(f, 0, 42, 3, NULL);
+    assert_string_equal(d.channel_id, second);
+    assert_string_equal(d.moved_from, ""); /* the success is known to all */
+    ok(f, 0, &d);
+}
+
 /* The timeline: 96 sessions x 9 turns, each turn served by the next
  * worker. Channel D never fails, so every turn must be served. A
  * session's binding changes only away from a channel with an incident. */
@@ -259,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_shared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incidents_shared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inflight_cap_shared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_moved_from_shared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incident_timeline, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
