@@ -25,7 +25,7 @@ STICKY_API int sticky_shm_each_session(sticky_shm *s, int64_t now_ms,
             return STICKY_ESTORE;
         }
         const struct shm_slot *slots = shard_slots(s, shard);
-        uint32_t fresh = s->shards[shard].fresh;
+        uint32_t fresh = shard_fresh(s, shard);
         size_t n = 0;
         for (uint32_t i = 0; i < fresh && i < cap; i++) {
             const struct shm_slot *e = &slots[i];

@@ -80,6 +80,14 @@ static inline uint32_t *shard_buckets(struct sticky_shm *s, uint32_t shard)
     return s->buckets + (size_t)shard * s->hdr->buckets_per_shard;
 }
 
+/* Slots of @shard handed out so far: its `fresh` mark, never trusted
+ * beyond the shard's size (the file may be damaged while others use it). */
+static inline uint32_t shard_fresh(struct sticky_shm *s, uint32_t shard)
+{
+    uint32_t f = s->shards[shard].fresh;
+    return f <= s->hdr->slots_per_shard ? f : s->hdr->slots_per_shard;
+}
+
 /* The key's hash, shard and bucket. */
 uint64_t shm_key_hash(uint64_t key);
 static inline uint32_t shm_shard_of(const struct sticky_shm *s, uint64_t h)

@@ -33,8 +33,9 @@ static struct shm_channel *channel_at(struct sticky_shm *s, uint32_t pos)
     if (pos >= s->hdr->sizes.max_channels)
         return NULL;
     struct shm_channel *c = &s->channels[pos];
-    if (atomic_load_explicit(&c->ready, memory_order_acquire) != 1 || c->index != pos)
-        return NULL;
+    if (atomic_load_explicit(&c->ready, memory_order_acquire) != 1 || c->index != pos ||
+        c->id[0] == '\0' || memchr(c->id, '\0', STICKY_ID_SIZE) == NULL)
+        return NULL; /* unpublished, or damaged: never handed out */
     return c;
 }
 

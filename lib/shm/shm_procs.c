@@ -129,7 +129,9 @@ uint32_t shm_reclaim_dead(struct sticky_shm *s)
 int shm_reclaim_maybe(struct sticky_shm *s, int64_t now_ms)
 {
     int64_t last = atomic_load_explicit(&s->last_reclaim_ms, memory_order_relaxed);
-    if (last != INT64_MIN && now_ms >= last && now_ms - last < RECLAIM_INTERVAL_MS)
+    /* Unsigned difference: any two int64 clock readings are fine. */
+    if (last != INT64_MIN && now_ms >= last &&
+        (uint64_t)now_ms - (uint64_t)last < RECLAIM_INTERVAL_MS)
         return 0;
     if (!atomic_compare_exchange_strong(&s->last_reclaim_ms, &last, now_ms))
         return 0; /* another thread of this process is at it */

@@ -401,6 +401,11 @@ static int attach(struct sticky_shm *s, const char *path)
         return STICKY_ESTORE;
     }
     int rc;
+    if (size == 0 && !(o->flags & STICKY_SHM_CREATE)) {
+        ctx_log(s->ctx, STICKY_LOG_ERROR, "shm: %s: empty file, not a segment (and "
+                "STICKY_SHM_CREATE not given)", path);
+        return STICKY_ECORRUPT;
+    }
     if (alone && (size == 0 || memcmp(h.magic, INIT_MAGIC, 8) == 0)) {
         /* New, or its creator died before finishing. */
         struct shm_sizes z = sizes_for_create(s->ctx, o);

@@ -105,6 +105,8 @@ int shard_alloc(struct sticky_shm *s, uint32_t shard, uint32_t *slot)
         *slot = sh->fresh++;
         return SHARD_FOUND;
     }
+    if (sh->fresh > n)
+        return SHARD_CORRUPT;
     return SHARD_ABSENT;
 }
 

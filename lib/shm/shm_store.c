@@ -70,6 +70,11 @@ static int lock_find(struct sticky_shm *s, uint64_t key, uint32_t *shard, uint32
     int rc = shm_shard_lock(s, *shard);
     if (rc != STICKY_OK)
         return rc;
+    const struct shm_shard *sh = &s->shards[*shard];
+    const uint32_t n = s->hdr->slots_per_shard;
+    if (sh->cap == 0 || sh->cap > n || sh->count > sh->cap || sh->fresh > n ||
+        sh->free_head > n || sh->writing > n)
+        repair_locked(s, *shard, "shard header out of range");
     uint32_t prev;
     int r = shard_find(s, *shard, key, h, slot, &prev);
     if (r == SHARD_FOUND && !shm_slot_valid(s, *shard, &shard_slots(s, *shard)[*slot])) {
@@ -150,7 +155,7 @@ static void evict_one(struct shm_store *st, uint32_t shard, int64_t now)
     struct sticky_shm *s = st->shm;
     struct shm_shard *sh = &s->shards[shard];
     struct shm_slot *slots = shard_slots(s, shard);
-    uint32_t n = sh->fresh, best = UINT32_MAX, seen = 0, i = sh->hand;
+    uint32_t n = shard_fresh(s, shard), best = UINT32_MAX, seen = 0, i = sh->hand;
     if (n == 0)
         return;
     for (uint32_t step = 0; step < n && seen < EVICT_SAMPLE; step++) {
@@ -184,7 +189,7 @@ static size_t sweep_shard(struct shm_store *st, uint32_t shard, int64_t now, siz
     struct sticky_shm *s = st->shm;
     struct shm_shard *sh = &s->shards[shard];
     struct shm_slot *slots = shard_slots(s, shard);
-    uint32_t n = sh->fresh;
+    uint32_t n = shard_fresh(s, shard);
     size_t reclaimed = 0;
     if (n == 0)
         return 0;
@@ -336,7 +341,7 @@ static int shm_sweep(void *self, int64_t now, size_t budget, size_t *reclaimed)
         uint32_t shard = (start + k) & s->shard_mask;
         if (shm_shard_lock(s, shard) != STICKY_OK)
             return STICKY_ESTORE;
-        uint32_t n = s->shards[shard].fresh;
+        uint32_t n = shard_fresh(s, shard);
         size_t take = left < n ? left : n;
         *reclaimed += sweep_shard(st, shard, now, take);
         shm_shard_unlock(s, shard);
