@@ -59,9 +59,13 @@ static uint64_t key_at(uint64_t i)
     return splitmix(&s) | 1;
 }
 
+static char path[4096], path2[4200]; /* the segment files, removed on exit */
+
 static void die(const char *what, int rc)
 {
     fprintf(stderr, "bench_shm: %s: %s\n", what, sticky_strerror(rc));
+    unlink(path);
+    unlink(path2);
     exit(1);
 }
 
@@ -251,7 +255,6 @@ int main(void)
         channels[i].id = names[i];
     }
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-    char path[4096];
     snprintf(path, sizeof(path), "%s/bench-shm-%d.sticky", dir ? dir : "/tmp", (int)getpid());
     unlink(path);
 
@@ -329,7 +332,6 @@ int main(void)
 
     /* New sessions, into an empty second segment and an empty memory
      * store (1M capacity each), so the filled ones keep their keys. */
-    char path2[4200];
     snprintf(path2, sizeof(path2), "%s.new", path);
     unlink(path2);
     sticky_shm *shm2;
