@@ -9,10 +9,14 @@
  * the caller really owns. Checks: a size outside [first release,
  * STICKY_MAX_STRUCT_SIZE] is STICKY_EABI; nothing crashes or leaks.
  */
+#define _GNU_SOURCE /* memfd_create */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <sticky/sticky.h>
 
@@ -20,6 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static sticky_ctx *ctx;
 static sticky_store *store;
+static sticky_shm *shm;    /* a small segment in a memfd */
+static char shm_path[64];  /* /proc/self/fd/N of that memfd */
 
 #define MAX_TAIL 256
 
@@ -55,6 +61,8 @@ static void *make(const void *proto, size_t n, size_t claimed, const uint8_t *ta
 #define MIN_MAPPING END(sticky_mapping, expires_ms)
 #define MIN_CTX_STATS END(sticky_ctx_stats, channels)
 #define MIN_STORE_STATS END(sticky_store_stats, deletes)
+#define MIN_SHM_OPTIONS END(sticky_shm_options, sweep_on_write)
+#define MIN_SHM_STATS END(sticky_shm_stats, reclaimed_processes)
 
 static int in_bounds(size_t claimed, size_t min)
 {
@@ -76,6 +84,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sticky_memory_store_new(ctx, NULL, &store) != STICKY_OK ||
             sticky_ctx_set_store(ctx, store) != STICKY_OK)
             abort();
+        int fd = memfd_create("sticky-fuzz-struct-size", MFD_CLOEXEC);
+        sticky_shm_options o;
+        sticky_shm_options_init(&o);
+        o.max_sessions = 64;
+        o.max_channels = 4;
+        o.max_tenants = 4;
+        o.max_processes = 4;
+        snprintf(shm_path, sizeof(shm_path), "/proc/self/fd/%d", fd);
+        if (fd < 0 || sticky_shm_open(ctx, shm_path, &o, &shm) != STICKY_OK)
+            abort();
     }
     size_t claimed;
     memcpy(&claimed, data + 1, sizeof(claimed));
@@ -96,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sticky_decision d;
     sticky_decision_init(&d);
     int rc;
-    switch (data[0] % 8) {
+    switch (data[0] % 10) {
     case 0: { /* the request of select and key_derive */
         sticky_request *r = make(&req, sizeof(req), claimed, tail, tail_len);
         rc = sticky_select(ctx, r, &ch, 1, &d);
@@ -176,6 +194,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         expect(sticky_store_put(store, pm, 0, NULL), claimed, MIN_MAPPING);
         expect(sticky_store_get(store, 42, STICKY_STORE_PEEK, pm), claimed, MIN_MAPPING);
         free(pm);
+        break;
+    }
+    case 8: { /* shm options: the caller's tail decides flags and sizes; an
+               * existing segment, so sizes are 0 or its own or ECONFIG */
+        sticky_shm_options o;
+        sticky_shm_options_init(&o);
+        sticky_shm_options *po = make(&o, sizeof(o), claimed, tail, tail_len);
+        sticky_shm *s2 = NULL;
+        rc = sticky_shm_open(ctx, shm_path, po, &s2);
+        expect(rc, claimed, MIN_SHM_OPTIONS);
+        if ((rc == STICKY_OK) != (s2 != NULL))
+            abort();
+        sticky_shm_close(s2);
+        free(po);
+        break;
+    }
+    case 9: { /* shm stats */
+        sticky_shm_stats s;
+        sticky_shm_stats_init(&s);
+        sticky_shm_stats *ps = make(&s, sizeof(s), claimed, tail, tail_len);
+        rc = sticky_shm_get_stats(shm, ps);
+        expect(rc, claimed, MIN_SHM_STATS);
+        if (rc == STICKY_OK && ps->max_sessions != 64)
+            abort();
+        free(ps);
         break;
     }
     default: { /* counters */

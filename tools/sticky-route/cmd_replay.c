@@ -24,6 +24,7 @@
 struct replay_opts {
     const char *channels, *trace, *decisions, *store;
     unsigned ttl, renew, max_sessions, messages;
+    unsigned shm_channels, shm_processes;
     int renew_set;
     int include_system, policy, strict, human, skip_bad;
     unsigned max_attempts;
@@ -35,6 +36,7 @@ struct replay {
     struct replay_stats stats;
     sticky_ctx *ctx;
     sticky_store *store;
+    sticky_shm *shm; /* --store shm:PATH */
     int64_t now_ms;
     FILE *decisions;
     const char *trace_dir;
@@ -51,7 +53,8 @@ static void usage(void)
             "usage: sticky-route replay --channels channels.json [options] [TRACE|-]\n"
             "  --ttl S --renew-threshold S --max-sessions N --messages N --include-system\n"
             "  --policy lru|rendezvous|random   --strict   --max-attempts N (default 3)\n"
-            "  --store memory|redis://host:port/db   --decisions FILE   --human   --skip-bad\n");
+            "  --store memory|redis://host:port/db|shm:PATH   --decisions FILE   --human\n"
+            "  --skip-bad   --shm-channels N --shm-processes N (sizes of a new shm segment)\n");
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -85,6 +88,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
             bad = parse_uint(v, 0, STICKY_MAX_TTL_SECONDS, &o->renew), o->renew_set = 1;
         else if (strcmp(a, "--max-sessions") == 0 && v)
             bad = parse_uint(v, 1, STICKY_MAX_SESSIONS_LIMIT, &o->max_sessions);
+        else if (strcmp(a, "--shm-channels") == 0 && v)
+            bad = parse_uint(v, 1, STICKY_SHM_MAX_CHANNELS, &o->shm_channels);
+        else if (strcmp(a, "--shm-processes") == 0 && v)
+            bad = parse_uint(v, 1, STICKY_SHM_MAX_PROCESSES, &o->shm_processes);
         else if (strcmp(a, "--messages") == 0 && v)
             bad = parse_uint(v, 1, STICKY_MAX_MESSAGE_COUNT, &o->messages);
         else if (strcmp(a, "--max-attempts") == 0 && v)
@@ -123,8 +130,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
         return -1;
     }
     if (o->store != NULL && strcmp(o->store, "memory") != 0 &&
-        strncmp(o->store, "redis://", 8) != 0) {
-        fprintf(stderr, "sticky-route: replay: --store: memory or redis://host:port/db\n");
+        strncmp(o->store, "redis://", 8) != 0 &&
+        (strncmp(o->store, "shm:", 4) != 0 || o->store[4] == '\0')) {
+        fprintf(stderr, "sticky-route: replay: --store: memory, redis://host:port/db or "
+                        "shm:PATH\n");
         return -1;
     }
     return 0;
@@ -176,6 +185,31 @@ static int open_redis(struct replay *r, const char *url)
 #endif
 }
 
+/* shm:PATH -> a shared segment (created if absent) for the sessions, the
+ * channel health and the in-flight counts (sticky_ctx_use_shm). Sizes
+ * given on the command line must match an existing file's (0 = the
+ * file's). Returns 0 or -1. */
+static int open_shm(struct replay *r, const char *path)
+{
+    sticky_shm_options o;
+    sticky_shm_options_init(&o);
+    o.max_sessions = r->o.max_sessions;
+    o.max_channels = r->o.shm_channels;
+    o.max_processes = r->o.shm_processes;
+    int rc = sticky_shm_open(r->ctx, path, &o, &r->shm);
+    if (rc == STICKY_OK)
+        rc = sticky_shm_store_new(r->shm, &r->store);
+    if (rc == STICKY_OK)
+        rc = sticky_ctx_set_store(r->ctx, r->store);
+    if (rc == STICKY_OK)
+        rc = sticky_ctx_use_shm(r->ctx, r->shm);
+    if (rc != STICKY_OK) {
+        fprintf(stderr, "sticky-route: replay: shm segment %s: %s\n", path, sticky_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(struct replay *r)
 {
     sticky_config cfg;
@@ -204,6 +238,8 @@ static int setup(struct replay *r)
     if (r->o.policy >= 0)
         cfg.select_policy = r->o.policy;
     int rc = sticky_ctx_new(&cfg, &r->ctx);
+    if (rc == STICKY_OK && r->o.store != NULL && strncmp(r->o.store, "shm:", 4) == 0)
+        return open_shm(r, r->o.store + 4); /* sets the store itself */
     if (rc == STICKY_OK && r->o.store != NULL && strncmp(r->o.store, "redis://", 8) == 0) {
         if (open_redis(r, r->o.store) != 0)
             return -1;
@@ -739,6 +775,7 @@ out:
     if (in != stdin)
         fclose(in);
     sticky_store_free(r.store);
+    sticky_shm_close(r.shm); /* before the context: its allocator frees the handle */
     sticky_ctx_free(r.ctx);
     replay_channels_free(&r.ch);
     return exit_code;

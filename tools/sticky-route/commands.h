@@ -6,6 +6,7 @@
 #define EXIT_USAGE 2
 #define EXIT_CONFIG 1
 #define EXIT_BODY 3
+#define EXIT_SEGMENT 4 /* inspect: a segment that cannot be read */
 
 /* `sticky-route config`: print the effective config from the environment. */
 int cmd_config(int argc, char **argv);
@@ -18,6 +19,10 @@ int cmd_replay(int argc, char **argv);
 
 /* `sticky-route gen`: write a synthetic Claude-Code-shaped trace. */
 int cmd_gen(int argc, char **argv);
+
+/* `sticky-route inspect PATH`: a shared-memory segment's stats, channel
+ * health and sessions. */
+int cmd_inspect(int argc, char **argv);
 
 /* `sticky-route bench-key FILE...`: key derivation speed per body file. */
 int cmd_bench_key(int argc, char **argv);

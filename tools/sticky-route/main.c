@@ -20,6 +20,8 @@ static void usage(FILE *out)
             "  bench-key   measure key derivation on captured bodies: bench-key FILE...\n"
             "  replay      replay a JSON-lines trace through a real context (docs/replay.md)\n"
             "  gen         write a synthetic Claude-Code-shaped trace (docs/replay.md)\n"
+            "  inspect     print a shared-memory segment's stats, channel health and sessions:\n"
+            "              inspect PATH [--json] [--limit N] [--now MS] (docs/replay.md)\n"
             "\n"
             "options:\n"
             "  --version   print the library and tool version\n"
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "gen") == 0)
         return cmd_gen(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0)
+        return cmd_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "bench-key") == 0)
         return cmd_bench_key(argc - 1, argv + 1);
     fprintf(stderr, "sticky-route: unknown command '%s'\n", cmd);
