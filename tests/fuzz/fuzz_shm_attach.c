@@ -25,13 +25,11 @@
  * mutex, a health record's pid lock) are skipped: they would model a hung
  * process, not a damaged file.
  *
- * Known findings in lib/shm/ (/work/shared/shm-fuzz-findings/): 01 damaged
- * channel ids handed out, 03 a signed overflow in the in-flight reclaim, 04
- * unchecked shard header counters. So that the target keeps fuzzing the
- * rest until they are fixed, by default it does not check ids (01) and, in
- * MODE_HOLD_FLOCK, skips patches to the shard headers, process table and
- * in-flight table (04, 03). FUZZ_SHM_STRICT=1 in the environment turns all
- * of that back on (the findings' inputs then reproduce).
+ * Every region is patched, the signature memory included; what the library
+ * hands out (ids, tenants) must be well formed. The findings of the first
+ * runs (a damaged channel id handed out, a signed overflow in the in-flight
+ * reclaim, unchecked shard header counters) are fixed in lib/shm and their
+ * inputs are in the corpus.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -199,13 +197,14 @@ static void build_template(void)
     close(fd);
 }
 
-#define REGIONS 10
+#define REGIONS 12
 static void region(unsigned r, uint64_t *start, uint64_t *len)
 {
     const uint64_t off[REGIONS + 1] = {
         0,                      hdr.off_shards,   hdr.off_buckets,       hdr.off_slots,
         hdr.off_channels,       hdr.off_channel_index, hdr.off_tenants, hdr.off_tenant_index,
-        hdr.off_procs,          hdr.off_held,     hdr.file_bytes};
+        hdr.off_procs,          hdr.off_held,     hdr.off_moves_locks,   hdr.off_moves,
+        hdr.file_bytes};
     *start = off[r];
     *len = off[r + 1] - off[r];
 }
@@ -225,6 +224,8 @@ static int touches_lock(uint64_t at, uint64_t len)
         if (overlaps(at, len, lock, sizeof(pthread_mutex_t)))
             return 1;
     }
+    if (overlaps(at, len, hdr.off_moves_locks, (uint64_t)SHM_MOVES_LOCKS * sizeof(pthread_mutex_t)))
+        return 1;
     for (uint32_t c = 0; c < hdr.sizes.max_channels; c++) {
         uint64_t lock = hdr.off_channels + c * sizeof(struct shm_channel) +
                         offsetof(struct shm_channel, health) +
@@ -235,18 +236,14 @@ static int touches_lock(uint64_t at, uint64_t len)
     return 0;
 }
 
-/* FUZZ_SHM_STRICT=1: also check / reach the known findings (above). */
-static int strict;
-
-/* Iterator checks: what the library hands out is well formed (ids: only
- * when strict, finding 01). */
+/* Iterator checks: what the library hands out is well formed. */
 
 static int on_session(const sticky_mapping *m, void *arg)
 {
     if (memchr(m->channel_id, 0, STICKY_ID_SIZE) == NULL ||
         memchr(m->tenant_id, 0, STICKY_ID_SIZE) == NULL)
         abort();
-    if (strict && m->channel_id[0] == '\0')
+    if (m->channel_id[0] == '\0')
         abort();
     ++*(unsigned *)arg;
     return 0;
@@ -257,7 +254,7 @@ static int on_channel(const char *id, const sticky_channel_health *h, void *arg)
     if (h->state < STICKY_HEALTH_OK || h->state > STICKY_HEALTH_AUTH)
         abort();
     size_t len = strnlen(id, STICKY_ID_SIZE); /* bounded: the id may be damaged */
-    if (strict && (len == 0 || len == STICKY_ID_SIZE))
+    if (len == 0 || len == STICKY_ID_SIZE)
         abort();
     ++*(unsigned *)arg;
     return 0;
@@ -332,8 +329,6 @@ static void use_segment(sticky_shm *shm, const uint8_t *ops, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (tmpl == NULL) {
-        const char *env = getenv("FUZZ_SHM_STRICT");
-        strict = env != NULL && strcmp(env, "1") == 0;
         build_template();
     }
     if (size < 7)
@@ -362,9 +357,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t at = start + off % rlen;
         if (at + len > tmpl_len)
             len = tmpl_len - at;
-        unsigned r = data[pos - 5] % REGIONS;
-        int known = !strict && (r == 1 || r == 8 || r == 9); /* findings 04, 03 */
-        if (!((mode & MODE_HOLD_FLOCK) && (touches_lock(at, len) || known)))
+        if (!((mode & MODE_HOLD_FLOCK) && touches_lock(at, len)))
             memcpy(img + at, data + pos, len);
         pos += len;
     }
