@@ -61,7 +61,7 @@ static uint64_t key_at(uint64_t i)
 
 static char path[4096], path2[4200]; /* the segment files, removed on exit */
 
-static void die(const char *what, int rc)
+static _Noreturn void die(const char *what, int rc)
 {
     fprintf(stderr, "bench_shm: %s: %s\n", what, sticky_strerror(rc));
     unlink(path);
@@ -336,7 +336,7 @@ int main(void)
     unlink(path2);
     sticky_shm *shm2;
     sticky_ctx *nctx = new_ctx(), *nmctx = new_ctx();
-    sticky_store *nmem;
+    sticky_store *nmem = NULL;
     if ((rc = sticky_shm_open(nctx, path2, &o, &shm2)) != STICKY_OK ||
         (rc = sticky_ctx_use_shm(nctx, shm2)) != STICKY_OK ||
         (rc = sticky_memory_store_new(nmctx, NULL, &nmem)) != STICKY_OK ||
