@@ -128,7 +128,9 @@ static inline int sticky_shm_options_init(sticky_shm_options *o)
  * otherwise.
  *
  * @ctx: the context whose allocator, log and session settings are used;
- *       must outlive the handle (every reference: see sticky_shm_close()).
+ *       must outlive the handle and every reference to it (stores made
+ *       with sticky_shm_store_new(), contexts given it with
+ *       sticky_ctx_use_shm(); see sticky_shm_close()).
  * @path: the file; NUL-terminated, 1..4095 bytes.
  * @opts: options, or NULL for all defaults.
  * @out: receives the handle; NULL on error.
@@ -267,8 +269,9 @@ typedef int (*sticky_shm_channel_fn)(const char *channel_id,
 /**
  * sticky_shm_each_session - call @fn for every live mapping (for operators:
  * `sticky-route inspect`). Peeks: nothing is renewed or counted. Shards
- * are visited one at a time; each is locked while its mappings are copied,
- * never while @fn runs.
+ * are visited one at a time, each in chunks of 1024 slots locked only
+ * while they are copied, never while @fn runs (a mapping moved meanwhile
+ * may be missed or seen twice).
  *
  * @shm: the segment. @now_ms: the time that decides liveness.
  * @fn: the callback. @arg: passed to @fn.

@@ -22,7 +22,7 @@ STICKY_API int sticky_ctx_use_shm(sticky_ctx *ctx, sticky_shm *shm)
         return STICKY_EBUSY; /* records already made locally */
     if (s->store == NULL && atomic_load(&s->owned_store) == NULL) {
         sticky_store *st;
-        int rc = shm_store_create(shm, &st);
+        int rc = shm_store_create(shm, ctx, &st);
         if (rc != STICKY_OK)
             return rc;
         atomic_store_explicit(&s->owned_store, st, memory_order_release);
@@ -44,8 +44,8 @@ STICKY_API int sticky_shm_each_channel(sticky_shm *shm, int64_t now_ms,
     memset(&r, 0, sizeof(r));
     r.shm = shm;
     uint32_t n = atomic_load_explicit(&shm->hdr->channels, memory_order_acquire);
-    if (n > shm->hdr->sizes.max_channels)
-        n = shm->hdr->sizes.max_channels;
+    if (n > shm->geo.sizes.max_channels)
+        n = shm->geo.sizes.max_channels;
     for (uint32_t i = 0; i < n; i++) {
         struct channel_health *h = shm_channel_health(shm, i);
         const char *id = shm_channel_id(shm, i);

@@ -22,7 +22,9 @@ struct sticky_shm {
     int fd;
     unsigned char *base;
     size_t bytes;
-    struct shm_header *hdr;
+    struct shm_header geo;        /* the header as validated at attach: the
+                                   * only source of sizes and offsets */
+    struct shm_header *hdr;       /* the file's header: its mutable part */
     struct shm_shard *shards;
     struct shm_slot *slots;       /* shard s: slots + s * slots_per_shard */
     uint32_t *buckets;            /* shard s: buckets + s * buckets_per_shard */
@@ -72,12 +74,28 @@ void shm_names_unlock(struct sticky_shm *s);
 
 static inline struct shm_slot *shard_slots(struct sticky_shm *s, uint32_t shard)
 {
-    return s->slots + (size_t)shard * s->hdr->slots_per_shard;
+    return s->slots + (size_t)shard * s->geo.slots_per_shard;
 }
 
 static inline uint32_t *shard_buckets(struct sticky_shm *s, uint32_t shard)
 {
-    return s->buckets + (size_t)shard * s->hdr->buckets_per_shard;
+    return s->buckets + (size_t)shard * s->geo.buckets_per_shard;
+}
+
+/* The "being written" crash marker around changes to a slot: set before
+ * the first store to it, cleared after the last. Atomic stores with
+ * release fences, so neither the compiler nor the CPU drops or reorders
+ * them across the slot's stores; a repair drops the marked slot. */
+static inline void shard_mark(struct shm_shard *sh, uint32_t slot)
+{
+    __atomic_store_n(&sh->writing, slot + 1, __ATOMIC_RELAXED);
+    atomic_thread_fence(memory_order_release);
+}
+
+static inline void shard_unmark(struct shm_shard *sh)
+{
+    atomic_thread_fence(memory_order_release);
+    __atomic_store_n(&sh->writing, 0, __ATOMIC_RELAXED);
 }
 
 /* Slots of @shard handed out so far: its `fresh` mark, never trusted
@@ -85,7 +103,7 @@ static inline uint32_t *shard_buckets(struct sticky_shm *s, uint32_t shard)
 static inline uint32_t shard_fresh(struct sticky_shm *s, uint32_t shard)
 {
     uint32_t f = s->shards[shard].fresh;
-    return f <= s->hdr->slots_per_shard ? f : s->hdr->slots_per_shard;
+    return f <= s->geo.slots_per_shard ? f : s->geo.slots_per_shard;
 }
 
 /* The key's hash, shard and bucket. */
@@ -96,7 +114,7 @@ static inline uint32_t shm_shard_of(const struct sticky_shm *s, uint64_t h)
 }
 static inline uint32_t shm_bucket_of(const struct sticky_shm *s, uint64_t h)
 {
-    return (uint32_t)(((h >> 32) * (uint64_t)s->hdr->buckets_per_shard) >> 32);
+    return (uint32_t)(((h >> 32) * (uint64_t)s->geo.buckets_per_shard) >> 32);
 }
 
 /* Rebuild shard @shard from its slots: drop slots that are invalid or
@@ -169,8 +187,9 @@ uint64_t shm_self_start_time(void);
 
 /* ---- the store (shm_store.c) ---------------------------------------------- */
 
-/* Used by sticky_ctx_use_shm(): a store on @s with the handle's options. */
-int shm_store_create(struct sticky_shm *s, sticky_store **out);
+/* A store on @s with the handle's session settings, made on @ctx (its
+ * clock, allocator and log; the context that routes through it). */
+int shm_store_create(struct sticky_shm *s, sticky_ctx *ctx, sticky_store **out);
 
 /* ---- test hooks (tests link the internal library) --------------------- */
 

@@ -8,9 +8,13 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "shm/shm_internal.h"
 #include "sticky/error.h"
+
+/* How long a locker waits before it gives up with STICKY_ESTORE. */
+#define LOCK_WAIT_SECONDS 2
 
 int shm_mutex_init(pthread_mutex_t *m)
 {
@@ -32,7 +36,17 @@ int shm_mutex_init(pthread_mutex_t *m)
 static int lock_robust(struct sticky_shm *s, pthread_mutex_t *m, const char *what,
                        void (*repair)(struct sticky_shm *, uint32_t), uint32_t arg)
 {
-    int rc = pthread_mutex_lock(m);
+    int rc = pthread_mutex_trylock(m);
+    if (rc == EBUSY) {
+        /* Bounded: a holder that is stopped (SIGSTOP, a debugger) or a
+         * damaged lock word makes this call fail, not hang the caller. */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += LOCK_WAIT_SECONDS;
+        do
+            rc = pthread_mutex_timedlock(m, &until);
+        while (rc == EINTR);
+    }
     if (rc == 0)
         return STICKY_OK;
     if (rc == EOWNERDEAD) {
@@ -44,7 +58,9 @@ static int lock_robust(struct sticky_shm *s, pthread_mutex_t *m, const char *wha
         pthread_mutex_consistent(m);
         return STICKY_OK;
     }
-    ctx_log(s->ctx, STICKY_LOG_ERROR, "shm: %s lock: %s", what, strerror(rc));
+    ctx_log(s->ctx, STICKY_LOG_ERROR, "shm: %s lock: %s%s", what, strerror(rc),
+            rc == ETIMEDOUT ? " (held for over 2 s by a live process: stopped, or "
+                              "the lock word is damaged)" : "");
     return STICKY_ESTORE;
 }
 

@@ -30,7 +30,7 @@ static uint64_t fnv(const char *p, size_t n)
 
 static struct shm_channel *channel_at(struct sticky_shm *s, uint32_t pos)
 {
-    if (pos >= s->hdr->sizes.max_channels)
+    if (pos >= s->geo.sizes.max_channels)
         return NULL;
     struct shm_channel *c = &s->channels[pos];
     if (atomic_load_explicit(&c->ready, memory_order_acquire) != 1 || c->index != pos ||
@@ -41,7 +41,7 @@ static struct shm_channel *channel_at(struct sticky_shm *s, uint32_t pos)
 
 static struct shm_channel *channel_find(struct sticky_shm *s, const char *id, uint64_t hash)
 {
-    uint32_t mask = s->hdr->channel_index_cap - 1;
+    uint32_t mask = s->geo.channel_index_cap - 1;
     uint32_t i = (uint32_t)hash & mask;
     for (uint32_t step = 0; step <= mask; step++, i = (i + 1) & mask) {
         uint32_t v = __atomic_load_n(&s->channel_index[i], __ATOMIC_ACQUIRE);
@@ -70,12 +70,24 @@ struct channel_health *shm_channel_get(struct sticky_shm *s, const char *id, uin
                                        int create, uint32_t *index)
 {
     struct shm_channel *c = channel_find(s, id, hash);
+    if (c == NULL && create &&
+        atomic_load_explicit(&s->hdr->channels, memory_order_relaxed) >=
+            s->geo.sizes.max_channels)
+        create = 0; /* full: no lock, no insert (logged once below) */
+    if (c == NULL && !create && s->geo.sizes.max_channels != 0 &&
+        atomic_load_explicit(&s->hdr->channels, memory_order_relaxed) >=
+            s->geo.sizes.max_channels &&
+        !atomic_exchange_explicit(&s->channels_full_logged, 1, memory_order_relaxed))
+        ctx_log(s->ctx, STICKY_LOG_WARN,
+                "shm: channel table full (%u ids): channel %s and later new ids are "
+                "routed without shared health (a capped one is refused)",
+                s->geo.sizes.max_channels, id);
     if (c == NULL && create) {
         if (shm_names_lock(s) != STICKY_OK)
             return NULL;
         c = channel_find(s, id, hash);
         uint32_t pos = atomic_load_explicit(&s->hdr->channels, memory_order_relaxed);
-        if (c == NULL && pos < s->hdr->sizes.max_channels) {
+        if (c == NULL && pos < s->geo.sizes.max_channels) {
             c = &s->channels[pos];
             atomic_store_explicit(&c->ready, 0, memory_order_relaxed);
             memset(c->id, 0, sizeof(c->id));
@@ -87,13 +99,13 @@ struct channel_health *shm_channel_get(struct sticky_shm *s, const char *id, uin
             health_record_init((struct channel_health *)c->health, c->id, hash, pos);
             atomic_store_explicit(&c->ready, 1, memory_order_release);
             atomic_store_explicit(&s->hdr->channels, pos + 1, memory_order_release);
-            index_put(s->channel_index, s->hdr->channel_index_cap, hash, pos);
+            index_put(s->channel_index, s->geo.channel_index_cap, hash, pos);
         } else if (c == NULL &&
                    !atomic_exchange_explicit(&s->channels_full_logged, 1, memory_order_relaxed)) {
             ctx_log(s->ctx, STICKY_LOG_WARN,
                     "shm: channel table full (%u ids): channel %s and later new ids are "
                     "routed without shared health",
-                    s->hdr->sizes.max_channels, id);
+                    s->geo.sizes.max_channels, id);
         }
         shm_names_unlock(s);
     }
@@ -119,7 +131,7 @@ struct channel_health *shm_channel_health(struct sticky_shm *s, uint32_t index)
 
 static struct shm_tenant *tenant_at(struct sticky_shm *s, uint32_t pos)
 {
-    if (pos >= s->hdr->sizes.max_tenants)
+    if (pos >= s->geo.sizes.max_tenants)
         return NULL;
     struct shm_tenant *t = &s->tenants[pos];
     if (atomic_load_explicit(&t->ready, memory_order_acquire) != 1 || t->len == 0 ||
@@ -131,7 +143,7 @@ static struct shm_tenant *tenant_at(struct sticky_shm *s, uint32_t pos)
 static int tenant_find(struct sticky_shm *s, const char *id, size_t len, uint64_t hash,
                        uint32_t *pos)
 {
-    uint32_t mask = s->hdr->tenant_index_cap - 1;
+    uint32_t mask = s->geo.tenant_index_cap - 1;
     uint32_t i = (uint32_t)hash & mask;
     for (uint32_t step = 0; step <= mask; step++, i = (i + 1) & mask) {
         uint32_t v = __atomic_load_n(&s->tenant_index[i], __ATOMIC_ACQUIRE);
@@ -191,13 +203,13 @@ int shm_tenant_encode(struct sticky_shm *s, const char *tenant, struct shm_slot 
         int found = tenant_find(s, tenant, len, hash, &pos);
         if (!found) {
             pos = atomic_load_explicit(&s->hdr->tenants, memory_order_relaxed);
-            if (pos >= s->hdr->sizes.max_tenants) {
+            if (pos >= s->geo.sizes.max_tenants) {
                 shm_names_unlock(s);
                 if (!atomic_exchange_explicit(&s->tenants_full_logged, 1, memory_order_relaxed))
                     ctx_log(s->ctx, STICKY_LOG_WARN,
                             "shm: tenant table full (%u long tenant ids): mappings with a new "
                             "one are not stored (raise max_tenants)",
-                            s->hdr->sizes.max_tenants);
+                            s->geo.sizes.max_tenants);
                 return STICKY_ELIMIT;
             }
             struct shm_tenant *t = &s->tenants[pos];
@@ -208,7 +220,7 @@ int shm_tenant_encode(struct sticky_shm *s, const char *tenant, struct shm_slot 
             t->hash = hash;
             atomic_store_explicit(&t->ready, 1, memory_order_release);
             atomic_store_explicit(&s->hdr->tenants, pos + 1, memory_order_release);
-            index_put(s->tenant_index, s->hdr->tenant_index_cap, hash, pos);
+            index_put(s->tenant_index, s->geo.tenant_index_cap, hash, pos);
         }
         shm_names_unlock(s);
     }
@@ -259,9 +271,9 @@ int shm_tenant_decode(struct sticky_shm *s, const struct shm_slot *e, char *out)
 void shm_names_rebuild(struct sticky_shm *s)
 {
     struct shm_header *h = s->hdr;
-    memset(s->channel_index, 0, (size_t)h->channel_index_cap * 4);
+    memset(s->channel_index, 0, (size_t)s->geo.channel_index_cap * 4);
     uint32_t top = 0;
-    for (uint32_t pos = 0; pos < h->sizes.max_channels; pos++) {
+    for (uint32_t pos = 0; pos < s->geo.sizes.max_channels; pos++) {
         struct shm_channel *c = &s->channels[pos];
         uint32_t r = atomic_load_explicit(&c->ready, memory_order_relaxed);
         if (r == 0)
@@ -273,14 +285,14 @@ void shm_names_rebuild(struct sticky_shm *s)
             continue;
         }
         health_record_recover((struct channel_health *)c->health);
-        index_put(s->channel_index, h->channel_index_cap, c->hash, pos);
+        index_put(s->channel_index, s->geo.channel_index_cap, c->hash, pos);
         top = pos + 1;
     }
     atomic_store_explicit(&h->channels, top, memory_order_relaxed);
 
-    memset(s->tenant_index, 0, (size_t)h->tenant_index_cap * 4);
+    memset(s->tenant_index, 0, (size_t)s->geo.tenant_index_cap * 4);
     top = 0;
-    for (uint32_t pos = 0; pos < h->sizes.max_tenants; pos++) {
+    for (uint32_t pos = 0; pos < s->geo.sizes.max_tenants; pos++) {
         struct shm_tenant *t = &s->tenants[pos];
         uint32_t r = atomic_load_explicit(&t->ready, memory_order_relaxed);
         if (r == 0)
@@ -290,7 +302,7 @@ void shm_names_rebuild(struct sticky_shm *s)
             atomic_store_explicit(&t->ready, 0, memory_order_relaxed);
             continue;
         }
-        index_put(s->tenant_index, h->tenant_index_cap, t->hash, pos);
+        index_put(s->tenant_index, s->geo.tenant_index_cap, t->hash, pos);
         top = pos + 1;
     }
     atomic_store_explicit(&h->tenants, top, memory_order_relaxed);

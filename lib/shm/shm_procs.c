@@ -86,14 +86,14 @@ int shm_pid_alive(uint32_t pid, uint64_t start)
 
 static _Atomic uint16_t *held_row(struct sticky_shm *s, uint32_t row)
 {
-    return s->held + (size_t)row * s->hdr->sizes.max_channels;
+    return s->held + (size_t)row * s->geo.sizes.max_channels;
 }
 
 /* Zero @row's counts and free it; the caller owns it (pid or reclaim flag). */
 static void row_clear(struct sticky_shm *s, uint32_t row)
 {
     _Atomic uint16_t *h = held_row(s, row);
-    for (uint32_t c = 0; c < s->hdr->sizes.max_channels; c++)
+    for (uint32_t c = 0; c < s->geo.sizes.max_channels; c++)
         atomic_store_explicit(&h[c], 0, memory_order_seq_cst);
     atomic_store_explicit(&s->procs[row].start_time, 0, memory_order_relaxed);
     atomic_store_explicit(&s->procs[row].owner, 0, memory_order_release);
@@ -103,8 +103,8 @@ uint32_t shm_reclaim_dead(struct sticky_shm *s)
 {
     uint32_t me = (uint32_t)getpid(), n = 0;
     uint32_t hwm = atomic_load_explicit(&s->hdr->procs_hwm, memory_order_acquire);
-    if (hwm > s->hdr->sizes.max_processes)
-        hwm = s->hdr->sizes.max_processes;
+    if (hwm > s->geo.sizes.max_processes)
+        hwm = s->geo.sizes.max_processes;
     for (uint32_t r = 0; r < hwm; r++) {
         struct shm_proc *p = &s->procs[r];
         uint64_t owner = atomic_load_explicit(&p->owner, memory_order_acquire);
@@ -157,7 +157,7 @@ static int my_row(struct sticky_shm *s)
     for (int pass = 0; pass < 2 && row < 0; pass++) {
         if (pass == 1)
             shm_reclaim_dead(s);
-        for (uint32_t r = 0; r < s->hdr->sizes.max_processes; r++) {
+        for (uint32_t r = 0; r < s->geo.sizes.max_processes; r++) {
             uint64_t free_owner = 0;
             if (atomic_compare_exchange_strong(&s->procs[r].owner, &free_owner, me)) {
                 atomic_store(&s->procs[r].start_time, start);
@@ -176,7 +176,7 @@ static int my_row(struct sticky_shm *s)
                     "shm: process table full (%u live processes): this process cannot "
                     "count in-flight requests; capped channels refuse it (raise "
                     "max_processes)",
-                    s->hdr->sizes.max_processes);
+                    s->geo.sizes.max_processes);
     } else {
         atomic_store_explicit(&s->row_gen, gen, memory_order_relaxed);
         atomic_store_explicit(&s->row, row, memory_order_release);
@@ -188,11 +188,11 @@ out:
 
 uint32_t shm_inflight_count(struct sticky_shm *s, uint32_t index)
 {
-    if (index >= s->hdr->sizes.max_channels)
+    if (index >= s->geo.sizes.max_channels)
         return 0;
     uint32_t hwm = atomic_load_explicit(&s->hdr->procs_hwm, memory_order_seq_cst);
-    if (hwm > s->hdr->sizes.max_processes)
-        hwm = s->hdr->sizes.max_processes;
+    if (hwm > s->geo.sizes.max_processes)
+        hwm = s->geo.sizes.max_processes;
     uint32_t sum = 0;
     for (uint32_t r = 0; r < hwm; r++)
         sum += atomic_load_explicit(&held_row(s, r)[index], memory_order_seq_cst);
@@ -201,7 +201,7 @@ uint32_t shm_inflight_count(struct sticky_shm *s, uint32_t index)
 
 int shm_inflight_reserve(struct sticky_shm *s, uint32_t index, uint32_t cap, int64_t now_ms)
 {
-    if (index >= s->hdr->sizes.max_channels)
+    if (index >= s->geo.sizes.max_channels)
         return cap == 0;
     int row = my_row(s);
     if (row < 0)
@@ -220,15 +220,17 @@ int shm_inflight_reserve(struct sticky_shm *s, uint32_t index, uint32_t cap, int
         /* Over the cap: maybe a dead process still holds units. */
         if (shm_reclaim_maybe(s, now_ms))
             continue;
-        if (sum - 1 >= cap)
-            return 0; /* full without us: no race to retry */
+        /* Full without us, or only because others were racing us for
+         * the last units (they back off too): look again, then retry. */
+        if (shm_inflight_count(s, index) >= cap)
+            return 0;
     }
     return 0;
 }
 
 void shm_inflight_release(struct sticky_shm *s, uint32_t index)
 {
-    if (index >= s->hdr->sizes.max_channels)
+    if (index >= s->geo.sizes.max_channels)
         return;
     int row = atomic_load_explicit(&s->row, memory_order_acquire);
     pthread_once(&atfork_once, register_atfork);

@@ -206,10 +206,14 @@ static const char *sizes_mismatch(const struct shm_sizes *f, const sticky_shm_op
 
 /* ---- mapping ---------------------------------------------------------------- */
 
-static void bind_pointers(struct sticky_shm *s)
+/* Point into the mapping using @valid, the header as checked (or just
+ * computed); it is copied, and only the copy is read from now on, so a
+ * later stray write to the file's header cannot move any pointer. */
+static void bind_pointers(struct sticky_shm *s, const struct shm_header *valid)
 {
-    struct shm_header *h = (struct shm_header *)s->base;
-    s->hdr = h;
+    s->geo = *valid;
+    const struct shm_header *h = &s->geo;
+    s->hdr = (struct shm_header *)s->base;
     s->shards = (struct shm_shard *)(s->base + h->off_shards);
     s->buckets = (uint32_t *)(s->base + h->off_buckets);
     s->slots = (struct shm_slot *)(s->base + h->off_slots);
@@ -237,6 +241,20 @@ static int map_file(struct sticky_shm *s, size_t bytes, const char *path)
     return STICKY_OK;
 }
 
+/* Allocate every block of the file now: a sparse file on a full
+ * filesystem (a small /dev/shm) would otherwise fail later, inside a lock,
+ * as SIGBUS on the first write to an unbacked page. */
+static int reserve_space(struct sticky_shm *s, uint64_t bytes, const char *path)
+{
+    int e = posix_fallocate(s->fd, 0, (off_t)bytes);
+    if (e == 0)
+        return STICKY_OK;
+    ctx_log(s->ctx, STICKY_LOG_ERROR,
+            "shm: %s: cannot reserve %llu bytes: %s%s", path, (unsigned long long)bytes,
+            strerror(e), e == ENOSPC ? " (is the filesystem, e.g. /dev/shm, large enough?)" : "");
+    return STICKY_ESTORE;
+}
+
 static void unmap(struct sticky_shm *s)
 {
     if (s->base != NULL)
@@ -250,7 +268,7 @@ static int init_locks(struct sticky_shm *s)
 {
     if (shm_mutex_init(&s->hdr->names_lock) != STICKY_OK)
         return STICKY_ESTORE;
-    for (uint32_t i = 0; i < s->hdr->sizes.shard_count; i++) {
+    for (uint32_t i = 0; i < s->geo.sizes.shard_count; i++) {
         if (shm_mutex_init(&s->shards[i].lock) != STICKY_OK)
             return STICKY_ESTORE;
     }
@@ -275,7 +293,9 @@ static int create_fresh(struct sticky_shm *s, const struct shm_sizes *z, const c
                 (unsigned long long)h.file_bytes, strerror(errno));
         return STICKY_ESTORE;
     }
-    rc = map_file(s, (size_t)h.file_bytes, path);
+    rc = reserve_space(s, h.file_bytes, path);
+    if (rc == STICKY_OK)
+        rc = map_file(s, (size_t)h.file_bytes, path);
     if (rc != STICKY_OK)
         return rc;
     struct shm_header *fh = (struct shm_header *)s->base;
@@ -284,7 +304,7 @@ static int create_fresh(struct sticky_shm *s, const struct shm_sizes *z, const c
     h.checksum = shm_header_checksum(&h); /* of the final header */
     memcpy(fh, &h, offsetof(struct shm_header, checksum) + sizeof(h.checksum));
     memcpy(fh->magic, INIT_MAGIC, 8);
-    bind_pointers(s);
+    bind_pointers(s, &h);
     for (uint32_t i = 0; i < z->shard_count; i++) {
         uint32_t cap = z->max_sessions / z->shard_count +
                        (i < z->max_sessions % z->shard_count ? 1u : 0u);
@@ -351,9 +371,9 @@ static void recover_alone(struct sticky_shm *s)
 {
     struct shm_header *h = s->hdr;
     init_locks(s);
-    memset(s->procs, 0, (size_t)h->sizes.max_processes * sizeof(struct shm_proc));
+    memset(s->procs, 0, (size_t)s->geo.sizes.max_processes * sizeof(struct shm_proc));
     memset((void *)s->held, 0,
-           (size_t)h->sizes.max_processes * h->sizes.max_channels * sizeof(uint16_t));
+           (size_t)s->geo.sizes.max_processes * s->geo.sizes.max_channels * sizeof(uint16_t));
     atomic_store(&h->procs_hwm, 0);
     uint64_t live = 0;
     for (uint32_t i = 0; i < SHM_MOVES_BUCKETS * SHM_MOVES_WAYS; i++) {
@@ -363,9 +383,9 @@ static void recover_alone(struct sticky_shm *s)
     }
     atomic_store(&h->moves_live, live);
     shm_names_rebuild(s);
-    for (uint32_t i = 0; i < h->sizes.shard_count; i++) {
-        uint32_t cap = h->sizes.max_sessions / h->sizes.shard_count +
-                       (i < h->sizes.max_sessions % h->sizes.shard_count ? 1u : 0u);
+    for (uint32_t i = 0; i < s->geo.sizes.shard_count; i++) {
+        uint32_t cap = s->geo.sizes.max_sessions / s->geo.sizes.shard_count +
+                       (i < s->geo.sizes.max_sessions % s->geo.sizes.shard_count ? 1u : 0u);
         s->shards[i].cap = cap;
         shm_shard_repair(s, i);
     }
@@ -432,10 +452,12 @@ static int attach(struct sticky_shm *s, const char *path)
                     : "");
         return code;
     }
-    rc = map_file(s, (size_t)h.file_bytes, path);
+    rc = reserve_space(s, h.file_bytes, path);
+    if (rc == STICKY_OK)
+        rc = map_file(s, (size_t)h.file_bytes, path);
     if (rc != STICKY_OK)
         return rc;
-    bind_pointers(s);
+    bind_pointers(s, &h);
     if (alone) {
         recover_alone(s);
         ctx_log(s->ctx, STICKY_LOG_INFO, "shm: attached %s (first process: checked and "
@@ -543,22 +565,22 @@ STICKY_API int sticky_shm_get_stats(sticky_shm *s, sticky_shm_stats *out)
     sticky_shm_stats v;
     memset(&v, 0, sizeof(v));
     v.size = sizeof(v);
-    v.file_bytes = h->file_bytes;
-    v.max_sessions = h->sizes.max_sessions;
-    for (uint32_t i = 0; i < h->sizes.shard_count; i++) {
+    v.file_bytes = s->geo.file_bytes;
+    v.max_sessions = s->geo.sizes.max_sessions;
+    for (uint32_t i = 0; i < s->geo.sizes.shard_count; i++) {
         if (shm_shard_lock(s, i) != STICKY_OK)
             return STICKY_ESTORE;
         v.sessions += s->shards[i].count;
         shm_shard_unlock(s, i);
     }
-    v.shard_count = h->sizes.shard_count;
-    v.max_channels = h->sizes.max_channels;
+    v.shard_count = s->geo.sizes.shard_count;
+    v.max_channels = s->geo.sizes.max_channels;
     v.channels = atomic_load_explicit(&h->channels, memory_order_relaxed);
-    v.max_tenants = h->sizes.max_tenants;
+    v.max_tenants = s->geo.sizes.max_tenants;
     v.tenants = atomic_load_explicit(&h->tenants, memory_order_relaxed);
-    v.max_processes = h->sizes.max_processes;
+    v.max_processes = s->geo.sizes.max_processes;
     uint32_t hwm = atomic_load_explicit(&h->procs_hwm, memory_order_relaxed);
-    for (uint32_t i = 0; i < hwm && i < h->sizes.max_processes; i++)
+    for (uint32_t i = 0; i < hwm && i < s->geo.sizes.max_processes; i++)
         v.processes += atomic_load_explicit(&s->procs[i].owner, memory_order_relaxed) != 0;
     v.repairs = atomic_load_explicit(&h->repairs, memory_order_relaxed);
     v.reclaimed_processes = atomic_load_explicit(&h->reclaimed_processes, memory_order_relaxed);

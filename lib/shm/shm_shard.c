@@ -37,7 +37,7 @@ int shm_slot_valid(struct sticky_shm *s, uint32_t shard, const struct shm_slot *
 int shard_find(struct sticky_shm *s, uint32_t shard, uint64_t key, uint64_t h, uint32_t *slot,
                uint32_t *prev)
 {
-    const uint32_t n = s->hdr->slots_per_shard;
+    const uint32_t n = s->geo.slots_per_shard;
     struct shm_slot *slots = shard_slots(s, shard);
     uint32_t *bucket = &shard_buckets(s, shard)[shm_bucket_of(s, h)];
     uint32_t p = 0, v = *bucket;
@@ -74,9 +74,9 @@ int shard_release(struct sticky_shm *s, uint32_t shard, uint32_t slot)
 {
     struct shm_shard *sh = &s->shards[shard];
     struct shm_slot *e = &shard_slots(s, shard)[slot];
-    sh->writing = slot + 1;
+    shard_mark(sh, slot);
     if (shard_unlink(s, shard, slot) != SHARD_FOUND) {
-        sh->writing = 0;
+        shard_unmark(sh);
         return SHARD_CORRUPT;
     }
     e->state = SLOT_FREE;
@@ -84,7 +84,7 @@ int shard_release(struct sticky_shm *s, uint32_t shard, uint32_t slot)
     sh->free_head = slot + 1;
     if (sh->count > 0)
         sh->count--;
-    sh->writing = 0;
+    shard_unmark(sh);
     return SHARD_FOUND;
 }
 
@@ -92,7 +92,7 @@ int shard_alloc(struct sticky_shm *s, uint32_t shard, uint32_t *slot)
 {
     struct shm_shard *sh = &s->shards[shard];
     struct shm_slot *slots = shard_slots(s, shard);
-    const uint32_t n = s->hdr->slots_per_shard;
+    const uint32_t n = s->geo.slots_per_shard;
     uint32_t v = sh->free_head;
     if (v != 0) {
         if (v > n || slots[v - 1].state != SLOT_FREE)
@@ -150,7 +150,7 @@ void shm_shard_repair(struct sticky_shm *s, uint32_t shard)
     }
     sh->fresh = fresh;
     sh->hand = sh->hand < n ? sh->hand : 0;
-    sh->writing = 0;
+    shard_unmark(sh);
 }
 
 int shm_test_hold_shard(struct sticky_shm *s, uint64_t key, int scribble)
@@ -162,7 +162,7 @@ int shm_test_hold_shard(struct sticky_shm *s, uint64_t key, int scribble)
     uint32_t slot, prev;
     if (shard_find(s, shard, key, shm_key_hash(key), &slot, &prev) == SHARD_FOUND) {
         struct shm_slot *e = &shard_slots(s, shard)[slot];
-        s->shards[shard].writing = slot + 1;
+        shard_mark(&s->shards[shard], slot);
         e->channel = 0xffff;              /* half a write: an impossible channel */
         e->expires_ms = INT64_MAX;
     }

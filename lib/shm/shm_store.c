@@ -17,6 +17,7 @@
 
 struct shm_store {
     struct sticky_shm *shm;
+    sticky_ctx *ctx;          /* the store's context (allocation) */
     int64_t ttl_ms, threshold_ms, future_ms;
     int renew_mode;
     uint32_t sweep_on_write;
@@ -71,7 +72,7 @@ static int lock_find(struct sticky_shm *s, uint64_t key, uint32_t *shard, uint32
     if (rc != STICKY_OK)
         return rc;
     const struct shm_shard *sh = &s->shards[*shard];
-    const uint32_t n = s->hdr->slots_per_shard;
+    const uint32_t n = s->geo.slots_per_shard;
     if (sh->cap == 0 || sh->cap > n || sh->count > sh->cap || sh->fresh > n ||
         sh->free_head > n || sh->writing > n)
         repair_locked(s, *shard, "shard header out of range");
@@ -135,13 +136,13 @@ static int shm_get(void *self, uint64_t key, int64_t now, unsigned flags, sticky
     }
     if (!peek) {
         sh->c.hits++;
-        sh->writing = slot + 1;
+        shard_mark(sh, slot);
         if (e->count != UINT32_MAX)
             e->count++;
         if (now > e->last_access_ms)
             e->last_access_ms = now;
         renew_on_use(st, sh, e, now);
-        sh->writing = 0;
+        shard_unmark(sh);
     }
     rc = to_record(s, e, out);
     shm_shard_unlock(s, shard);
@@ -240,11 +241,11 @@ static int shm_put(void *self, const sticky_mapping *m, int64_t now, unsigned fl
             shm_shard_unlock(s, shard);
             return rc == STICKY_OK ? STICKY_EEXIST : rc;
         }
-        sh->writing = slot + 1;
+        shard_mark(sh, slot);
         fresh.next = slots[slot].next;
         slots[slot] = fresh;
         sh->c.updates++;
-        sh->writing = 0;
+        shard_unmark(sh);
         shm_shard_unlock(s, shard);
         return STICKY_OK;
     }
@@ -264,12 +265,12 @@ static int shm_put(void *self, const sticky_mapping *m, int64_t now, unsigned fl
         ctx_log(s->ctx, STICKY_LOG_ERROR, "shm: shard %u has no free slot", shard);
         return STICKY_ESTORE;
     }
-    sh->writing = slot + 1;
+    shard_mark(sh, slot);
     slots[slot] = fresh;
     shard_link(s, shard, slot, shm_key_hash(m->key));
     sh->count++;
     sh->c.inserts++;
-    sh->writing = 0;
+    shard_unmark(sh);
     shm_shard_unlock(s, shard);
     return STICKY_OK;
 }
@@ -291,14 +292,14 @@ static int shm_touch(void *self, uint64_t key, int64_t now, sticky_mapping *out)
         shm_shard_unlock(s, shard);
         return STICKY_ENOTFOUND;
     }
-    sh->writing = slot + 1;
+    shard_mark(sh, slot);
     int64_t x = sat_add(now, st->ttl_ms);
     if (x > e->expires_ms)
         e->expires_ms = x;
     if (now > e->last_access_ms)
         e->last_access_ms = now;
     sh->c.renewals++;
-    sh->writing = 0;
+    shard_unmark(sh);
     rc = out != NULL ? to_record(s, e, out) : STICKY_OK;
     shm_shard_unlock(s, shard);
     return rc;
@@ -334,7 +335,7 @@ static int shm_sweep(void *self, int64_t now, size_t budget, size_t *reclaimed)
 {
     struct shm_store *st = self;
     struct sticky_shm *s = st->shm;
-    uint32_t shards = s->hdr->sizes.shard_count;
+    uint32_t shards = s->geo.sizes.shard_count;
     uint32_t start = atomic_fetch_add_explicit(&s->hdr->sweep_cursor, 1, memory_order_relaxed);
     size_t left = budget;
     for (uint32_t k = 0; k < shards && left > 0; k++) {
@@ -354,7 +355,7 @@ static int shm_stats(void *self, sticky_store_stats *out)
 {
     struct shm_store *st = self;
     struct sticky_shm *s = st->shm;
-    for (uint32_t i = 0; i < s->hdr->sizes.shard_count; i++) {
+    for (uint32_t i = 0; i < s->geo.sizes.shard_count; i++) {
         if (shm_shard_lock(s, i) != STICKY_OK)
             return STICKY_ESTORE;
         const struct shm_shard *sh = &s->shards[i];
@@ -376,7 +377,7 @@ static void shm_destroy(void *self)
 {
     struct shm_store *st = self;
     struct sticky_shm *s = st->shm;
-    mem_free(s->ctx, st);
+    mem_free(st->ctx, st);
     shm_unref(s);
 }
 
@@ -393,20 +394,21 @@ static const sticky_store_vtable shm_vtable = {
     .destroy = shm_destroy,
 };
 
-int shm_store_create(struct sticky_shm *s, sticky_store **out)
+int shm_store_create(struct sticky_shm *s, sticky_ctx *ctx, sticky_store **out)
 {
-    struct shm_store *st = mem_calloc(s->ctx, 1, sizeof(*st));
+    struct shm_store *st = mem_calloc(ctx, 1, sizeof(*st));
     if (st == NULL)
         return STICKY_ENOMEM;
     st->shm = s;
+    st->ctx = ctx;
     st->ttl_ms = (int64_t)s->opts.ttl_seconds * 1000;
     st->threshold_ms = (int64_t)s->opts.renew_threshold_seconds * 1000;
     st->future_ms = st->ttl_ms + (st->ttl_ms > FUTURE_SLACK_MS ? st->ttl_ms : FUTURE_SLACK_MS);
     st->renew_mode = s->opts.renew_mode;
     st->sweep_on_write = s->opts.sweep_on_write;
-    int rc = sticky_store_new(s->ctx, &shm_vtable, st, out);
+    int rc = sticky_store_new(ctx, &shm_vtable, st, out);
     if (rc != STICKY_OK)
-        mem_free(s->ctx, st);
+        mem_free(ctx, st);
     else
         shm_ref(s);
     return rc;
@@ -419,5 +421,5 @@ STICKY_API int sticky_shm_store_new(sticky_shm *shm, sticky_store **out)
     *out = NULL;
     if (shm == NULL)
         return STICKY_EINVAL;
-    return shm_store_create(shm, out);
+    return shm_store_create(shm, shm->ctx, out);
 }

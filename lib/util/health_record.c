@@ -1,6 +1,7 @@
 /*
  * lib/util/health_record.c - a channel health record's initial state and
- * its pid lock (see health_record.h).
+ * its pid lock (see health_record.h): a holder found dead is replaced at
+ * once, any holder after HOLD_LIMIT_MS of waiting.
  */
 #include "util/health_record.h"
 
@@ -8,9 +9,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPINS_BEFORE_CHECK 4096u
+#define HOLD_LIMIT_MS 200
 
 uint64_t fnv1a64(const char *s)
 {
@@ -54,25 +57,39 @@ static int pid_dead(uint32_t pid)
     return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void health_lock(struct channel_health *h)
 {
     uint32_t me = (uint32_t)getpid();
+    int64_t since = 0;
     for (unsigned spins = 0;; spins++) {
         uint32_t cur = 0;
         if (atomic_compare_exchange_weak_explicit(&h->lock, &cur, me, memory_order_acquire,
                                                   memory_order_relaxed))
             return;
-        if (cur != 0 && spins >= SPINS_BEFORE_CHECK) {
-            spins = 0;
-            /* The holder died inside the critical section (a few stores):
-             * every value there is whole, so the lock is simply taken over. */
-            if (cur != me && pid_dead(cur) &&
-                atomic_compare_exchange_strong_explicit(&h->lock, &cur, me,
-                                                        memory_order_acquire,
-                                                        memory_order_relaxed))
-                return;
-            sched_yield();
-        }
+        if (cur == 0 || spins < SPINS_BEFORE_CHECK)
+            continue;
+        spins = 0;
+        /* The section it guards is a few stores, so a holder that keeps it
+         * this long is dead (SIGKILL), stopped, or not a holder at all (a
+         * reused pid, a damaged word): every value there is whole, so the
+         * lock is taken over - at once when the pid is gone, after
+         * HOLD_LIMIT_MS otherwise. */
+        int64_t now = monotonic_ms();
+        if (since == 0)
+            since = now;
+        int dead = cur != me && pid_dead(cur);
+        if ((dead || now - since >= HOLD_LIMIT_MS) &&
+            atomic_compare_exchange_strong_explicit(&h->lock, &cur, me, memory_order_acquire,
+                                                    memory_order_relaxed))
+            return;
+        sched_yield();
     }
 }
 

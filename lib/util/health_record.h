@@ -5,7 +5,9 @@
  * the mapped file so every process sees the same cooldowns, so the record
  * holds only position-independent data (no pointers) and lock-free atomics.
  * The lock is a word holding the locker's pid: a waiter that finds the
- * holder dead (SIGKILL inside the few stores it guards) takes it over.
+ * holder dead (SIGKILL inside the few stores it guards) takes it over, and
+ * any waiter does after 200 ms (a reused pid, a stopped holder, a damaged
+ * word): the values it guards are each whole.
  */
 #ifndef STICKY_HEALTH_RECORD_H
 #define STICKY_HEALTH_RECORD_H

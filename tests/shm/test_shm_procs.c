@@ -13,6 +13,9 @@
  *   - a worker SIGKILLed while holding a channel's health lock: reports
  *     from others still complete; holding every lock of the signature
  *     memory: it is repaired and moved_from still works;
+ *   - a live holder that never lets go: the next locker gives up after a
+ *     bounded wait (STICKY_ESTORE), and recovers once the holder is killed;
+ *   - no room for the file: the open fails cleanly (space reserved up front);
  *   - a restart: every process gone (the last one killed inside a lock),
  *     the next opener recovers the file; sessions and a revoked key survive.
  */
@@ -21,6 +24,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -90,8 +94,8 @@ static void child_node(struct node *n, size_t channels, uint32_t cap)
 /* ---- hammer ---------------------------------------------------------------- */
 
 #define WORKERS 4
-#define SESSIONS 64
-#define TURNS 6
+#define SESSIONS 128
+#define TURNS 8
 
 struct board {
     _Atomic int in_flight[3];       /* the test's own count per channel */
@@ -278,6 +282,66 @@ static void test_kill_inside_shard_lock(void **state)
     sticky_store_free(st);
     sticky_shm_close(shm);
     sticky_ctx_free(h.ctx);
+}
+
+/* A live holder that does not let go (stopped): the next locker gives up
+ * after a bounded wait with STICKY_ESTORE instead of hanging; once the
+ * holder is killed, the shard is repaired and served again. */
+static void test_stopped_lock_holder(void **state)
+{
+    (void)state;
+    struct node n;
+    node_start(&n, path, 2);
+    sticky_store *st;
+    assert_int_equal(sticky_shm_store_new(n.shm, &st), STICKY_OK);
+    sticky_mapping m;
+    sticky_mapping_init(&m);
+    m.key = 8;
+    strcpy(m.channel_id, "A");
+    assert_int_equal(sticky_store_put(st, &m, 0, NULL), STICKY_OK);
+    struct pipe_arg p = {.scribble = 0};
+    assert_int_equal(pipe(p.fd), 0);
+    pid_t pid = spawn(hold_shard_and_wait, &p); /* holds key 7's shard */
+    wait_for_child(&p);
+    uint64_t same = 7; /* a key in the held shard */
+    double t0 = now_s();
+    assert_int_equal(sticky_store_get(st, same, 0, &m), STICKY_ESTORE);
+    double waited = now_s() - t0;
+    print_message("gave up after %.2f s\n", waited);
+    assert_true(waited >= 1.5 && waited < 10);
+    kill(pid, SIGKILL);
+    assert_int_equal(wait_exit(pid), 128 + SIGKILL);
+    assert_int_equal(sticky_store_get(st, same, 0, &m), STICKY_ENOTFOUND);
+    close(p.fd[0]);
+    close(p.fd[1]);
+    sticky_store_free(st);
+    node_stop(&n);
+}
+
+/* A filesystem without room for the segment: sticky_shm_open() fails with
+ * STICKY_ESTORE (the space is reserved up front), never SIGBUS later. */
+static int open_without_room(void *arg)
+{
+    (void)arg;
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {1 << 20, 1 << 20}; /* files up to 1 MiB */
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 3;
+    struct harness h;
+    h_config(&h);
+    if (sticky_ctx_new(&h.cfg, &h.ctx) != STICKY_OK)
+        return 4;
+    sticky_shm_options o = shm_small_options(100000); /* about 6 MiB */
+    sticky_shm *shm = NULL;
+    int rc = sticky_shm_open(h.ctx, path, &o, &shm);
+    sticky_ctx_free(h.ctx);
+    return rc == STICKY_ESTORE && shm == NULL ? 0 : 5;
+}
+
+static void test_no_room(void **state)
+{
+    (void)state;
+    assert_int_equal(wait_exit(spawn(open_without_room, NULL)), 0);
 }
 
 /* ---- SIGKILL holding in-flight units ----------------------------------------- */
@@ -513,6 +577,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hammer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_inside_shard_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopped_lock_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_room, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_holding_inflight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_holding_health_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_holding_moves_locks, setup, teardown),

@@ -4,10 +4,12 @@
  * damaged / truncated / foreign files (STICKY_ECORRUPT, or a fresh segment
  * with STICKY_SHM_RESET_INCOMPATIBLE), a creator that died half way,
  * option checks, tenant encodings and the name tables' bounds, the layout's
- * bytes per mapping, repair of damage found at attach and in use, and the
- * inspection iterators.
+ * bytes per mapping, repair of damage found at attach and in use, the
+ * inspection iterators, a header damaged after attach, the store of
+ * sticky_ctx_use_shm() on the routing context, the bounded health lock.
  */
 #include <fcntl.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -391,6 +393,100 @@ static void test_damage_repaired(void **state)
     sticky_shm_close(shm);
 }
 
+/* The header is read once, at attach: a stray write to the file's header
+ * afterwards (sizes, offsets) moves nothing and crashes nothing. */
+static void test_header_damage_after_attach(void **state)
+{
+    struct seg *s = *state;
+    sticky_shm *shm = open_ok(s, 500);
+    sticky_store *st;
+    assert_int_equal(sticky_shm_store_new(shm, &st), STICKY_OK);
+    put(st, 5, "A", "t");
+    struct sticky_shm *in = shm;
+    in->hdr->off_slots = 1ull << 40;
+    in->hdr->off_channels = 7;
+    in->hdr->sizes.shard_count = 1u << 30;
+    in->hdr->sizes.max_channels = 0;
+    in->hdr->slots_per_shard = 0xffffffffu;
+    put(st, 6, "B", "t");
+    sticky_mapping m;
+    sticky_mapping_init(&m);
+    assert_int_equal(sticky_store_get(st, 5, 0, &m), STICKY_OK);
+    assert_string_equal(m.channel_id, "A");
+    sticky_shm_stats ss;
+    sticky_shm_stats_init(&ss);
+    assert_int_equal(sticky_shm_get_stats(shm, &ss), STICKY_OK);
+    assert_int_equal(ss.sessions, 2);
+    assert_int_equal(ss.max_channels, 64);
+    sticky_store_free(st);
+    sticky_shm_close(shm);
+    /* The damaged header is refused by the next opener. */
+    sticky_shm_options o = shm_small_options(0);
+    sticky_shm *b = NULL;
+    assert_int_equal(sticky_shm_open(s->h.ctx, s->path, &o, &b), STICKY_ECORRUPT);
+}
+
+struct created {
+    int n;
+    int64_t created_ms;
+};
+
+static int note_created(const sticky_mapping *m, void *arg)
+{
+    struct created *c = arg;
+    c->n++;
+    c->created_ms = m->created_ms;
+    return 0;
+}
+
+/* The store of sticky_ctx_use_shm() runs on the routing context (its
+ * clock), not on the one that opened the segment. */
+static void test_use_shm_store_on_routing_ctx(void **state)
+{
+    struct seg *s = *state;
+    sticky_shm *shm = open_ok(s, 500);
+    struct harness r;
+    h_config(&r);
+    r.clk.now_ms = T0 + 10LL * 24 * 3600 * 1000;
+    assert_int_equal(sticky_ctx_new(&r.cfg, &r.ctx), STICKY_OK);
+    assert_int_equal(sticky_ctx_use_shm(r.ctx, shm), STICKY_OK);
+    assert_int_equal(sticky_ctx_use_shm(r.ctx, shm), STICKY_EBUSY);
+    sticky_channel ch;
+    sticky_channel_init(&ch);
+    ch.id = "A";
+    r.ch[0] = ch;
+    r.n = 1;
+    char body[512];
+    sticky_decision d;
+    assert_int_equal(h_select(&r, NULL, conv_body(1, 1, body, sizeof(body)), NULL, 0, &d),
+                     STICKY_OK);
+    sticky_release(r.ctx, &d);
+    struct created c = {0, 0};
+    assert_int_equal(sticky_shm_each_session(shm, r.clk.now_ms, note_created, &c), STICKY_OK);
+    assert_true(c.n >= 1);
+    assert_int_equal(c.created_ms, r.clk.now_ms); /* not the opener's clock (T0) */
+    sticky_shm_close(shm);
+    sticky_ctx_free(r.ctx);
+}
+
+/* A channel's health lock held by a live process that never lets go (a
+ * reused pid, a stopped holder, a damaged word) is taken over. */
+static void test_health_lock_bounded(void **state)
+{
+    (void)state;
+    struct channel_health h;
+    health_record_init(&h, "A", fnv1a64("A"), HEALTH_NOT_SHARED);
+    atomic_store(&h.lock, 1); /* init: alive, and never ours */
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    health_lock(&h);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    assert_true(ms >= 150 && ms < 5000);
+    assert_int_equal(atomic_load(&h.lock), (uint32_t)getpid());
+    health_unlock(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +498,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tenants_and_channels, setup, teardown),
         cmocka_unit_test(test_layout_bytes_per_mapping),
         cmocka_unit_test_setup_teardown(test_damage_repaired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_damage_after_attach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_use_shm_store_on_routing_ctx, setup, teardown),
+        cmocka_unit_test(test_health_lock_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@
 
 #define THREADS_PER_NODE 4
 #define CONVS 48
-#define TURNS 5
+#define TURNS 40
 
 static struct node nodes[2];
 static _Atomic int in_flight[3], violations, failures;
