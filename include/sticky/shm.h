@@ -142,7 +142,8 @@ static inline int sticky_shm_options_init(sticky_shm_options *o)
  *          STICKY_SHM_RESET_INCOMPATIBLE); STICKY_ENOTFOUND if the file
  *          does not exist and STICKY_SHM_CREATE is not set; STICKY_ESTORE
  *          if a system call fails (open, flock, ftruncate, mmap: logged
- *          with errno); STICKY_EABI on a bad opts->size; STICKY_ENOMEM.
+ *          with errno) or the filesystem has no room for the file (the
+ *          whole file is reserved up front); STICKY_EABI on a bad opts->size; STICKY_ENOMEM.
  * Thread-safety: safe from any thread.
  * Since: 0.3.0
  */
@@ -173,7 +174,9 @@ STICKY_API void sticky_shm_close(sticky_shm *shm);
  * the cap a put of a new key evicts within the key's shard: the least
  * recently used of up to 32 mappings examined from the shard's eviction
  * hand (exact LRU while a shard holds at most 32 mappings; docs/shm.md).
- * A mapping's request_count saturates at 2^32 - 1. Counters (hits,
+ * A mapping's request_count saturates at 2^32 - 1. A lock held by a live
+ * process for over 2 s makes a call fail with STICKY_ESTORE (docs/shm.md,
+ * "Crashes"). Counters (hits,
  * misses, ...) are the segment's, shared by all processes. Any int64 clock
  * works; a mapping whose expiry lies more than TTL + max(TTL, 60 s) ahead
  * of now (the clock went back) is treated as expired.
