@@ -143,7 +143,8 @@ static inline int sticky_shm_options_init(sticky_shm_options *o)
  *          does not exist and STICKY_SHM_CREATE is not set; STICKY_ESTORE
  *          if a system call fails (open, flock, ftruncate, mmap: logged
  *          with errno) or the filesystem has no room for the file (the
- *          whole file is reserved up front); STICKY_EABI on a bad opts->size; STICKY_ENOMEM.
+ *          whole file is reserved up front); STICKY_EABI on a bad
+ *          opts->size; STICKY_ENOMEM.
  * Thread-safety: safe from any thread.
  * Since: 0.3.0
  */
