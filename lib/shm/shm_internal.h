@@ -83,18 +83,20 @@ static inline uint32_t *shard_buckets(struct sticky_shm *s, uint32_t shard)
 }
 
 /* The "being written" crash marker around changes to a slot: set before
- * the first store to it, cleared after the last. Atomic stores with
- * release fences, so neither the compiler nor the CPU drops or reorders
- * them across the slot's stores; a repair drops the marked slot. */
+ * the first store to it, cleared after the last. A process killed
+ * (SIGKILL) stops at an instruction boundary and the stores it executed
+ * still reach memory, so only the compiler's order matters: atomic stores
+ * (never dropped as dead) and compiler fences (never moved across the
+ * slot's stores). A repair drops the marked slot. */
 static inline void shard_mark(struct shm_shard *sh, uint32_t slot)
 {
     __atomic_store_n(&sh->writing, slot + 1, __ATOMIC_RELAXED);
-    atomic_thread_fence(memory_order_release);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 static inline void shard_unmark(struct shm_shard *sh)
 {
-    atomic_thread_fence(memory_order_release);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     __atomic_store_n(&sh->writing, 0, __ATOMIC_RELAXED);
 }
 

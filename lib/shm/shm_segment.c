@@ -313,7 +313,7 @@ static int create_fresh(struct sticky_shm *s, const struct shm_sizes *z, const c
     rc = init_locks(s);
     if (rc != STICKY_OK)
         return rc;
-    atomic_thread_fence(memory_order_release);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the magic last, even after a crash */
     memcpy(fh->magic, SHM_MAGIC, 8);
     ctx_log(s->ctx, STICKY_LOG_INFO,
             "shm: created %s: %u mappings in %u shards, %u channels, %u tenants, "

@@ -47,11 +47,14 @@ struct node {
 };
 
 /* A context on the segment at @path (created if absent) with channels
- * "A".."D" (@n of them). */
-static inline void node_start(struct node *n, const char *path, size_t channels)
+ * "A".."D" (@n of them); @quiet: no log callback (the recorder is not
+ * thread-safe). */
+static inline void node_start_ex(struct node *n, const char *path, size_t channels, int quiet)
 {
     h_config(&n->h);
     n->h.cfg.log_level = STICKY_LOG_WARN;
+    if (quiet)
+        n->h.cfg.log_fn = NULL;
     assert_int_equal(sticky_ctx_new(&n->h.cfg, &n->h.ctx), STICKY_OK);
     sticky_shm_options o; /* sizes: the file's, or the defaults for a new one */
     sticky_shm_options_init(&o);
@@ -63,6 +66,11 @@ static inline void node_start(struct node *n, const char *path, size_t channels)
         sticky_channel_init(&n->h.ch[i]);
         n->h.ch[i].id = ids[i];
     }
+}
+
+static inline void node_start(struct node *n, const char *path, size_t channels)
+{
+    node_start_ex(n, path, channels, 0);
 }
 
 static inline void node_stop(struct node *n)

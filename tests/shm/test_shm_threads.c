@@ -91,7 +91,7 @@ static void test_threads(void **state)
     char path[256];
     shm_temp_path(path, sizeof(path));
     for (int i = 0; i < 2; i++) {
-        node_start(&nodes[i], path, 3);
+        node_start_ex(&nodes[i], path, 3, 1);
         for (int c = 0; c < 3; c++)
             nodes[i].h.ch[c].max_inflight = 2;
     }
