@@ -30,7 +30,9 @@ STICKY_BEGIN_DECLS
     X(ECONFIG, -10, "invalid configuration value")                             \
     X(ECRYPTO, -11, "cryptographic library failure")                           \
     X(ELIMIT, -12, "input exceeds a size or depth limit")                     \
-    X(ECORRUPT, -13, "stored data is corrupt or of an incompatible layout")
+    X(ECORRUPT, -13, "stored data is corrupt or of an incompatible layout")    \
+    X(EINPROGRESS, -14, "operation in progress; it completes through its callback") \
+    X(EWOULDBLOCK, -15, "the call would block: the store has no non-blocking methods")
 
 /*
  * Functions return 0 (STICKY_OK) or one of these negative values:
@@ -44,7 +46,11 @@ STICKY_BEGIN_DECLS
  * STICKY_EBUSY resource busy, STICKY_ECONFIG a configuration value is
  * malformed or out of range, STICKY_ECRYPTO libcrypto failed,
  * STICKY_ELIMIT input exceeds a size or depth limit, STICKY_ECORRUPT a
- * file (a shared segment) is damaged or of another layout version.
+ * file (a shared segment) is damaged or of another layout version,
+ * STICKY_EINPROGRESS an asynchronous call will complete through its
+ * callback (not a failure: hosts that test rc < 0 must test it first),
+ * STICKY_EWOULDBLOCK an asynchronous call was refused because the store
+ * would block the caller's thread.
  */
 #define STICKY_ERR_ENUMERATOR_(name, value, text) STICKY_##name = value,
 enum sticky_err { STICKY_ERROR_LIST(STICKY_ERR_ENUMERATOR_) };

@@ -16,6 +16,7 @@
 #include "memory_store.h"
 #include "shm.h"
 #include "select.h"
+#include "async.h"
 #include "abi.h"
 
 #endif /* STICKY_STICKY_H */

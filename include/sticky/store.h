@@ -199,16 +199,27 @@ enum sticky_store_flag {
 enum sticky_store_cap {
     /* Methods may be called from many threads at once. Without this flag
      * the core serialises every call with a mutex. */
-    STICKY_STORE_CAP_THREAD_SAFE = 1u << 0
+    STICKY_STORE_CAP_THREAD_SAFE = 1u << 0,
+    /* (any version, since 0.4.0) The synchronous methods do no network I/O
+     * and never wait long (the memory and shared-memory stores):
+     * sticky_select_start() may call them on an event loop's thread. */
+    STICKY_STORE_CAP_NONBLOCKING = 1u << 1
 };
+
+/* Completion of an asynchronous store operation (vtable version 3): @rc is
+ * what the synchronous method would have returned; the operation's outputs
+ * are written before the call. Since: 0.4.0 */
+typedef void (*sticky_store_done_fn)(void *arg, int rc);
 
 /* The newest vtable version this header describes; it grows when a
  * release appends methods. Not for a backend's .version: a backend writes
  * the version it implements as a number (.version = 1), so that compiling
  * it against a newer header does not claim methods it lacks.
  * Version 1 (0.1.0): get, put, touch, del, sweep, stats, destroy.
- * Version 2 (0.3.0): health_publish, health_poll (optional). */
-#define STICKY_STORE_VTABLE_VERSION 2
+ * Version 2 (0.3.0): health_publish, health_poll (optional).
+ * Version 3 (0.4.0): lookup_async, put_async, health_publish_async, cancel
+ * (optional: non-blocking operations for event-loop hosts). */
+#define STICKY_STORE_VTABLE_VERSION 3
 
 /*
  * A storage backend. Fill one as a static const and pass its address with
@@ -303,6 +314,46 @@ typedef struct sticky_store_vtable {
      * changes nothing), its own clears must not.
      * 0 / STICKY_ENOTFOUND (none waiting) / other errors. */
     int (*health_poll)(void *self, sticky_health_event *out);
+
+    /* version 3 (0.4.0): non-blocking operations, optional. lookup_async,
+     * put_async and cancel are all set or all NULL; health_publish_async
+     * only with them and with health_publish.
+     *
+     * Completion contract: a method either completes now (returns anything
+     * but STICKY_EINPROGRESS: outputs written, @done never called, *@op
+     * untouched) or returns STICKY_EINPROGRESS with *@op set and calls
+     * @done exactly once later, on the thread of the loop the backend runs
+     * on, never from inside the method itself. Inputs (@keys, @m, @ev) are
+     * copied before the method returns; outputs (@level, @out, @existing)
+     * belong to the core until @done runs or cancel() returns. A backend
+     * accepts new calls and cancel() of other operations from inside
+     * @done. Health news carried by a reply is queued (health_poll) before
+     * @done runs. docs/storage.md, "Version 3". */
+
+    /* The first live mapping along keys[n_keys - 1] .. keys[0] (deepest
+     * first), with get's use semantics applied to that one mapping only
+     * (count + 1, last access, renewal); keys without a live mapping are
+     * skipped. Result: 0 with *@level (the index of the key found) and
+     * @out; STICKY_ENOTFOUND; an error ends the walk. The same sequence of
+     * get calls the selector makes synchronously, in one operation.
+     * @flags: 0. */
+    int (*lookup_async)(void *self, const uint64_t *keys, uint32_t n_keys, int64_t now_ms,
+                        unsigned flags, uint32_t *level, sticky_mapping *out,
+                        sticky_store_done_fn done, void *arg, void **op);
+
+    /* put() without waiting: same flags, results and @existing. */
+    int (*put_async)(void *self, const sticky_mapping *m, int64_t now_ms, unsigned flags,
+                     sticky_mapping *existing, sticky_store_done_fn done, void *arg,
+                     void **op);
+
+    /* health_publish() without waiting. */
+    int (*health_publish_async)(void *self, const sticky_health_event *ev, int64_t now_ms,
+                                sticky_store_done_fn done, void *arg, void **op);
+
+    /* Stop delivery of @op (returned by this backend and not completed):
+     * its @done is never called and its outputs never written after this
+     * returns. What it already sent may still take effect. */
+    void (*cancel)(void *self, void *op);
 } sticky_store_vtable;
 
 /**
@@ -328,6 +379,18 @@ typedef struct sticky_store_vtable {
  */
 STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtable,
                                 void *self, sticky_store **out);
+
+/**
+ * sticky_store_nonblocking - whether selections on a context using @store
+ * can run on an event loop's thread: the store has the version-3 async
+ * methods or declares STICKY_STORE_CAP_NONBLOCKING.
+ *
+ * @store: the store, or NULL.
+ * Returns: 1 or 0; 0 for NULL.
+ * Thread-safety: safe from any thread.
+ * Since: 0.4.0
+ */
+STICKY_API int sticky_store_nonblocking(const sticky_store *store);
 
 /**
  * sticky_store_free - destroy the backend (vtable->destroy) and the handle.
