@@ -383,7 +383,7 @@ static void shm_destroy(void *self)
 
 static const sticky_store_vtable shm_vtable = {
     .version = 1,
-    .flags = STICKY_STORE_CAP_THREAD_SAFE,
+    .flags = STICKY_STORE_CAP_THREAD_SAFE | STICKY_STORE_CAP_NONBLOCKING,
     .name = "shm",
     .get = shm_get,
     .put = shm_put,

@@ -248,7 +248,7 @@ static void mem_destroy(void *self)
 
 static const sticky_store_vtable mem_vtable = {
     .version = 1, /* the methods below; a number, not the header's macro */
-    .flags = STICKY_STORE_CAP_THREAD_SAFE,
+    .flags = STICKY_STORE_CAP_THREAD_SAFE | STICKY_STORE_CAP_NONBLOCKING,
     .name = "memory",
     .get = mem_get,
     .put = mem_put,

@@ -4,11 +4,13 @@
  * thread-safe, validates arguments and size-prefixed records, reads the
  * context clock and passes it to every method, and hands a backend its
  * state back (sticky_store_self()). Also the selector's door to the
- * optional version-2 health methods (store_health.h).
+ * optional version-2 health methods (store_health.h) and to the optional
+ * version-3 non-blocking methods (store_async.h).
  */
 #include <pthread.h>
 #include <string.h>
 
+#include "store/store_async.h"
 #include "store/store_health.h"
 #include "util/context_internal.h"
 #include "util/error.h"
@@ -27,11 +29,26 @@ struct sticky_store {
     pthread_mutex_t lock;
 };
 
-/* Bytes of sticky_store_vtable that versions 1 and 2 define. */
+/* Bytes of sticky_store_vtable that versions 1, 2 and 3 define. */
 #define VTABLE_V1_SIZE \
     (offsetof(sticky_store_vtable, destroy) + sizeof(void (*)(void *)))
 #define VTABLE_V2_SIZE \
     (offsetof(sticky_store_vtable, health_poll) + sizeof(void (*)(void)))
+#define VTABLE_V3_SIZE \
+    (offsetof(sticky_store_vtable, cancel) + sizeof(void (*)(void)))
+
+/* The version-3 methods of @vt follow the all-or-none rule: lookup_async,
+ * put_async and cancel together; health_publish_async only with them and
+ * with health_publish. */
+static int v3_ok(const sticky_store_vtable *vt)
+{
+    int n = (vt->lookup_async != NULL) + (vt->put_async != NULL) + (vt->cancel != NULL);
+    if (n != 0 && n != 3)
+        return 0;
+    if (vt->health_publish_async != NULL && (n == 0 || vt->health_publish == NULL))
+        return 0;
+    return 1;
+}
 
 STICKY_API int sticky_mapping_init_sized(sticky_mapping *m, size_t size)
 {
@@ -64,6 +81,8 @@ STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtab
         return STICKY_EINVAL;
     if (vtable->version >= 2 && (vtable->health_publish == NULL) != (vtable->health_poll == NULL))
         return STICKY_EINVAL; /* health sharing is both methods or none */
+    if (vtable->version >= 3 && !v3_ok(vtable))
+        return STICKY_EINVAL; /* async methods all or none */
 
     sticky_store *st = mem_calloc(ctx, 1, sizeof(*st));
     if (st == NULL)
@@ -71,7 +90,10 @@ STICKY_API int sticky_store_new(sticky_ctx *ctx, const sticky_store_vtable *vtab
     st->ctx = ctx;
     /* Copy only what the backend's version defines; newer methods stay
      * NULL (st is zeroed), so a version-1 backend never has them called. */
-    memcpy(&st->vt, vtable, vtable->version >= 2 ? VTABLE_V2_SIZE : VTABLE_V1_SIZE);
+    memcpy(&st->vt, vtable,
+           vtable->version >= 3   ? VTABLE_V3_SIZE
+           : vtable->version >= 2 ? VTABLE_V2_SIZE
+                                  : VTABLE_V1_SIZE);
     st->vt_ptr = vtable;
     st->self = self;
     st->serialize = (vtable->flags & STICKY_STORE_CAP_THREAD_SAFE) == 0;
@@ -332,4 +354,119 @@ int store_health_poll(sticky_store *store, sticky_health_event *out)
                 "family %d or cause %d)", sticky_store_name(store), full.family, full.cause);
     }
     return STICKY_ENOTFOUND; /* the rest waits for the next poll */
+}
+
+/* ---- non-blocking operations (store_async.h) ----------------------------- */
+
+int store_is_async(const sticky_store *store)
+{
+    return store != NULL && store->vt.lookup_async != NULL;
+}
+
+STICKY_API int sticky_store_nonblocking(const sticky_store *store)
+{
+    if (store == NULL)
+        return 0;
+    return store_is_async(store) || (store->vt.flags & STICKY_STORE_CAP_NONBLOCKING) != 0;
+}
+
+/* Checks of a record a backend wrote: ids terminated (as deliver() does
+ * for the sync methods), size kept. */
+void store_check_mapping(sticky_mapping *m)
+{
+    m->size = sizeof(*m);
+    m->channel_id[STICKY_ID_SIZE - 1] = '\0';
+    m->tenant_id[STICKY_ID_SIZE - 1] = '\0';
+}
+
+/* A backend's immediate code: 0, EINPROGRESS (only with *op set) or a
+ * known error; anything else is ESTORE. */
+static int async_rc(int rc, void **op)
+{
+    if (rc == STICKY_EINPROGRESS)
+        return *op != NULL ? rc : STICKY_ESTORE;
+    return backend_rc(rc);
+}
+
+int store_lookup_async(sticky_store *store, const uint64_t *keys, uint32_t n_keys,
+                       uint32_t *level, sticky_mapping *out, sticky_store_done_fn done,
+                       void *arg, void **op)
+{
+    if (!store_is_async(store) || keys == NULL || n_keys == 0 || level == NULL ||
+        out == NULL || done == NULL || op == NULL)
+        return STICKY_EINVAL;
+    *op = NULL;
+    blank(out);
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    int rc = async_rc(store->vt.lookup_async(store->self, keys, n_keys, now, 0, level, out,
+                                             done, arg, op), op);
+    leave(store);
+    if (rc == STICKY_OK) {
+        if (*level >= n_keys)
+            return STICKY_ESTORE; /* a level outside the chain is a bad reply */
+        store_check_mapping(out);
+    }
+    return rc;
+}
+
+int store_put_async(sticky_store *store, const sticky_mapping *m, unsigned flags,
+                    sticky_mapping *existing, sticky_store_done_fn done, void *arg,
+                    void **op)
+{
+    if (!store_is_async(store) || m == NULL || existing == NULL || done == NULL ||
+        op == NULL || (flags & ~(unsigned)STICKY_STORE_IF_ABSENT))
+        return STICKY_EINVAL;
+    *op = NULL;
+    sticky_mapping in;
+    blank(&in);
+    int rc = struct_in(store->ctx, "store_put_async", "m", &in, sizeof(in), m,
+                       MAPPING_MIN_SIZE);
+    if (rc != STICKY_OK)
+        return rc;
+    if ((rc = check_id(in.channel_id, 0)) != STICKY_OK ||
+        (rc = check_id(in.tenant_id, 1)) != STICKY_OK)
+        return rc;
+    blank(existing);
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    rc = async_rc(store->vt.put_async(store->self, &in, now, flags, existing, done, arg, op),
+                  op);
+    leave(store);
+    if (rc == STICKY_EEXIST)
+        store_check_mapping(existing);
+    return rc;
+}
+
+int store_health_publish_async(sticky_store *store, const sticky_health_event *ev,
+                               sticky_store_done_fn done, void *arg, void **op)
+{
+    if (store == NULL || store->vt.health_publish_async == NULL || ev == NULL ||
+        done == NULL || op == NULL)
+        return STICKY_EINVAL;
+    *op = NULL;
+    sticky_health_event full = *ev;
+    full.size = sizeof(full);
+    if (!event_ok(&full))
+        return STICKY_EINVAL;
+    int64_t now = sticky_ctx_now_ms(store->ctx);
+    enter(store);
+    int rc = async_rc(store->vt.health_publish_async(store->self, &full, now, done, arg, op),
+                      op);
+    leave(store);
+    return rc;
+}
+
+int store_has_publish_async(const sticky_store *store)
+{
+    return store != NULL && store->vt.health_publish_async != NULL;
+}
+
+void store_cancel(sticky_store *store, void *op)
+{
+    if (!store_is_async(store) || op == NULL)
+        return;
+    enter(store);
+    store->vt.cancel(store->self, op);
+    leave(store);
 }

@@ -79,7 +79,8 @@ _Static_assert(STICKY_POLICY_LRU == 0 && STICKY_POLICY_RENDEZVOUS == 1 &&
                STICKY_POLICY_RANDOM == 2, "policies");
 _Static_assert(STICKY_RENEW_THRESHOLD == 0 && STICKY_RENEW_SLIDING == 1, "renew modes");
 _Static_assert(STICKY_STORE_IF_ABSENT == 1 && STICKY_STORE_PEEK == 2 &&
-               STICKY_STORE_CAP_THREAD_SAFE == 1 && STICKY_STORE_VTABLE_VERSION == 2,
+               STICKY_STORE_CAP_THREAD_SAFE == 1 && STICKY_STORE_CAP_NONBLOCKING == 2 &&
+               STICKY_STORE_VTABLE_VERSION == 3,
                "store flags");
 
 /* No tail padding in size-prefixed structs. */
@@ -115,6 +116,18 @@ _Static_assert(offsetof(sticky_store_vtable, health_publish) >
                offsetof(sticky_store_vtable, health_poll) >
                    offsetof(sticky_store_vtable, health_publish),
                "vtable version 2 is appended");
+/* Version 3 appends after health_poll, in this order. */
+_Static_assert(offsetof(sticky_store_vtable, lookup_async) >
+                   offsetof(sticky_store_vtable, health_poll) &&
+               offsetof(sticky_store_vtable, put_async) >
+                   offsetof(sticky_store_vtable, lookup_async) &&
+               offsetof(sticky_store_vtable, health_publish_async) >
+                   offsetof(sticky_store_vtable, put_async) &&
+               offsetof(sticky_store_vtable, cancel) >
+                   offsetof(sticky_store_vtable, health_publish_async),
+               "vtable version 3 is appended");
+_Static_assert(STICKY_EINPROGRESS == -14 && STICKY_EWOULDBLOCK == -15,
+               "async error codes");
 
 static void test_layout_pins_compile(void **state)
 {
