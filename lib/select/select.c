@@ -16,6 +16,7 @@
 
 #include "select/health_sync.h"
 #include "select/select_internal.h"
+#include "select/select_op.h"
 #include "select/tenant.h"
 #include "shm/shm_internal.h"
 #include "key/key.h"
@@ -195,17 +196,7 @@ static int served(const sticky_channel *ch, const char *model, size_t len)
     return 0;
 }
 
-struct request_view {
-    sticky_request req;
-    int family;                /* enum sticky_model_family */
-    int64_t now;
-    struct cand *all; /* health entries resolved on first use */
-    size_t n;
-    struct health_registry *health;
-    char tenant_id[TENANT_DIGEST_HEX + 1]; /* what mappings store (tenant.h) */
-    char body_model[STICKY_MODEL_SIZE]; /* the body's "model" (req.model
-                                         * points here when it was not given) */
-};
+/* struct request_view: select_op.h */
 
 /* The channel's health entry, looked up only when the decision needs it:
  * a sticky hit looks at its own channel, not at every channel offered.
@@ -380,15 +371,7 @@ static size_t find_channel(const struct request_view *v, const char *id)
 
 /* ---- store helpers ---------------------------------------------------------- */
 
-struct select_state {
-    sticky_ctx *ctx;
-    sticky_store *store; /* NULL once degraded */
-    sticky_decision *d;
-    const sticky_key_chain *chain;
-    uint64_t deepest;
-    int foreign;         /* the chain reached another tenant's binding:
-                          * nothing is written for this request */
-};
+/* struct select_state: select_op.h */
 
 static void store_failed(struct select_state *st, const char *op, int rc)
 {
@@ -428,21 +411,23 @@ static void tenant_miss(struct select_state *st, const sticky_mapping *m)
             (unsigned long long)m->key);
 }
 
-/* Write @channel at the deepest key. With @if_absent and a concurrent
- * binding, *@existing receives it and 1 is returned. */
-static int bind_session(struct select_state *st, const char *channel,
-                        const struct request_view *v, int if_absent, sticky_mapping *existing)
+/* Queue a write of @channel at @key (the decision does not wait for it);
+ * nothing when the store is gone or the chain is another tenant's. */
+static void queue_write(struct select_state *st, const char *channel, uint64_t key, int kind)
 {
-    if (st->store == NULL || st->foreign)
-        return 0;
-    sticky_mapping m;
-    fill_mapping(&m, st->deepest, channel, v);
-    int rc = sticky_store_put(st->store, &m, if_absent ? STICKY_STORE_IF_ABSENT : 0, existing);
-    if (rc == STICKY_EEXIST)
-        return 1;
-    if (rc != STICKY_OK)
-        store_failed(st, "put", rc);
-    return 0;
+    if (st->store == NULL || st->foreign || st->n_writes >= STICKY_MAX_MESSAGE_COUNT)
+        return;
+    if (st->n_writes == 0)
+        strcpy(st->write_channel, channel);
+    st->writes[st->n_writes].key = key;
+    st->writes[st->n_writes].kind = kind;
+    st->n_writes++;
+}
+
+/* A promoted hit: @channel written at the deepest key if absent. */
+static void promote(struct select_state *st, const char *channel)
+{
+    queue_write(st, channel, st->deepest, W_PROMOTE);
 }
 
 /* After a move, every key of the chain points to the new channel, so a
@@ -451,26 +436,41 @@ static int bind_session(struct select_state *st, const char *channel,
  * deeper keys (looked up, absent) are overwritten; a shallower key was not
  * looked at, so it is written only if absent or this tenant's (never
  * another tenant's binding). Moves are rare; the extra writes are cheap. */
-static void rebind_chain(struct select_state *st, const struct request_view *v,
-                         const char *channel, uint32_t level)
+static void rebind_chain(struct select_state *st, const char *channel, uint32_t level)
 {
-    for (uint32_t i = 0; i < st->chain->n_keys && st->store != NULL && !st->foreign; i++) {
+    for (uint32_t i = 0; i < st->chain->n_keys; i++)
+        queue_write(st, channel, st->chain->keys[i], i >= level ? W_SET : W_SHALLOW);
+}
+
+void sel_write_exec_sync(struct select_state *st, const struct request_view *v)
+{
+    const char *channel = st->write_channel;
+    for (uint32_t i = 0; i < st->n_writes && st->store != NULL; i++) {
         sticky_mapping m, existing;
-        fill_mapping(&m, st->chain->keys[i], channel, v);
+        fill_mapping(&m, st->writes[i].key, channel, v);
         int rc;
-        if (i >= level) {
+        switch (st->writes[i].kind) {
+        case W_SET:
             rc = sticky_store_put(st->store, &m, 0, NULL);
-        } else {
+            break;
+        case W_PROMOTE:
+            rc = sticky_store_put(st->store, &m, STICKY_STORE_IF_ABSENT, NULL);
+            if (rc == STICKY_EEXIST)
+                rc = STICKY_OK;
+            break;
+        default: /* W_SHALLOW */
             sticky_mapping_init(&existing);
             rc = sticky_store_put(st->store, &m, STICKY_STORE_IF_ABSENT, &existing);
             if (rc == STICKY_EEXIST)
                 rc = own_binding(v, &existing) && strcmp(existing.channel_id, channel) != 0
                          ? sticky_store_put(st->store, &m, 0, NULL)
                          : STICKY_OK;
+            break;
         }
         if (rc != STICKY_OK)
             store_failed(st, "put", rc);
     }
+    st->n_writes = 0;
 }
 
 /* ---- the decision -------------------------------------------------------------- */
@@ -541,34 +541,58 @@ static int select_bound(struct select_state *st, const struct request_view *v,
                         struct cand *scratch, size_t bound, const char *bound_id,
                         uint32_t level);
 
-/* A new session (or an unkeyed request, a degraded store, a tenant miss). */
-static int select_new(struct select_state *st, const struct request_view *v,
-                      struct cand *scratch)
+/* The new session is placed on v->all[@idx] (reserved): commit. */
+static int select_new_commit(struct select_state *st, const struct request_view *v,
+                             size_t idx)
 {
-    size_t idx = take_channel(st, v, scratch, SIZE_MAX);
-    if (idx == SIZE_MAX)
-        return STICKY_ENOCHANNEL;
-    if (st->chain->n_keys > 0) {
-        sticky_mapping existing;
-        sticky_mapping_init(&existing);
-        if (bind_session(st, v->all[idx].ch->id, v, 1, &existing)) {
-            if (!own_binding(v, &existing)) {
-                tenant_miss(st, &existing); /* keep the channel taken */
-            } else {
-                /* A concurrent first request bound the session: it is now
-                 * a bound session like any other (hit, spill, failover,
-                 * strict). */
-                unreserve(v, idx);
-                return select_bound(st, v, scratch, find_channel(v, existing.channel_id),
-                                    existing.channel_id, st->chain->n_keys - 1);
-            }
-        }
-    }
     commit(st, v, idx, STICKY_REASON_NEW);
     if (st->chain->n_keys > 0 && !st->foreign && st->store != NULL)
         ctx_log(st->ctx, STICKY_LOG_INFO, "created sticky session %s -> %s",
                    st->d->key_hex, st->d->channel_id);
     return STICKY_OK;
+}
+
+/* A new session (or an unkeyed request, a degraded store, a tenant miss):
+ * a channel is taken, then (keyed, with a store) claimed with
+ * put-if-absent at the deepest key: SEL_CLAIM, continued by
+ * sel_new_claimed(). */
+int sel_new(struct select_state *st, struct request_view *v, struct cand *scratch)
+{
+    size_t idx = take_channel(st, v, scratch, SIZE_MAX);
+    if (idx == SIZE_MAX)
+        return STICKY_ENOCHANNEL;
+    if (st->chain->n_keys > 0 && st->store != NULL && !st->foreign) {
+        st->claim_idx = idx;
+        return SEL_CLAIM;
+    }
+    return select_new_commit(st, v, idx);
+}
+
+void sel_claim_mapping(const struct select_state *st, const struct request_view *v,
+                       sticky_mapping *m)
+{
+    fill_mapping(m, st->deepest, v->all[st->claim_idx].ch->id, v);
+}
+
+int sel_new_claimed(struct select_state *st, struct request_view *v, struct cand *scratch,
+                    int rc, const sticky_mapping *existing)
+{
+    size_t idx = st->claim_idx;
+    if (rc == STICKY_EEXIST) {
+        if (!own_binding(v, existing)) {
+            tenant_miss(st, existing); /* keep the channel taken */
+        } else {
+            /* A concurrent first request bound the session: it is now
+             * a bound session like any other (hit, spill, failover,
+             * strict). */
+            unreserve(v, idx);
+            return select_bound(st, v, scratch, find_channel(v, existing->channel_id),
+                                existing->channel_id, st->chain->n_keys - 1);
+        }
+    } else if (rc != STICKY_OK) {
+        store_failed(st, "put", rc);
+    }
+    return select_new_commit(st, v, idx);
 }
 
 /* Remember that the session may carry @from's thinking signatures on
@@ -612,7 +636,7 @@ static int migrate(struct select_state *st, const struct request_view *v,
         size_t idx = place(st, scratch, n);
         if (!reserve(v, idx))
             continue; /* filled up meanwhile: choose again */
-        rebind_chain(st, v, v->all[idx].ch->id, level);
+        rebind_chain(st, v->all[idx].ch->id, level);
         strcpy(st->d->moved_from, bound_id);
         commit(st, v, idx, STICKY_REASON_MIGRATED);
         note_signatures(st, v, bound_id, st->d->channel_id, STICKY_MODEL_FAMILY_ALL);
@@ -645,7 +669,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
         if (reserve(v, bound)) {
             int promoted = level + 1 < st->chain->n_keys;
             if (promoted)
-                bind_session(st, bound_id, v, 1, NULL);
+                promote(st, bound_id);
             commit(st, v, bound, promoted       ? STICKY_REASON_PROMOTED_HIT
                                  : explicit_key ? STICKY_REASON_EXPLICIT_HIT
                                                 : STICKY_REASON_HIT);
@@ -704,7 +728,7 @@ static int select_bound(struct select_state *st, const struct request_view *v,
     /* Permanent (gone, disabled) or account-wide transient (cooling)
      * trouble: move once. Every key of the chain is rewritten, which also
      * replaces the old binding wherever it was found. */
-    rebind_chain(st, v, v->all[idx].ch->id, level);
+    rebind_chain(st, v->all[idx].ch->id, level);
     strcpy(d->moved_from, bound_id);
     commit(st, v, idx, STICKY_REASON_FAILOVER);
     note_signatures(st, v, bound_id, d->channel_id, STICKY_MODEL_FAMILY_ALL);
@@ -872,41 +896,64 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
         d->model[v->req.model_len] = '\0';
     }
     STAT_INC(ctx, requests);
-    struct select_state st = {ctx, store_of(ctx), d, &chain, 0, 0};
-    if (st.store == NULL) {
+    struct select_op op;
+    op.phase = OP_LOOKUP;
+    op.rc = STICKY_OK;
+    op.v = v;
+    op.scratch = scratch;
+    struct select_state *stp = &op.st;
+    memset(stp, 0, offsetof(struct select_state, writes));
+    stp->n_writes = 0;
+    stp->ctx = ctx;
+    stp->store = store_of(ctx);
+    stp->d = d;
+    stp->chain = &chain;
+    if (stp->store == NULL) {
         d->store_degraded = 1; /* the default store could not be created */
         STAT_INC(ctx, store_errors);
     }
     d->key_source = chain.source;
     if (chain.n_keys > 0) {
-        st.deepest = chain.keys[chain.n_keys - 1];
-        d->key = st.deepest;
-        sticky_key_to_hex(st.deepest, d->key_hex);
+        stp->deepest = chain.keys[chain.n_keys - 1];
+        d->key = stp->deepest;
+        sticky_key_to_hex(stp->deepest, d->key_hex);
         tenant_digest(ctx, v->req.tenant, v->req.tenant_len, v->tenant_id);
     }
+    return op_run(&op);
+}
 
+int sel_lookup_sync(struct select_state *st, uint32_t *level, sticky_mapping *m)
+{
     /* Deepest key first: the first binding found is the session's. */
-    for (uint32_t i = chain.n_keys; i-- > 0 && st.store != NULL;) {
-        sticky_mapping m;
-        sticky_mapping_init(&m);
-        rc = sticky_store_get(st.store, chain.keys[i], 0, &m);
-        health_sync_pull(ctx, st.store); /* other nodes' health news (health_sync.h) */
+    for (uint32_t i = st->chain->n_keys; i-- > 0;) {
+        sticky_mapping_init(m);
+        int rc = sticky_store_get(st->store, st->chain->keys[i], 0, m);
+        health_sync_pull(st->ctx, st->store); /* other nodes' health news (health_sync.h) */
         if (rc == STICKY_ENOTFOUND)
             continue;
-        if (rc != STICKY_OK) {
-            store_failed(&st, "get", rc);
-            break;
-        }
-        if (!own_binding(v, &m)) {
+        if (rc == STICKY_OK)
+            *level = i;
+        return rc;
+    }
+    return STICKY_ENOTFOUND;
+}
+
+int sel_after_lookup(struct select_state *st, struct request_view *v, struct cand *scratch,
+                     int rc, uint32_t level, const sticky_mapping *m)
+{
+    if (rc == STICKY_OK) {
+        if (!own_binding(v, m)) {
             /* Another tenant's binding (a chain passed in for the wrong
              * tenant): never followed, never overwritten. */
-            tenant_miss(&st, &m);
-            break;
+            tenant_miss(st, m);
+            return sel_new(st, v, scratch);
         }
-        size_t bound = find_channel(v, m.channel_id);
-        return select_bound(&st, v, scratch, bound, m.channel_id, i);
+        size_t bound = find_channel(v, m->channel_id);
+        return select_bound(st, v, scratch, bound, m->channel_id, level);
     }
-    return select_new(&st, v, scratch);
+    if (rc != STICKY_ENOTFOUND)
+        store_failed(st, "get", rc);
+    return sel_new(st, v, scratch);
 }
 
 STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
