@@ -442,33 +442,41 @@ static void rebind_chain(struct select_state *st, const char *channel, uint32_t 
         queue_write(st, channel, st->chain->keys[i], i >= level ? W_SET : W_SHALLOW);
 }
 
+unsigned sel_write_begin(const struct select_state *st, const struct request_view *v,
+                         uint32_t i, int follow_up, sticky_mapping *m)
+{
+    fill_mapping(m, st->writes[i].key, st->write_channel, v);
+    return st->writes[i].kind == W_SET || follow_up ? 0u : (unsigned)STICKY_STORE_IF_ABSENT;
+}
+
+int sel_write_end(struct select_state *st, const struct request_view *v, uint32_t i,
+                  int follow_up, int rc, const sticky_mapping *existing)
+{
+    if (rc == STICKY_EEXIST && !follow_up) {
+        if (st->writes[i].kind != W_SHALLOW)
+            return 0; /* a promotion that found the binding: done */
+        /* A shallower key with this tenant's binding to another channel
+         * is rewritten; anything else stays. */
+        if (own_binding(v, existing) && strcmp(existing->channel_id, st->write_channel) != 0)
+            return 1;
+        return 0;
+    }
+    if (rc != STICKY_OK)
+        store_failed(st, "put", rc);
+    return 0;
+}
+
 void sel_write_exec_sync(struct select_state *st, const struct request_view *v)
 {
-    const char *channel = st->write_channel;
     for (uint32_t i = 0; i < st->n_writes && st->store != NULL; i++) {
-        sticky_mapping m, existing;
-        fill_mapping(&m, st->writes[i].key, channel, v);
-        int rc;
-        switch (st->writes[i].kind) {
-        case W_SET:
-            rc = sticky_store_put(st->store, &m, 0, NULL);
-            break;
-        case W_PROMOTE:
-            rc = sticky_store_put(st->store, &m, STICKY_STORE_IF_ABSENT, NULL);
-            if (rc == STICKY_EEXIST)
-                rc = STICKY_OK;
-            break;
-        default: /* W_SHALLOW */
+        for (int follow = 0;; follow = 1) {
+            sticky_mapping m, existing;
             sticky_mapping_init(&existing);
-            rc = sticky_store_put(st->store, &m, STICKY_STORE_IF_ABSENT, &existing);
-            if (rc == STICKY_EEXIST)
-                rc = own_binding(v, &existing) && strcmp(existing.channel_id, channel) != 0
-                         ? sticky_store_put(st->store, &m, 0, NULL)
-                         : STICKY_OK;
-            break;
+            unsigned flags = sel_write_begin(st, v, i, follow, &m);
+            int rc = sticky_store_put(st->store, &m, flags, flags ? &existing : NULL);
+            if (!sel_write_end(st, v, i, follow, rc, &existing))
+                break;
         }
-        if (rc != STICKY_OK)
-            store_failed(st, "put", rc);
     }
     st->n_writes = 0;
 }
@@ -572,6 +580,11 @@ void sel_claim_mapping(const struct select_state *st, const struct request_view 
                        sticky_mapping *m)
 {
     fill_mapping(m, st->deepest, v->all[st->claim_idx].ch->id, v);
+}
+
+void sel_claim_abandon(struct select_state *st, const struct request_view *v)
+{
+    unreserve(v, st->claim_idx);
 }
 
 int sel_new_claimed(struct select_state *st, struct request_view *v, struct cand *scratch,
@@ -875,11 +888,14 @@ static int derive_chain(const sticky_ctx *ctx, const sticky_request *req,
     return STICKY_OK;
 }
 
-static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision *d,
-                       struct cand *scratch)
+/* Everything of a selection before its first store call: the key chain,
+ * the model, the request counted, the select state in @f->op. */
+static int select_begin(sticky_ctx *ctx, struct select_frame *f)
 {
-    sticky_key_chain chain;
-    int rc = derive_chain(ctx, &v->req, &chain, v->body_model);
+    struct request_view *v = &f->v;
+    sticky_decision *d = &f->d;
+    sticky_key_chain *chain = &f->chain;
+    int rc = derive_chain(ctx, &v->req, chain, v->body_model);
     if (rc != STICKY_OK)
         return rc; /* not counted: a request is counted once it has a key */
     if (v->req.model_len == 0 && v->body_model[0] != '\0') {
@@ -896,30 +912,30 @@ static int select_impl(sticky_ctx *ctx, struct request_view *v, sticky_decision 
         d->model[v->req.model_len] = '\0';
     }
     STAT_INC(ctx, requests);
-    struct select_op op;
-    op.phase = OP_LOOKUP;
-    op.rc = STICKY_OK;
-    op.v = v;
-    op.scratch = scratch;
-    struct select_state *stp = &op.st;
+    struct select_op *op = &f->op;
+    op->phase = OP_LOOKUP;
+    op->rc = STICKY_OK;
+    op->v = v;
+    op->scratch = f->scratch;
+    struct select_state *stp = &op->st;
     memset(stp, 0, offsetof(struct select_state, writes));
     stp->n_writes = 0;
     stp->ctx = ctx;
     stp->store = store_of(ctx);
     stp->d = d;
-    stp->chain = &chain;
+    stp->chain = chain;
     if (stp->store == NULL) {
         d->store_degraded = 1; /* the default store could not be created */
         STAT_INC(ctx, store_errors);
     }
-    d->key_source = chain.source;
-    if (chain.n_keys > 0) {
-        stp->deepest = chain.keys[chain.n_keys - 1];
+    d->key_source = chain->source;
+    if (chain->n_keys > 0) {
+        stp->deepest = chain->keys[chain->n_keys - 1];
         d->key = stp->deepest;
         sticky_key_to_hex(stp->deepest, d->key_hex);
         tenant_digest(ctx, v->req.tenant, v->req.tenant_len, v->tenant_id);
     }
-    return op_run(&op);
+    return STICKY_OK;
 }
 
 int sel_lookup_sync(struct select_state *st, uint32_t *level, sticky_mapping *m)
@@ -956,9 +972,8 @@ int sel_after_lookup(struct select_state *st, struct request_view *v, struct can
     return sel_new(st, v, scratch);
 }
 
-STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
-                             const sticky_channel *channels, size_t n_channels,
-                             sticky_decision *out)
+int sel_check_args(sticky_ctx *ctx, const sticky_request *req,
+                   const sticky_channel *channels, size_t n_channels, sticky_decision *out)
 {
     if (ctx == NULL || ctx->sel == NULL)
         return STICKY_EINVAL;
@@ -975,64 +990,87 @@ STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
                 MAX_CHANNELS);
         return STICKY_EINVAL;
     }
+    return STICKY_OK;
+}
 
-    sticky_decision d;
-    sticky_decision_init(&d);
-    struct request_view v;
-    sticky_request_init(&v.req);
-    rc = struct_in(ctx, "select", "request", &v.req, sizeof(v.req), req, REQUEST_MIN_SIZE);
-    if (rc == STICKY_OK && v.req.model == NULL && v.req.model_len != 0) {
+int sel_frame_start(sticky_ctx *ctx, const sticky_request *req, const sticky_channel *channels,
+                    size_t n_channels, struct select_frame *f)
+{
+    sticky_decision *d = &f->d;
+    struct request_view *v = &f->v;
+    sticky_decision_init(d);
+    sticky_request_init(&v->req);
+    int rc = struct_in(ctx, "select", "request", &v->req, sizeof(v->req), req, REQUEST_MIN_SIZE);
+    if (rc == STICKY_OK && v->req.model == NULL && v->req.model_len != 0) {
         ctx_log(ctx, STICKY_LOG_DEBUG, "select: request.model: NULL with model_len %zu",
-                v.req.model_len);
+                v->req.model_len);
         rc = STICKY_EINVAL;
     }
-    if (rc == STICKY_OK && v.req.tenant == NULL && v.req.tenant_len != 0) {
+    if (rc == STICKY_OK && v->req.tenant == NULL && v->req.tenant_len != 0) {
         ctx_log(ctx, STICKY_LOG_DEBUG, "select: request.tenant: NULL with tenant_len %zu",
-                v.req.tenant_len);
+                v->req.tenant_len);
         rc = STICKY_EINVAL;
     }
-    if (rc != STICKY_OK) {
-        struct_copy_out(out, out->size, &d, sizeof(d));
+    if (rc != STICKY_OK)
         return rc;
-    }
+    rc = read_channels(ctx, channels, n_channels, f->copies, f->all);
+    if (rc != STICKY_OK)
+        return rc;
+
+    atomic_store_explicit(&ctx->sel->started, 1, memory_order_relaxed);
+    v->family = model_family_of(v->req.model, v->req.model_len);
+    v->now = sticky_ctx_now_ms(ctx);
+    v->all = f->all;
+    v->n = n_channels;
+    v->health = &ctx->sel->health;
+    v->tenant_id[0] = '\0';
+    d->model_family = v->family;
+    return select_begin(ctx, f);
+}
+
+sticky_store *sel_store_configured(const sticky_ctx *ctx)
+{
+    return ctx->sel->store;
+}
+
+STICKY_API int sticky_select(sticky_ctx *ctx, const sticky_request *req,
+                             const sticky_channel *channels, size_t n_channels,
+                             sticky_decision *out)
+{
+    int rc = sel_check_args(ctx, req, channels, n_channels, out);
+    if (rc != STICKY_OK)
+        return rc;
 
     /* Small lists live on the stack; large ones on the context allocator. */
+    struct select_frame f;
     sticky_channel local_copies[LOCAL_CHANNELS];
     struct cand local_all[LOCAL_CHANNELS], local_scratch[LOCAL_CHANNELS];
-    sticky_channel *copies = local_copies;
-    struct cand *all = local_all, *scratch = local_scratch;
+    f.copies = local_copies;
+    f.all = local_all;
+    f.scratch = local_scratch;
     if (n_channels > LOCAL_CHANNELS) {
-        copies = mem_calloc(ctx, n_channels, sizeof(*copies));
-        all = mem_calloc(ctx, n_channels, sizeof(*all));
-        scratch = mem_calloc(ctx, n_channels, sizeof(*scratch));
-        if (copies == NULL || all == NULL || scratch == NULL) {
+        f.copies = mem_calloc(ctx, n_channels, sizeof(*f.copies));
+        f.all = mem_calloc(ctx, n_channels, sizeof(*f.all));
+        f.scratch = mem_calloc(ctx, n_channels, sizeof(*f.scratch));
+        if (f.copies == NULL || f.all == NULL || f.scratch == NULL) {
             rc = STICKY_ENOMEM;
+            sticky_decision_init(&f.d);
             goto out;
         }
     }
-    rc = read_channels(ctx, channels, n_channels, copies, all);
-    if (rc != STICKY_OK)
-        goto out;
-
-    atomic_store_explicit(&ctx->sel->started, 1, memory_order_relaxed);
-    v.family = model_family_of(v.req.model, v.req.model_len);
-    v.now = sticky_ctx_now_ms(ctx);
-    v.all = all;
-    v.n = n_channels;
-    v.health = &ctx->sel->health;
-    v.tenant_id[0] = '\0';
-    d.model_family = v.family;
-    rc = select_impl(ctx, &v, &d, scratch);
-    if (rc != STICKY_OK && d.reason != STICKY_REASON_NO_CHANNEL) {
+    rc = sel_frame_start(ctx, req, channels, n_channels, &f);
+    if (rc == STICKY_OK)
+        rc = op_run(&f.op);
+    if (rc != STICKY_OK && f.d.reason != STICKY_REASON_NO_CHANNEL) {
         /* Argument / key errors: no partial decision. */
-        sticky_decision_init(&d);
+        sticky_decision_init(&f.d);
     }
 out:
-    if (copies != local_copies) {
-        mem_free(ctx, copies);
-        mem_free(ctx, all);
-        mem_free(ctx, scratch);
+    if (f.copies != local_copies) {
+        mem_free(ctx, f.copies);
+        mem_free(ctx, f.all);
+        mem_free(ctx, f.scratch);
     }
-    struct_copy_out(out, out->size, &d, sizeof(d));
+    struct_copy_out(out, out->size, &f.d, sizeof(f.d));
     return rc;
 }

@@ -81,6 +81,19 @@ void sel_claim_mapping(const struct select_state *st, const struct request_view 
  * 0 / STICKY_ENOCHANNEL. */
 int sel_new_claimed(struct select_state *st, struct request_view *v, struct cand *scratch,
                     int rc, const sticky_mapping *existing);
+/* Give back the slot reserved for a claim that will not be continued
+ * (the selection was cancelled in phase CLAIM). */
+void sel_claim_abandon(struct select_state *st, const struct request_view *v);
+/* Queued write @i (@follow_up: the plain put after a W_SHALLOW that found
+ * this tenant's binding to another channel): its mapping into @m; returns
+ * the put's flags. */
+unsigned sel_write_begin(const struct select_state *st, const struct request_view *v,
+                         uint32_t i, int follow_up, sticky_mapping *m);
+/* The put of write @i returned @rc (@existing with EEXIST): 1 when the
+ * follow-up put is needed; a failure degrades the decision (st->store
+ * becomes NULL, which ends the writes). */
+int sel_write_end(struct select_state *st, const struct request_view *v, uint32_t i,
+                  int follow_up, int rc, const sticky_mapping *existing);
 /* Execute the queued writes in order through the synchronous store
  * methods; the first failure degrades the decision and ends them. */
 void sel_write_exec_sync(struct select_state *st, const struct request_view *v);
@@ -103,5 +116,29 @@ struct select_op {
 /* Run @op's remaining phases synchronously (sticky_select()). Returns the
  * decision's result: 0 or STICKY_ENOCHANNEL. */
 int op_run(struct select_op *op);
+
+/* Where one selection lives: on sticky_select()'s stack, or inside an
+ * asynchronous selection (select_async.c). @copies, @all and @scratch
+ * have one element per channel, set by the owner. */
+struct select_frame {
+    struct request_view v;
+    sticky_key_chain chain;
+    sticky_decision d;         /* full size; copied out at the end */
+    struct select_op op;
+    sticky_channel *copies;
+    struct cand *all, *scratch;
+};
+
+/* sticky_select()'s argument checks (nothing written). */
+int sel_check_args(sticky_ctx *ctx, const sticky_request *req,
+                   const sticky_channel *channels, size_t n_channels, sticky_decision *out);
+/* Everything before the first store call into @f: the request and channel
+ * copies, the view, the key chain, the counted request, f->op ready in
+ * phase OP_LOOKUP. Not 0: an argument or key error (f->d is to be reset). */
+int sel_frame_start(sticky_ctx *ctx, const sticky_request *req, const sticky_channel *channels,
+                    size_t n_channels, struct select_frame *f);
+/* The store the host set (sticky_ctx_set_store()), NULL for the default
+ * memory store. */
+sticky_store *sel_store_configured(const sticky_ctx *ctx);
 
 #endif /* STICKY_SELECT_OP_H */
