@@ -46,6 +46,7 @@ struct fake_async_store {
     char racer_tenant[STICKY_ID_SIZE];
     sticky_health_event inbox[INBOX_MAX];
     int in_head, in_n;
+    int sync_rc; /* not 0: what sync get/put return */
 };
 
 /* ---- sync methods: the memory store ------------------------------------- */
@@ -55,6 +56,8 @@ static int fa_get(void *self, uint64_t key, int64_t now, unsigned flags, sticky_
     struct fake_async_store *fs = self;
     (void)now;
     fs->c.sync_calls++;
+    if (fs->sync_rc != 0)
+        return fs->sync_rc;
     return sticky_store_get(fs->inner, key, flags, out);
 }
 
@@ -64,6 +67,8 @@ static int fa_put(void *self, const sticky_mapping *m, int64_t now, unsigned fla
     struct fake_async_store *fs = self;
     (void)now;
     fs->c.sync_calls++;
+    if (fs->sync_rc != 0)
+        return fs->sync_rc;
     return sticky_store_put(fs->inner, m, flags, existing);
 }
 
@@ -369,4 +374,9 @@ void fake_async_inbox(struct fake_async_store *fs, const sticky_health_event *ev
     assert_true(fs->in_n < INBOX_MAX);
     fs->inbox[(fs->in_head + fs->in_n) % INBOX_MAX] = *ev;
     fs->in_n++;
+}
+
+void fake_async_fail_sync(struct fake_async_store *fs, int rc)
+{
+    fs->sync_rc = rc;
 }
