@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "select/select_internal.h"
+#include "store/store_async.h"
 #include "store/store_health.h"
+#include "util/struct_log.h"
 #include "sticky/error.h"
 
 /* Events applied per pull at most; the rest waits for the next one. */
@@ -89,7 +91,33 @@ static void event_for(sticky_health_event *ev, const struct channel_health *h, i
     ev->at_ms = now;
 }
 
-void health_sync_push(sticky_ctx *ctx, struct channel_health *h, int family, int cause)
+/* Completion of a publish that sticky_report_async() did not wait for. */
+static void publish_done(void *arg, int rc)
+{
+    sticky_ctx *ctx = arg;
+    if (rc == STICKY_OK)
+        return;
+    STAT_INC(ctx, store_errors);
+    ctx_log(ctx, STICKY_LOG_WARN, "sharing a channel's health through the store failed (%s); "
+            "other nodes learn it on their own", sticky_strerror(rc));
+}
+
+static void publish_async(sticky_ctx *ctx, sticky_store *st, const sticky_health_event *ev)
+{
+    void *op = NULL;
+    int rc = store_health_publish_async(st, ev, publish_done, ctx, &op);
+    if (rc != STICKY_EINPROGRESS)
+        publish_done(ctx, rc); /* completed at once */
+}
+
+int health_sync_would_block(const sticky_store *st)
+{
+    return store_shares_health(st) && !store_has_publish_async(st) &&
+           !sticky_store_nonblocking(st);
+}
+
+void health_sync_push(sticky_ctx *ctx, struct channel_health *h, int family, int cause,
+                      int async)
 {
     sticky_store *st = ctx->sel->store;
     if (h == NULL || !store_shares_health(st) ||
@@ -107,7 +135,10 @@ void health_sync_push(sticky_ctx *ctx, struct channel_health *h, int family, int
     if (ev.until_ms <= ev.at_ms ||
         (ev.cause != STICKY_CAUSE_RATE_LIMIT && ev.cause != STICKY_CAUSE_AUTH))
         return; /* a later local cooldown of another kind holds the slot */
-    publish(ctx, st, &ev);
+    if (async && store_has_publish_async(st))
+        publish_async(ctx, st, &ev);
+    else
+        publish(ctx, st, &ev);
 }
 
 void health_sync_push_clear(sticky_ctx *ctx, struct channel_health *h)

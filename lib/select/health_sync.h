@@ -24,8 +24,15 @@ void health_sync_pull(sticky_ctx *ctx, sticky_store *st);
  * is an account fact other nodes should respect (STICKY_CAUSE_RATE_LIMIT,
  * STICKY_CAUSE_AUTH). Transient noise (5xx, 529, timeouts, a 429 without
  * a reset, the breaker) stays local. One store round trip, on the failure
- * path only. */
-void health_sync_push(sticky_ctx *ctx, struct channel_health *h, int family, int cause);
+ * path only. With @async (sticky_report_async()) and a store that has
+ * health_publish_async, the publish is started and not waited for; its
+ * failure is logged and counted (store_errors) when it completes. */
+void health_sync_push(sticky_ctx *ctx, struct channel_health *h, int family, int cause,
+                      int async);
+
+/* Would sticky_report_async() have to wait for @st (it shares health, has
+ * no health_publish_async and is not non-blocking)? */
+int health_sync_would_block(const sticky_store *st);
 
 /* After sticky_ctx_clear_channel_health() cleared @h: publish the clear. */
 void health_sync_push_clear(sticky_ctx *ctx, struct channel_health *h);

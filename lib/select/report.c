@@ -14,6 +14,7 @@
 #include "select/ratelimit.h"
 #include "select/select_internal.h"
 #include "util/struct_log.h"
+#include "sticky/async.h"
 #include "sticky/error.h"
 
 /* Sanity bound on an upstream-provided reset time. */
@@ -142,7 +143,9 @@ STICKY_API int sticky_release(sticky_ctx *ctx, sticky_decision *d)
     return rc == STICKY_ENOTFOUND ? STICKY_OK : rc;
 }
 
-STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_outcome *o_in)
+/* sticky_report(); with @async the health publish is not waited for. */
+static int report_impl(sticky_ctx *ctx, sticky_decision *d, const sticky_outcome *o_in,
+                       int async)
 {
     int rc = check_decision(ctx, d, "report");
     if (rc != STICKY_OK)
@@ -269,7 +272,7 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
     }
     if (until > now) {
         extend_cooldown(h, scope, until, cause);
-        health_sync_push(ctx, h, scope, cause); /* to other nodes (health_sync.h) */
+        health_sync_push(ctx, h, scope, cause, async); /* to other nodes (health_sync.h) */
         if (until == INT64_MAX)
             ctx_log(ctx, STICKY_LOG_WARN, "channel %s: credentials refused (status %d): out "
                     "until cleared", h->id, status);
@@ -281,4 +284,29 @@ STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_o
                     o.kind == STICKY_OUTCOME_HTTP ? "status" : "transport", status);
     }
     return STICKY_OK;
+}
+
+STICKY_API int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_outcome *o)
+{
+    return report_impl(ctx, d, o, 0);
+}
+
+STICKY_API int sticky_report_async(sticky_ctx *ctx, sticky_decision *d,
+                                   const sticky_outcome *o, unsigned flags)
+{
+    if (ctx == NULL || ctx->sel == NULL)
+        return STICKY_EINVAL;
+    if (flags & ~(unsigned)STICKY_ASYNC_MAY_BLOCK) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report_async: flags: unknown bits");
+        return STICKY_EINVAL;
+    }
+    /* Decided per store, not per outcome: a host meets it in its first
+     * test, not in its first incident. */
+    sticky_store *st = ctx->sel->store;
+    if (!(flags & STICKY_ASYNC_MAY_BLOCK) && health_sync_would_block(st)) {
+        ctx_log(ctx, STICKY_LOG_DEBUG, "report_async: store %s may block (STICKY_EWOULDBLOCK)",
+                sticky_store_name(st));
+        return STICKY_EWOULDBLOCK;
+    }
+    return report_impl(ctx, d, o, 1);
 }

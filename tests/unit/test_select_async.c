@@ -1,13 +1,16 @@
 /*
- * tests/unit/test_select_async.c - sticky_select_start() and
- * sticky_select_cancel() (lib/select/select_async.c) against the queued
+ * tests/unit/test_select_async.c - sticky_select_start(),
+ * sticky_select_cancel() (lib/select/select_async.c) and
+ * sticky_report_async() (lib/select/report.c) against the queued
  * version-3 fake store (fake_async_store.c): decisions identical to
  * sticky_select() over many conversations (hits, promotions, new
  * sessions, failovers with chain rewrites, migrations, spills); the inline
  * path of a non-blocking store (final result, no callback, no allocation);
  * STICKY_EWOULDBLOCK and STICKY_ASYNC_MAY_BLOCK; cancel in each phase;
  * injected store errors decided as sticky_select() decides on a failing
- * store; a lost claim race; the caller's channels not read after start.
+ * store; a lost claim race; the caller's channels not read after start;
+ * sticky_report_async() (publish not waited for, failures counted, the
+ * would-block rule per store).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -599,6 +602,157 @@ static void test_caller_memory_not_read_later(void **state)
     h_stop(&h);
 }
 
+/* ---- sticky_report_async -------------------------------------------------- */
+
+static uint64_t store_errors_of(struct harness *h)
+{
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    assert_int_equal(sticky_ctx_get_stats(h->ctx, &s), STICKY_OK);
+    return s.store_errors;
+}
+
+static sticky_outcome rate_limited(struct harness *h)
+{
+    sticky_outcome o;
+    sticky_outcome_init(&o);
+    o.status = 429;
+    o.reset_epoch_seconds = h->clk.now_ms / 1000 + 60;
+    return o;
+}
+
+/* An account fact (a 429 with a reset) is published through
+ * health_publish_async without waiting: the report returns with the
+ * attempt ended and local health updated, the publish completes later; a
+ * failed publish is counted. */
+static void test_report_async_publishes_without_waiting(void **state)
+{
+    (void)state;
+    struct harness h;
+    config(&h);
+    struct fake_async_options o = {.share_health = 1};
+    struct fake_async_store *fs = start_async(&h, 3, &o);
+    char body[4096];
+    sticky_decision d;
+    assert_int_equal(async_select(&h, fs, NULL, conv_body(1, 1, body, sizeof(body)), 0, &d),
+                     STICKY_OK);
+    assert_int_equal(in_flight(&h, d.channel_id), 1);
+    sticky_outcome out = rate_limited(&h);
+    assert_int_equal(sticky_report_async(h.ctx, &d, &out, 0), STICKY_OK);
+    assert_int_equal(in_flight(&h, d.channel_id), 0);
+    sticky_channel_health v;
+    sticky_channel_health_init(&v);
+    assert_int_equal(sticky_ctx_get_channel_health(h.ctx, d.channel_id, &v), STICKY_OK);
+    assert_int_equal(v.state, STICKY_HEALTH_RATE_LIMITED);
+    assert_int_equal(fake_async_pending(fs), 1);
+    assert_int_equal(fake_async_head_kind(fs), FAKE_OP_PUBLISH);
+    struct fake_async_counts c;
+    fake_async_counts(fs, &c);
+    assert_int_equal(c.published, 0); /* not yet */
+    assert_int_equal(fake_async_pump(fs, 1, 0), 1);
+    fake_async_counts(fs, &c);
+    assert_int_equal(c.published, 1);
+    assert_int_equal(store_errors_of(&h), 0);
+
+    /* a publish that fails later: logged and counted */
+    sticky_decision e;
+    assert_int_equal(async_select(&h, fs, NULL, conv_body(2, 1, body, sizeof(body)), 0, &e),
+                     STICKY_OK);
+    out = rate_limited(&h);
+    assert_int_equal(sticky_report_async(h.ctx, &e, &out, 0), STICKY_OK);
+    assert_int_equal(fake_async_pump(fs, 1, STICKY_ESTORE), 1);
+    assert_int_equal(store_errors_of(&h), 1);
+    /* unknown flags */
+    assert_int_equal(sticky_report_async(h.ctx, &e, &out, 4), STICKY_EINVAL);
+    h_stop(&h);
+}
+
+static int hp_publish_calls;
+static int hp_publish(void *self, const sticky_health_event *ev, int64_t now)
+{
+    (void)self, (void)ev, (void)now;
+    hp_publish_calls++;
+    return STICKY_OK;
+}
+static int hp_poll(void *self, sticky_health_event *out)
+{
+    (void)self, (void)out;
+    return STICKY_ENOTFOUND;
+}
+static const sticky_store_vtable health_plain_vtable = {
+    .version = 2, .flags = STICKY_STORE_CAP_NONBLOCKING, .name = "plain-health",
+    .get = plain_get, .put = plain_put, .touch = plain_touch, .del = plain_del,
+    .sweep = plain_sweep, .stats = plain_stats, .destroy = plain_destroy,
+    .health_publish = hp_publish, .health_poll = hp_poll};
+
+/* A store that shares health, has no health_publish_async and may block:
+ * STICKY_EWOULDBLOCK for every outcome (even a success), nothing done, the
+ * attempt still open; with STICKY_ASYNC_MAY_BLOCK it publishes inline. The
+ * same store declaring STICKY_STORE_CAP_NONBLOCKING is accepted. */
+static void test_report_async_would_block(void **state)
+{
+    (void)state;
+    for (int nonblocking = 0; nonblocking <= 1; nonblocking++) {
+        struct harness h;
+        config(&h);
+        assert_int_equal(sticky_ctx_new(&h.cfg, &h.ctx), STICKY_OK);
+        struct plain_store *p = calloc(1, sizeof(*p));
+        p->cap = 64;
+        p->m = calloc(p->cap, sizeof(*p->m));
+        sticky_store_vtable vt = health_plain_vtable;
+        if (!nonblocking)
+            vt.flags = 0;
+        static sticky_store_vtable vts[2];
+        vts[nonblocking] = vt;
+        assert_int_equal(sticky_store_new(h.ctx, &vts[nonblocking], p, &h.store), STICKY_OK);
+        assert_int_equal(sticky_ctx_set_store(h.ctx, h.store), STICKY_OK);
+        sticky_channel_init(&h.ch[0]);
+        h.ch[0].id = "A";
+        h.n = 1;
+        char body[4096];
+        sticky_decision d;
+        assert_int_equal(h_select(&h, NULL, conv_body(1, 1, body, sizeof(body)), NULL, 0, &d),
+                         STICKY_OK);
+        sticky_outcome ok;
+        sticky_outcome_init(&ok);
+        ok.status = 200;
+        sticky_outcome out = rate_limited(&h);
+        hp_publish_calls = 0;
+        if (!nonblocking) {
+            assert_int_equal(sticky_report_async(h.ctx, &d, &ok, 0), STICKY_EWOULDBLOCK);
+            assert_int_equal(sticky_report_async(h.ctx, &d, &out, 0), STICKY_EWOULDBLOCK);
+            assert_int_equal(in_flight(&h, "A"), 1); /* still open */
+            assert_int_equal(hp_publish_calls, 0);
+            assert_int_equal(sticky_report_async(h.ctx, &d, &out, STICKY_ASYNC_MAY_BLOCK),
+                             STICKY_OK);
+        } else {
+            assert_int_equal(sticky_report_async(h.ctx, &d, &out, 0), STICKY_OK);
+        }
+        assert_int_equal(in_flight(&h, "A"), 0);
+        assert_int_equal(hp_publish_calls, 1);
+        h_stop(&h);
+    }
+}
+
+/* The memory store shares nothing: sticky_report_async() is sticky_report(). */
+static void test_report_async_memory_store(void **state)
+{
+    (void)state;
+    struct harness h;
+    config(&h);
+    h_start(&h, 2);
+    char body[4096];
+    sticky_decision d;
+    assert_int_equal(h_select(&h, NULL, conv_body(1, 1, body, sizeof(body)), NULL, 0, &d),
+                     STICKY_OK);
+    sticky_outcome out = rate_limited(&h);
+    assert_int_equal(sticky_report_async(h.ctx, &d, &out, 0), STICKY_OK);
+    assert_int_equal(in_flight(&h, d.channel_id), 0);
+    assert_int_equal(sticky_report_async(h.ctx, &d, &out, 0), STICKY_ENOTFOUND); /* ended */
+    assert_int_equal(sticky_report_async(NULL, &d, &out, 0), STICKY_EINVAL);
+    h_stop(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +764,9 @@ int main(void)
         cmocka_unit_test(test_injected_errors_match_sync),
         cmocka_unit_test(test_claim_race_becomes_hit),
         cmocka_unit_test(test_caller_memory_not_read_later),
+        cmocka_unit_test(test_report_async_publishes_without_waiting),
+        cmocka_unit_test(test_report_async_would_block),
+        cmocka_unit_test(test_report_async_memory_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
