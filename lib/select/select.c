@@ -135,6 +135,7 @@ void selector_destroy(sticky_ctx *ctx)
     struct sticky_selector *s = ctx->sel;
     if (s == NULL)
         return;
+    select_async_cancel_all(ctx);
     sticky_store_free(atomic_load(&s->owned_store));
     attempt_destroy(&s->attempts);
     moves_destroy(&s->moves);

@@ -31,6 +31,8 @@ struct sticky_select_op {
     sticky_mapping wm;       /* ... its record and what it found */
     sticky_mapping wexisting;
     char *arena;             /* deep copies made at detach */
+    struct sticky_select_op *next, *prev; /* ctx->sel->async_pending */
+    int linked;
     size_t n;
     /* then: copies[n], all[n], scratch[n] */
 };
@@ -41,8 +43,33 @@ static size_t op_size(size_t n)
            2 * n * sizeof(struct cand);
 }
 
+static void link_pending(struct sticky_select_op *a)
+{
+    struct sticky_selector *s = a->ctx->sel;
+    a->prev = NULL;
+    a->next = s->async_pending;
+    if (a->next != NULL)
+        a->next->prev = a;
+    s->async_pending = a;
+    a->linked = 1;
+}
+
+static void unlink_pending(struct sticky_select_op *a)
+{
+    if (!a->linked)
+        return;
+    if (a->prev != NULL)
+        a->prev->next = a->next;
+    else
+        a->ctx->sel->async_pending = a->next;
+    if (a->next != NULL)
+        a->next->prev = a->prev;
+    a->linked = 0;
+}
+
 static void op_free(struct sticky_select_op *a)
 {
+    unlink_pending(a);
     sticky_ctx *ctx = a->ctx;
     if (a->arena != NULL)
         mem_free(ctx, a->arena);
@@ -141,6 +168,7 @@ static int step(struct sticky_select_op *a)
 static void complete(struct sticky_select_op *a, int rc)
 {
     struct_copy_out(a->out, a->out->size, &a->f.d, sizeof(a->f.d));
+    unlink_pending(a);
     a->completing = 1;
     a->cb(a, rc, a->out, a->user);
     op_free(a);
@@ -314,6 +342,7 @@ STICKY_API int sticky_select_start(sticky_ctx *ctx, const sticky_request *req,
         rc = step(a);
         if (rc == STICKY_EINPROGRESS) {
             if (detach(a) == STICKY_OK) {
+                link_pending(a);
                 *op = a;
                 return STICKY_EINPROGRESS;
             }
@@ -348,4 +377,16 @@ STICKY_API int sticky_select_cancel(sticky_ctx *ctx, sticky_select_op *op)
     }
     op_free(op);
     return STICKY_OK;
+}
+
+void select_async_cancel_all(sticky_ctx *ctx)
+{
+    size_t n = 0;
+    while (ctx->sel->async_pending != NULL) {
+        sticky_select_cancel(ctx, ctx->sel->async_pending);
+        n++;
+    }
+    if (n > 0)
+        ctx_log(ctx, STICKY_LOG_ERROR, "context freed with %zu selections in progress: "
+                "cancelled (free the store first, or cancel them)", n);
 }

@@ -48,6 +48,9 @@ struct sticky_selector {
     pthread_mutex_t store_lock; /* guards creating the default store */
     _Atomic int started;
     _Atomic uint64_t rng;      /* splitmix64 state for the random policy */
+    /* Selections waiting for the store (select_async.c), on the one loop
+     * thread that runs them; cancelled by selector_destroy(). */
+    struct sticky_select_op *async_pending;
     struct selector_stats stats[STAT_SHARDS];
 };
 
@@ -78,6 +81,10 @@ static inline uint32_t cand_in_flight(const struct health_registry *r, const str
 
 int selector_create(sticky_ctx *ctx);
 void selector_destroy(sticky_ctx *ctx);
+
+/* select_async.c: cancel every selection still waiting (sticky_ctx_free()
+ * with selections pending: logged as an error; no callback runs). */
+void select_async_cancel_all(sticky_ctx *ctx);
 
 /*
  * Pick one of @cands[0..n) by the context's policy (or rendezvous when

@@ -429,6 +429,42 @@ static void test_cancel_from_own_callback(void **state)
     h_stop(&h);
 }
 
+/* A context freed with selections pending (its store made on another
+ * context and still alive): they are cancelled, logged as an error, never
+ * called back, their store operations cancelled. */
+static void test_ctx_free_cancels_pending(void **state)
+{
+    (void)state;
+    struct harness owner, h;
+    config(&owner);
+    config(&h);
+    assert_int_equal(sticky_ctx_new(&owner.cfg, &owner.ctx), STICKY_OK);
+    struct fake_async_store *fs;
+    assert_int_equal(fake_async_store_new(owner.ctx, NULL, &fs, &owner.store), STICKY_OK);
+    assert_int_equal(sticky_ctx_new(&h.cfg, &h.ctx), STICKY_OK);
+    assert_int_equal(sticky_ctx_set_store(h.ctx, owner.store), STICKY_OK);
+    sticky_channel_init(&h.ch[0]);
+    h.ch[0].id = "A";
+    h.n = 1;
+    struct cb_rec rec = {0};
+    sticky_decision d1, d2, d3;
+    start_conv(&h, 1, 1, &d1, &rec);
+    start_conv(&h, 2, 1, &d2, &rec);
+    start_conv(&h, 3, 1, &d3, &rec);
+    assert_int_equal(fake_async_pump(fs, 1, 0), 1); /* conv 1 now claims: a slot reserved */
+    assert_int_equal(fake_async_pending(fs), 3);
+    sticky_ctx_free(h.ctx);
+    assert_int_equal(rec.calls, 0);
+    assert_int_equal(fake_async_pending(fs), 0);
+    struct fake_async_counts c;
+    fake_async_counts(fs, &c);
+    assert_int_equal(c.cancelled, 3);
+    assert_true(h.log.count[STICKY_LOG_ERROR] >= 1);
+    assert_non_null(strstr(h.log.all, "3 selections in progress"));
+    sticky_store_free(owner.store);
+    sticky_ctx_free(owner.ctx);
+}
+
 /* ---- store failures ------------------------------------------------------- */
 
 /* STICKY_ESTORE injected in the lookup, the claim and a write gives the
@@ -761,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_would_block),
         cmocka_unit_test(test_cancel_each_phase),
         cmocka_unit_test(test_cancel_from_own_callback),
+        cmocka_unit_test(test_ctx_free_cancels_pending),
         cmocka_unit_test(test_injected_errors_match_sync),
         cmocka_unit_test(test_claim_race_becomes_hit),
         cmocka_unit_test(test_caller_memory_not_read_later),
