@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "fake_async_store.h"
 #include "select_test_util.h"
@@ -282,6 +283,75 @@ static void test_inline_memory_store_no_alloc(void **state)
     assert_int_equal(rec.calls, 0);
     h_stop(&h);
     assert_int_equal(ca.live, 0);
+}
+
+/* The shared-memory store and a version-3 store that answers at once:
+ * final results, no callback, no handle, the same decisions as
+ * sticky_select() on the same kind of store. */
+static void test_inline_shm_and_immediate_v3(void **state)
+{
+    (void)state;
+    /* shm: non-blocking, not asynchronous */
+    struct harness h;
+    config(&h);
+    assert_int_equal(sticky_ctx_new(&h.cfg, &h.ctx), STICKY_OK);
+    char path[] = "/tmp/sticky-async-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    sticky_shm_options o;
+    sticky_shm_options_init(&o);
+    o.flags = STICKY_SHM_CREATE;
+    o.max_sessions = 1000;
+    o.max_tenants = 8;
+    o.max_channels = 16;
+    sticky_shm *shm;
+    assert_int_equal(sticky_shm_open(h.ctx, path, &o, &shm), STICKY_OK);
+    unlink(path);
+    assert_int_equal(sticky_shm_store_new(shm, &h.store), STICKY_OK);
+    sticky_shm_close(shm);
+    assert_int_equal(sticky_store_nonblocking(h.store), 1);
+    assert_int_equal(sticky_ctx_set_store(h.ctx, h.store), STICKY_OK);
+    h.n = 2;
+    sticky_channel_init(&h.ch[0]);
+    sticky_channel_init(&h.ch[1]);
+    h.ch[0].id = "A";
+    h.ch[1].id = "B";
+    char body[4096];
+    sticky_decision d, first;
+    for (int turn = 1; turn <= 3; turn++) {
+        assert_int_equal(async_select(&h, NULL, NULL, conv_body(1, turn, body, sizeof(body)), 0,
+                                      &d),
+                         STICKY_OK); /* asserts: no handle, no callback */
+        if (turn == 1)
+            first = d;
+        if (turn == 1)
+            assert_int_equal(d.reason, STICKY_REASON_NEW);
+        else
+            assert_true(d.reason == STICKY_REASON_HIT || d.reason == STICKY_REASON_PROMOTED_HIT);
+        assert_string_equal(d.channel_id, first.channel_id);
+        sticky_release(h.ctx, &d);
+    }
+    h_stop(&h);
+
+    /* version 3, answering at once: decided inline, through the async methods */
+    struct harness s, a;
+    config(&s);
+    config(&a);
+    h_start(&s, 3);
+    struct fake_async_options io = {.complete_inline = 1};
+    struct fake_async_store *fs = start_async(&a, 3, &io);
+    for (int conv = 1; conv <= 10; conv++)
+        for (int turn = 1; turn <= 3; turn++)
+            both(&s, &a, fs, "t1", conv, turn, 0, "immediate v3");
+    struct fake_async_counts c;
+    fake_async_counts(fs, &c);
+    assert_int_equal(c.sync_calls, 0);
+    assert_true(c.started[FAKE_OP_LOOKUP] >= 30);
+    assert_int_equal(c.completed[FAKE_OP_LOOKUP], 0); /* never a done call */
+    h_stop(&s);
+    h_stop(&a);
 }
 
 /* ---- would block ----------------------------------------------------------- */
@@ -794,6 +864,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parity_with_sync),
         cmocka_unit_test(test_inline_memory_store_no_alloc),
+        cmocka_unit_test(test_inline_shm_and_immediate_v3),
         cmocka_unit_test(test_would_block),
         cmocka_unit_test(test_cancel_each_phase),
         cmocka_unit_test(test_cancel_from_own_callback),
