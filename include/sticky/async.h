@@ -93,14 +93,16 @@ STICKY_API int sticky_select_start(sticky_ctx *ctx, const sticky_request *req,
 /**
  * sticky_select_cancel - abandon a selection in progress (the client went away).
  *
- * After it returns: @cb is never called, @out is never written, the handle is
+ * After it returns: the callback is never called, the decision (the out
+ * argument of sticky_select_start()) is never written, the handle is
  * freed; an in-flight slot the selection had reserved is released and an
- * attempt it had opened is ended (no sticky_release() needed); its pending
- * store operation is cancelled. Writes already sent to the store may still
+ * attempt it had opened is ended (no sticky_release() needed); its
+ * pending store operation is cancelled. Writes already sent to the store may still
  * take effect (e.g. the new session's binding); they are as valid as if the
  * request had completed.
  *
- * @ctx: the context. @op: a handle from sticky_select_start() whose @cb has not run.
+ * @ctx: the context. @op: a handle from sticky_select_start() whose callback
+ *      has not run.
  * Returns: 0; STICKY_EINVAL if @op is NULL or is completing (called from its own
  *          callback). Calling it after the callback returned is a use after free.
  * Thread-safety: on the loop thread that runs the callbacks.

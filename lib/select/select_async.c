@@ -116,7 +116,7 @@ static void write_done(void *arg, int rc);
 
 /* Advance until a store operation is pending (STICKY_EINPROGRESS) or the
  * decision is complete (its result: 0 or STICKY_ENOCHANNEL). */
-static int step(struct sticky_select_op *a)
+static int op_step(struct sticky_select_op *a)
 {
     struct select_op *op = &a->f.op;
     struct select_state *st = &op->st;
@@ -176,7 +176,7 @@ static void complete(struct sticky_select_op *a, int rc)
 
 static void resume(struct sticky_select_op *a)
 {
-    int rc = step(a);
+    int rc = op_step(a);
     if (rc != STICKY_EINPROGRESS)
         complete(a, rc);
 }
@@ -339,7 +339,7 @@ STICKY_API int sticky_select_start(sticky_ctx *ctx, const sticky_request *req,
     sticky_mapping_init(&a->wexisting);
     rc = sel_frame_start(ctx, req, channels, n_channels, &a->f);
     if (rc == STICKY_OK) {
-        rc = step(a);
+        rc = op_step(a);
         if (rc == STICKY_EINPROGRESS) {
             if (detach(a) == STICKY_OK) {
                 link_pending(a);
@@ -348,7 +348,7 @@ STICKY_API int sticky_select_start(sticky_ctx *ctx, const sticky_request *req,
             }
             /* No memory to wait: decided now, without the store. */
             fail_pending(a);
-            rc = step(a);
+            rc = op_step(a);
         }
     }
     if (rc != STICKY_OK && a->f.d.reason != STICKY_REASON_NO_CHANNEL)
