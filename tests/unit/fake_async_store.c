@@ -47,6 +47,7 @@ struct fake_async_store {
     sticky_health_event inbox[INBOX_MAX];
     int in_head, in_n;
     int sync_rc; /* not 0: what sync get/put return */
+    int sync_put_rc; /* not 0: what sync put returns */
 };
 
 /* ---- sync methods: the memory store ------------------------------------- */
@@ -69,6 +70,8 @@ static int fa_put(void *self, const sticky_mapping *m, int64_t now, unsigned fla
     fs->c.sync_calls++;
     if (fs->sync_rc != 0)
         return fs->sync_rc;
+    if (fs->sync_put_rc != 0)
+        return fs->sync_put_rc;
     return sticky_store_put(fs->inner, m, flags, existing);
 }
 
@@ -379,4 +382,9 @@ void fake_async_inbox(struct fake_async_store *fs, const sticky_health_event *ev
 void fake_async_fail_sync(struct fake_async_store *fs, int rc)
 {
     fs->sync_rc = rc;
+}
+
+void fake_async_fail_sync_put(struct fake_async_store *fs, int rc)
+{
+    fs->sync_put_rc = rc;
 }

@@ -75,5 +75,7 @@ void fake_async_inbox(struct fake_async_store *fs, const sticky_health_event *ev
 /* Make the synchronous get and put return @rc (0: work again), to
  * compare sticky_select() on a failing store with injected errors. */
 void fake_async_fail_sync(struct fake_async_store *fs, int rc);
+/* The same for the synchronous put only. */
+void fake_async_fail_sync_put(struct fake_async_store *fs, int rc);
 
 #endif /* STICKY_FAKE_ASYNC_STORE_H */

@@ -135,6 +135,14 @@ static uint64_t requests_of(struct harness *h)
     return s.requests;
 }
 
+static uint64_t store_errors_of(struct harness *h)
+{
+    sticky_ctx_stats s;
+    sticky_ctx_stats_init(&s);
+    assert_int_equal(sticky_ctx_get_stats(h->ctx, &s), STICKY_OK);
+    return s.store_errors;
+}
+
 /* ---- parity ---------------------------------------------------------------- */
 
 /* One step of the script, applied to both contexts. */
@@ -566,49 +574,104 @@ static void test_injected_errors_match_sync(void **state)
     sticky_release(s.ctx, &ds);
     sticky_release(a.ctx, &da);
 
-    /* claim fails: the lookup works, then the put fails */
+    /* claim fails: the lookup misses, then the put-if-absent fails */
     fake_async_fail_sync(fss, 0);
+    fake_async_fail_sync_put(fss, STICKY_ESTORE);
     conv_body(2, 1, body, sizeof(body));
     req_for(&r, NULL, body);
     sticky_decision_init(&ds);
-    /* sync: a get that misses, then a failing put: fail only puts by
-     * failing after the get (the fake fails both; emulate with a miss) */
-    sticky_request r2 = r;
-    (void)r2;
+    assert_int_equal(sticky_select(s.ctx, &r, s.ch, s.n, &ds), STICKY_OK);
     sticky_decision_init(&da);
     struct cb_rec rec = {0};
     sticky_select_op *op = NULL;
     assert_int_equal(sticky_select_start(a.ctx, &r, a.ch, a.n, &da, 0, on_decision, &rec, &op),
                      STICKY_EINPROGRESS);
-    assert_int_equal(fake_async_pump(fsa, 1, 0), 1);          /* lookup: miss */
+    assert_int_equal(fake_async_pump(fsa, 1, 0), 1);             /* lookup: miss */
     assert_int_equal(fake_async_pump(fsa, 1, STICKY_ESTORE), 1); /* claim fails */
     assert_int_equal(rec.calls, 1);
     assert_int_equal(rec.rc, STICKY_OK);
     assert_int_equal(da.reason, STICKY_REASON_NEW);
     assert_int_equal(da.store_degraded, 1);
+    assert_same(&ds, &da, "claim fails");
     assert_int_equal(fake_async_pending(fsa), 0);
+    sticky_release(s.ctx, &ds);
     sticky_release(a.ctx, &da);
 
-    /* a promotion write fails: the decision is the hit, degraded */
-    sticky_decision first;
-    assert_int_equal(async_select(&a, fsa, NULL, conv_body(3, 1, body, sizeof(body)), 0,
-                                  &first),
-                     STICKY_OK);
-    sticky_release(a.ctx, &first);
-    rec.calls = 0;
+    /* a promotion write fails: the hit, degraded; turn 1 bound on both */
+    fake_async_fail_sync_put(fss, 0);
+    conv_body(3, 1, body, sizeof(body));
+    req_for(&r, NULL, body);
+    sticky_decision_init(&ds);
+    assert_int_equal(sticky_select(s.ctx, &r, s.ch, s.n, &ds), STICKY_OK);
+    assert_int_equal(async_select(&a, fsa, NULL, body, 0, &da), STICKY_OK);
+    assert_same(&ds, &da, "turn 1");
+    sticky_release(s.ctx, &ds);
+    sticky_release(a.ctx, &da);
+    fake_async_fail_sync_put(fss, STICKY_ESTORE);
     conv_body(3, 2, body, sizeof(body));
     req_for(&r, NULL, body);
+    sticky_decision_init(&ds);
+    assert_int_equal(sticky_select(s.ctx, &r, s.ch, s.n, &ds), STICKY_OK);
+    rec.calls = 0;
     assert_int_equal(sticky_select_start(a.ctx, &r, a.ch, a.n, &da, 0, on_decision, &rec, &op),
                      STICKY_EINPROGRESS);
-    assert_int_equal(fake_async_pump(fsa, 1, 0), 1);
-    assert_int_equal(fake_async_pump(fsa, 1, STICKY_ESTORE), 1);
+    assert_int_equal(fake_async_pump(fsa, 1, 0), 1);             /* lookup: level 0 */
+    assert_int_equal(fake_async_pump(fsa, 1, STICKY_ESTORE), 1); /* promotion fails */
     assert_int_equal(rec.calls, 1);
     assert_int_equal(da.reason, STICKY_REASON_PROMOTED_HIT);
-    assert_string_equal(da.channel_id, first.channel_id);
     assert_int_equal(da.store_degraded, 1);
+    assert_same(&ds, &da, "promotion fails");
+    sticky_release(s.ctx, &ds);
     sticky_release(a.ctx, &da);
+    assert_int_equal(store_errors_of(&a), 3);
     h_stop(&s);
     h_stop(&a);
+}
+
+/* No memory to wait (the copies made at the first STICKY_EINPROGRESS
+ * cannot be allocated): the store operation is cancelled and the
+ * selection decided at once without the store, as on a store failure. */
+static void test_detach_enomem_decides_degraded(void **state)
+{
+    (void)state;
+    struct counting_alloc ca = {0, 0, 0, -1};
+    struct harness h;
+    config(&h);
+    counting_alloc_install(&h.cfg, &ca);
+    struct fake_async_store *fs = start_async(&h, 3, NULL);
+    char body[4096];
+    sticky_decision d;
+    struct cb_rec rec = {0};
+    /* how many allocations a start that waits makes: the last is the copies */
+    long before = ca.mallocs;
+    start_conv(&h, 1, 1, &d, &rec);
+    long k = ca.mallocs - before;
+    assert_true(k >= 2);
+    fake_async_drain(fs, 10);
+    assert_int_equal(rec.calls, 1);
+    sticky_release(h.ctx, &d);
+
+    conv_body(2, 1, body, sizeof(body));
+    sticky_request r;
+    req_for(&r, NULL, body);
+    sticky_decision_init(&d);
+    sticky_select_op *op = (sticky_select_op *)&rec;
+    ca.fail_after = ca.mallocs + k - 1;
+    int rc = sticky_select_start(h.ctx, &r, h.ch, h.n, &d, 0, on_decision, &rec, &op);
+    ca.fail_after = -1;
+    assert_int_equal(rc, STICKY_OK);
+    assert_null(op);
+    assert_int_equal(d.reason, STICKY_REASON_NEW);
+    assert_int_equal(d.store_degraded, 1);
+    assert_int_equal(rec.calls, 1); /* only the first selection's */
+    assert_int_equal(fake_async_pending(fs), 0);
+    struct fake_async_counts c;
+    fake_async_counts(fs, &c);
+    assert_int_equal(c.cancelled, 1);
+    assert_int_equal(store_errors_of(&h), 1);
+    sticky_release(h.ctx, &d);
+    h_stop(&h);
+    assert_int_equal(ca.live, 0);
 }
 
 /* Two first requests race: the claim finds the other's binding and the
@@ -709,14 +772,6 @@ static void test_caller_memory_not_read_later(void **state)
 }
 
 /* ---- sticky_report_async -------------------------------------------------- */
-
-static uint64_t store_errors_of(struct harness *h)
-{
-    sticky_ctx_stats s;
-    sticky_ctx_stats_init(&s);
-    assert_int_equal(sticky_ctx_get_stats(h->ctx, &s), STICKY_OK);
-    return s.store_errors;
-}
 
 static sticky_outcome rate_limited(struct harness *h)
 {
@@ -870,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_cancel_from_own_callback),
         cmocka_unit_test(test_ctx_free_cancels_pending),
         cmocka_unit_test(test_injected_errors_match_sync),
+        cmocka_unit_test(test_detach_enomem_decides_degraded),
         cmocka_unit_test(test_claim_race_becomes_hit),
         cmocka_unit_test(test_caller_memory_not_read_later),
         cmocka_unit_test(test_report_async_publishes_without_waiting),
