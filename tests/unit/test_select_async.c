@@ -507,6 +507,67 @@ static void test_cancel_from_own_callback(void **state)
     h_stop(&h);
 }
 
+/* From inside a callback: a new selection is started and another pending
+ * one is cancelled; both are honoured exactly once. */
+struct reentry {
+    struct harness *h;
+    sticky_select_op *victim;
+    struct cb_rec inner;
+    sticky_decision inner_d;
+    sticky_select_op *inner_op;
+    int inner_rc;
+    int calls;
+};
+
+static void on_reentry(sticky_select_op *op, int rc, sticky_decision *d, void *user)
+{
+    struct reentry *e = user;
+    (void)op;
+    assert_int_equal(rc, STICKY_OK);
+    e->calls++;
+    sticky_release(e->h->ctx, d);
+    assert_int_equal(sticky_select_cancel(e->h->ctx, e->victim), STICKY_OK);
+    static char body[4096];
+    conv_body(7, 1, body, sizeof(body));
+    sticky_request r;
+    req_for(&r, NULL, body);
+    sticky_decision_init(&e->inner_d);
+    e->inner_rc = sticky_select_start(e->h->ctx, &r, e->h->ch, e->h->n, &e->inner_d, 0,
+                                      on_decision, &e->inner, &e->inner_op);
+}
+
+static void test_callback_reentry(void **state)
+{
+    (void)state;
+    struct harness h;
+    config(&h);
+    struct fake_async_store *fs = start_async(&h, 3, NULL);
+    struct reentry e = {.h = &h};
+    struct cb_rec victim_rec = {0};
+    sticky_decision d1, d2;
+    char body[4096];
+    conv_body(5, 1, body, sizeof(body));
+    sticky_request r;
+    req_for(&r, NULL, body);
+    sticky_decision_init(&d1);
+    sticky_select_op *op1;
+    assert_int_equal(sticky_select_start(h.ctx, &r, h.ch, h.n, &d1, 0, on_reentry, &e, &op1),
+                     STICKY_EINPROGRESS);
+    e.victim = start_conv(&h, 6, 1, &d2, &victim_rec);
+    assert_int_equal(fake_async_pending(fs), 2);
+    fake_async_drain(fs, 20);
+    assert_int_equal(e.calls, 1);
+    assert_int_equal(victim_rec.calls, 0);
+    assert_int_equal(e.inner_rc, STICKY_EINPROGRESS);
+    assert_int_equal(e.inner.calls, 1);
+    assert_int_equal(e.inner.rc, STICKY_OK);
+    assert_int_equal(e.inner_d.reason, STICKY_REASON_NEW);
+    sticky_release(h.ctx, &e.inner_d);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(in_flight(&h, h.ch[i].id), 0);
+    h_stop(&h);
+}
+
 /* A context freed with selections pending (its store made on another
  * context and still alive): they are cancelled, logged as an error, never
  * called back, their store operations cancelled. */
@@ -923,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_would_block),
         cmocka_unit_test(test_cancel_each_phase),
         cmocka_unit_test(test_cancel_from_own_callback),
+        cmocka_unit_test(test_callback_reentry),
         cmocka_unit_test(test_ctx_free_cancels_pending),
         cmocka_unit_test(test_injected_errors_match_sync),
         cmocka_unit_test(test_detach_enomem_decides_degraded),
