@@ -235,6 +235,15 @@ static void test_parity_with_sync(void **state)
         assert_int_equal(in_flight(&a, a.ch[i].id), 0);
         assert_int_equal(in_flight(&a, a.ch[i].id), in_flight(&s, s.ch[i].id));
     }
+    /* the same counters, field by field */
+    sticky_ctx_stats ss, sa;
+    sticky_ctx_stats_init(&ss);
+    sticky_ctx_stats_init(&sa);
+    assert_int_equal(sticky_ctx_get_stats(s.ctx, &ss), STICKY_OK);
+    assert_int_equal(sticky_ctx_get_stats(a.ctx, &sa), STICKY_OK);
+    assert_memory_equal(&ss, &sa, sizeof(ss));
+    assert_true(ss.failovers > 0 && ss.migrations > 0 && ss.promoted_hits > 0 &&
+                ss.tenant_mismatches == 0 && ss.new_sessions >= 30);
     h_stop(&s);
     h_stop(&a);
 }
