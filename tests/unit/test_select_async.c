@@ -145,6 +145,9 @@ static uint64_t store_errors_of(struct harness *h)
 
 /* ---- parity ---------------------------------------------------------------- */
 
+/* The sync decision of the latest both(). */
+static sticky_decision last_sync;
+
 /* One step of the script, applied to both contexts. */
 static void both(struct harness *s, struct harness *a, struct fake_async_store *fs,
                  const char *tenant, int conv, int turn, int report_status, const char *what)
@@ -161,6 +164,7 @@ static void both(struct harness *s, struct harness *a, struct fake_async_store *
     char tag[128];
     snprintf(tag, sizeof(tag), "%s conv %d turn %d", what, conv, turn);
     assert_same(&ds, &da, tag);
+    last_sync = ds;
     if (rs != STICKY_OK)
         return;
     if (report_status != 0) {
@@ -244,6 +248,60 @@ static void test_parity_with_sync(void **state)
     assert_memory_equal(&ss, &sa, sizeof(ss));
     assert_true(ss.failovers > 0 && ss.migrations > 0 && ss.promoted_hits > 0 &&
                 ss.tenant_mismatches == 0 && ss.new_sessions >= 30);
+    h_stop(&s);
+    h_stop(&a);
+}
+
+static sticky_mapping peek(sticky_store *st, uint64_t key)
+{
+    sticky_mapping m;
+    sticky_mapping_init(&m);
+    assert_int_equal(sticky_store_get(st, key, STICKY_STORE_PEEK, &m), STICKY_OK);
+    return m;
+}
+
+/* A failover rewrites the chain; a shallower key holding this tenant's
+ * binding to another channel gets the follow-up plain put (W_SHALLOW), in
+ * both paths, with the same result in the store. */
+static void test_failover_rewrites_shallow_keys(void **state)
+{
+    (void)state;
+    struct harness s, a;
+    config(&s);
+    config(&a);
+    h_start(&s, 4);
+    struct fake_async_store *fs = start_async(&a, 4, NULL);
+    sticky_store *stores[2] = {s.store, fake_async_inner(fs)};
+    both(&s, &a, fs, NULL, 1, 1, 0, "shallow: turn 1");
+    sticky_decision d1 = last_sync;
+    both(&s, &a, fs, NULL, 1, 3, 0, "shallow: turn 3");
+    /* K1 (turn 1's only key) now bound, for this tenant, elsewhere */
+    for (int k = 0; k < 2; k++) {
+        sticky_mapping m = peek(stores[k], d1.key);
+        strcpy(m.channel_id, "Z");
+        assert_int_equal(sticky_store_put(stores[k], &m, 0, NULL), STICKY_OK);
+    }
+    size_t bound = (size_t)(d1.channel_id[0] - 'A');
+    s.ch[bound].state = STICKY_CHANNEL_DISABLED;
+    a.ch[bound].state = STICKY_CHANNEL_DISABLED;
+    struct fake_async_counts before, after;
+    fake_async_counts(fs, &before);
+    both(&s, &a, fs, NULL, 1, 3, 0, "shallow: failover");
+    fake_async_counts(fs, &after);
+    sticky_mapping ms = peek(stores[0], d1.key), ma = peek(stores[1], d1.key);
+    assert_string_not_equal(ms.channel_id, "Z");
+    assert_string_equal(ms.channel_id, ma.channel_id);
+    /* every chain key rewritten, plus the follow-up on K1 */
+    char body[8192];
+    sticky_request r;
+    req_for(&r, NULL, conv_body(1, 3, body, sizeof(body)));
+    sticky_key_chain chain;
+    sticky_key_chain_init(&chain);
+    assert_int_equal(sticky_key_derive(a.ctx, &r, &chain), STICKY_OK);
+    assert_true(chain.n_keys >= 2);
+    assert_int_equal(chain.keys[0], d1.key);
+    assert_int_equal(after.started[FAKE_OP_PUT] - before.started[FAKE_OP_PUT],
+                     chain.n_keys + 1);
     h_stop(&s);
     h_stop(&a);
 }
@@ -988,6 +1046,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parity_with_sync),
+        cmocka_unit_test(test_failover_rewrites_shallow_keys),
         cmocka_unit_test(test_inline_memory_store_no_alloc),
         cmocka_unit_test(test_inline_shm_and_immediate_v3),
         cmocka_unit_test(test_would_block),
