@@ -136,6 +136,7 @@ void selector_destroy(sticky_ctx *ctx)
     if (s == NULL)
         return;
     select_async_cancel_all(ctx);
+    select_async_free_spare(ctx);
     sticky_store_free(atomic_load(&s->owned_store));
     attempt_destroy(&s->attempts);
     moves_destroy(&s->moves);

@@ -30,6 +30,7 @@ struct sticky_select_op {
     int follow;              /* ... is a W_SHALLOW follow-up */
     sticky_mapping wm;       /* ... its record and what it found */
     sticky_mapping wexisting;
+    size_t block_size;       /* bytes of this block (op_alloc) */
     char *arena;             /* deep copies made at detach */
     struct sticky_select_op *next, *prev; /* ctx->sel->async_pending */
     int linked;
@@ -67,13 +68,55 @@ static void unlink_pending(struct sticky_select_op *a)
     a->linked = 0;
 }
 
+/* Blocks up to this size are kept as the context's spare. */
+#define SPARE_MAX_CHANNELS 32
+
+/* A block for a selection over @n channels: the spare when it is large
+ * enough (taken atomically: a context may be used from several threads
+ * with a store that never waits), else a new one. */
+static struct sticky_select_op *op_alloc(sticky_ctx *ctx, size_t n)
+{
+    size_t size = op_size(n);
+    struct sticky_select_op *a =
+        atomic_exchange_explicit(&ctx->sel->async_spare, NULL, memory_order_acquire);
+    if (a != NULL && a->block_size < size) {
+        mem_free(ctx, a);
+        a = NULL;
+    }
+    if (a == NULL) {
+        /* at least the spare's size, so that it can be kept */
+        if (size < op_size(SPARE_MAX_CHANNELS))
+            size = op_size(SPARE_MAX_CHANNELS);
+        a = mem_malloc(ctx, size);
+        if (a == NULL)
+            return NULL;
+    } else {
+        size = a->block_size;
+    }
+    memset(a, 0, sizeof(*a));
+    a->block_size = size;
+    return a;
+}
+
 static void op_free(struct sticky_select_op *a)
 {
     unlink_pending(a);
     sticky_ctx *ctx = a->ctx;
     if (a->arena != NULL)
         mem_free(ctx, a->arena);
-    mem_free(ctx, a);
+    a->arena = NULL;
+    struct sticky_select_op *none = NULL;
+    if (a->block_size > op_size(SPARE_MAX_CHANNELS) ||
+        !atomic_compare_exchange_strong_explicit(&ctx->sel->async_spare, &none, a,
+                                                 memory_order_release, memory_order_relaxed))
+        mem_free(ctx, a);
+}
+
+void select_async_free_spare(sticky_ctx *ctx)
+{
+    struct sticky_select_op *a = atomic_exchange(&ctx->sel->async_spare, NULL);
+    if (a != NULL)
+        mem_free(ctx, a);
 }
 
 /* The decision moves to the next phase after a result of the decision. */
@@ -322,10 +365,9 @@ STICKY_API int sticky_select_start(sticky_ctx *ctx, const sticky_request *req,
     if (!store_is_async(store))
         return sticky_select(ctx, req, channels, n_channels, out); /* final, inline */
 
-    struct sticky_select_op *a = mem_malloc(ctx, op_size(n_channels));
+    struct sticky_select_op *a = op_alloc(ctx, n_channels);
     if (a == NULL)
         return STICKY_ENOMEM;
-    memset(a, 0, sizeof(*a));
     a->ctx = ctx;
     a->store = store;
     a->out = out;

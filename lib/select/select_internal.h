@@ -51,6 +51,9 @@ struct sticky_selector {
     /* Selections waiting for the store (select_async.c), on the one loop
      * thread that runs them; cancelled by selector_destroy(). */
     struct sticky_select_op *async_pending;
+    /* One freed selection block kept for the next (select_async.c), so a
+     * store that answers at once costs no allocation in steady state. */
+    _Atomic(struct sticky_select_op *) async_spare;
     struct selector_stats stats[STAT_SHARDS];
 };
 
@@ -85,6 +88,8 @@ void selector_destroy(sticky_ctx *ctx);
 /* select_async.c: cancel every selection still waiting (sticky_ctx_free()
  * with selections pending: logged as an error; no callback runs). */
 void select_async_cancel_all(sticky_ctx *ctx);
+/* select_async.c: free the spare selection block (selector_destroy()). */
+void select_async_free_spare(sticky_ctx *ctx);
 
 /*
  * Pick one of @cands[0..n) by the context's policy (or rendezvous when
