@@ -8,6 +8,9 @@
  * connections have one winner; the server SIGKILLed, SIGSTOPped and
  * restarted mid-run: every op completes (STICKY_ESTORE where it must)
  * within the command timeout, fast fails during backoff, recovery after;
+ * health published async reaches another store's next lookup; NOSCRIPT
+ * after SCRIPT FLUSH is answered by resending the body; the async methods
+ * refuse other threads;
  * cancel (done never called, also from inside another done); destroy with
  * ops pending completes them all inside sticky_store_free, also when called
  * from a done callback.
@@ -18,6 +21,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -605,6 +609,112 @@ static void destroy_from_done(void **state)
     sticky_ctx_free(f.ctx);
 }
 
+/* health_publish_async on store A; store B's next lookup carries the news,
+ * queued for health_poll before its done runs. */
+static int g_polled_in_done;
+
+static void poll_in_done(struct opr *o)
+{
+    (void)o;
+    sticky_health_event ev;
+    sticky_health_event_init(&ev);
+    g_polled_in_done = g_fx->vt->health_poll(g_fx->self, &ev) == STICKY_OK &&
+                       strcmp(ev.channel_id, "chan-hot") == 0 &&
+                       ev.cause == STICKY_CAUSE_RATE_LIMIT;
+}
+
+static void health_publish_async_reaches_other_store(void **state)
+{
+    (void)state;
+    struct fx a = open_fx("hl:", 2000);
+    struct fx b = a;
+    b.st = NULL;
+    open_store(&b, "hl:", 2000);
+    g_fx = &b;
+    reset_ops();
+    uint64_t k[1] = {0x77};
+    /* B has seen the (empty) health state once. */
+    assert_int_equal(start_lookup(&b, &g_ops[0], k, 1), STICKY_EINPROGRESS);
+    run_until(&b, g_ops, 1, 5000);
+    sticky_health_event ev;
+    sticky_health_event_init(&ev);
+    strcpy(ev.channel_id, "chan-hot");
+    ev.family = STICKY_MODEL_FAMILY_ALL;
+    ev.cause = STICKY_CAUSE_RATE_LIMIT;
+    ev.at_ms = sticky_ctx_now_ms(a.ctx);
+    ev.until_ms = ev.at_ms + 60000;
+    assert_int_equal(a.vt->health_publish_async(a.self, &ev, ev.at_ms, on_done, &g_ops[1],
+                                                &g_ops[1].op),
+                     STICKY_EINPROGRESS);
+    run_until(&a, &g_ops[1], 1, 5000);
+    assert_int_equal(g_ops[1].calls, 1);
+    assert_int_equal(g_ops[1].rc, STICKY_OK);
+    assert_int_equal(rstats(&a).health_published, 1);
+    g_ops[2].then = poll_in_done;
+    assert_int_equal(start_lookup(&b, &g_ops[2], k, 1), STICKY_EINPROGRESS);
+    run_until(&b, &g_ops[2], 1, 5000);
+    assert_int_equal(g_ops[2].rc, STICKY_ENOTFOUND);
+    assert_true(g_polled_in_done);
+    sticky_store_free(b.st);
+    close_fx(&a);
+}
+
+/* SCRIPT FLUSH mid-run: each op answered NOSCRIPT is resent with the
+ * script's body (same record, same deadline) and completes normally. */
+static void noscript_resends_body(void **state)
+{
+    (void)state;
+    struct fx f = open_fx("nos:", 2000);
+    reset_ops();
+    uint64_t k[1] = {0x99};
+    assert_int_equal(start_lookup(&f, &g_ops[0], k, 1), STICKY_EINPROGRESS);
+    run_until(&f, g_ops, 1, 5000);
+    redisContext *adm = test_redis_admin(&g_redis);
+    freeReplyObject(redisCommand(adm, "SCRIPT FLUSH"));
+    redisFree(adm);
+    reset_ops();
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(start_put(&f, &g_ops[i], 0x9900 + (uint64_t)i, "chan-a", 0),
+                         STICKY_EINPROGRESS);
+    run_until(&f, g_ops, 100, 5000);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(g_ops[i].calls, 1);
+        assert_int_equal(g_ops[i].rc, STICKY_OK);
+    }
+    sticky_redis_store_stats s = rstats(&f);
+    printf("after SCRIPT FLUSH: noscript_reloads %llu\n", (unsigned long long)s.noscript_reloads);
+    assert_true(s.noscript_reloads >= 1);
+    assert_int_equal(engine(&f)->pending, 0);
+    close_fx(&f);
+}
+
+/* The async methods belong to the loop's thread: elsewhere, EINVAL and
+ * nothing started. */
+static void *off_thread_lookup(void *arg)
+{
+    struct fx *f = arg;
+    uint64_t k[1] = {1};
+    static int rc;
+    rc = f->vt->lookup_async(f->self, k, 1, 0, 0, &g_ops[0].level, &g_ops[0].m, on_done,
+                             &g_ops[0], &g_ops[0].op);
+    return &rc;
+}
+
+static void refused_off_the_loop_thread(void **state)
+{
+    (void)state;
+    struct fx f = open_fx("thr:", 2000);
+    reset_ops();
+    pthread_t t;
+    void *ret;
+    assert_int_equal(pthread_create(&t, NULL, off_thread_lookup, &f), 0);
+    pthread_join(t, &ret);
+    assert_int_equal(*(int *)ret, STICKY_EINVAL);
+    assert_int_equal(engine(&f)->pending, 0);
+    assert_null(engine(&f)->conn);
+    close_fx(&f);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* hiredis writes with write() */
@@ -615,6 +725,9 @@ int main(void)
         cmocka_unit_test(lookup_walk_semantics),
         cmocka_unit_test(one_round_trip_per_hit),
         cmocka_unit_test(put_if_absent_race),
+        cmocka_unit_test(health_publish_async_reaches_other_store),
+        cmocka_unit_test(noscript_resends_body),
+        cmocka_unit_test(refused_off_the_loop_thread),
         cmocka_unit_test(cancel_never_calls_back),
         cmocka_unit_test(destroy_completes_pending),
         cmocka_unit_test(destroy_from_done),
