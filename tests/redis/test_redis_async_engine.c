@@ -1,8 +1,8 @@
 /*
  * tests/redis/test_redis_async_engine.c - the loop store's engine
- * (sticky_redis_store_new_loop) against a real redis-server, driven by the
- * poll() loop of manual_loop.c and called through its version-3 methods
- * directly (rasync_test_self): 10,000 pipelined puts and lookups complete
+ * (sticky_redis_store_new_loop) against a real redis-server, compiled once
+ * per loop (tloop.h: the poll() loop of manual_loop.c, libuv, libevent)
+ * and called through its version-3 methods directly (rasync_test_self): 10,000 pipelined puts and lookups complete
  * exactly once and agree with the pooled (sync) path; a lookup hit is one
  * EVALSHA whatever the chain depth; put-if-absent races between two
  * connections have one winner; the server SIGKILLed, SIGSTOPped and
@@ -25,7 +25,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include "manual_loop.h"
+#include "tloop.h"
 #include "redis_async_internal.h"
 #include "redis_test_util.h"
 
@@ -65,7 +65,7 @@ static void reset_ops(void)
 
 struct fx {
     sticky_ctx *ctx;
-    struct mloop *loop;
+    struct tloop *loop;
     sticky_store *st;
     void *self;
     const sticky_store_vtable *vt;
@@ -80,8 +80,7 @@ static void open_store(struct fx *f, const char *prefix, uint32_t cmd_timeout_ms
     o.key_prefix = prefix;
     o.command_timeout_ms = cmd_timeout_ms;
     o.pool_size = 1;
-    assert_int_equal(sticky_redis_store_new_loop(f->ctx, &o, &mloop_vt, f->loop, &f->st),
-                     STICKY_OK);
+    assert_int_equal(tloop_store_new(f->loop, f->ctx, &o, &f->st), STICKY_OK);
     f->self = rasync_test_self(f->st, &f->vt);
     assert_non_null(f->self);
     assert_int_equal(f->vt->version, 3);
@@ -92,7 +91,7 @@ static struct fx open_fx(const char *prefix, uint32_t cmd_timeout_ms)
     struct fx f;
     memset(&f, 0, sizeof(f));
     assert_int_equal(sticky_ctx_new(NULL, &f.ctx), STICKY_OK);
-    f.loop = mloop_new();
+    f.loop = tloop_new();
     assert_non_null(f.loop);
     open_store(&f, prefix, cmd_timeout_ms);
     return f;
@@ -102,8 +101,8 @@ static void close_fx(struct fx *f)
 {
     sticky_store_free(f->st);
     for (int i = 0; i < 5; i++)
-        mloop_run_once(f->loop, 1);
-    assert_int_equal(mloop_free(f->loop), 0); /* no connection or timer left */
+        tloop_run_once(f->loop, 1);
+    assert_int_equal(tloop_free(f->loop), 0); /* no connection or timer left */
     sticky_ctx_free(f->ctx);
 }
 
@@ -122,7 +121,7 @@ static void run_until(struct fx *f, struct opr *ops, int n, int ms)
             i++;
         if (i == n)
             return;
-        mloop_run_once(f->loop, 5);
+        tloop_run_once(f->loop, 5);
     }
 }
 
@@ -225,10 +224,10 @@ static void pipelined_agree_with_sync(void **state)
         assert_int_equal(m.request_count, 2);
     }
     double sync_s = (double)(now_ns() - t0) / 1e9;
-    printf("{\"bench\":\"redis_chain3_lookup\",\"ops\":%d,\"async_pipelined_ops_s\":%.0f,"
+    printf("{\"bench\":\"redis_chain3_lookup\",\"loop\":\"%s\",\"ops\":%d,\"async_pipelined_ops_s\":%.0f,"
            "\"sync_ops_s\":%.0f,\"ratio\":%.1f,\"max_dispatch_ms\":%.3f}\n",
-           N_OPS, N_OPS / async_s, N_OPS / sync_s, sync_s / async_s,
-           (double)mloop_max_dispatch_ns(f.loop) / 1e6);
+           tloop_name, N_OPS, N_OPS / async_s, N_OPS / sync_s, sync_s / async_s,
+           (double)tloop_max_dispatch_ns(f.loop) / 1e6);
 
     /* Chains with nothing bound: a miss. */
     reset_ops();
@@ -361,7 +360,7 @@ static void put_if_absent_race(void **state)
                                            0x9000 + (uint64_t)i, use_a ? "from-a" : "from-b",
                                            STICKY_STORE_IF_ABSENT),
                                  STICKY_EINPROGRESS);
-            mloop_run_once(a.loop, 0); /* flush this store's batch */
+            tloop_run_once(a.loop, 0); /* flush this store's batch */
         }
     }
     run_until(&a, g_ops, 2000, 10000);
@@ -402,7 +401,7 @@ static void killed_mid_run_then_restarted(void **state)
     int done = 0;
     int64_t until = now_ns() + 10000 * 1000000LL;
     while (done < N_OPS / 2 && now_ns() < until) {
-        mloop_run_once(f.loop, 5);
+        tloop_run_once(f.loop, 5);
         done = 0;
         for (int i = 0; i < N_OPS; i++)
             done += g_ops[i].calls;
@@ -449,7 +448,7 @@ static void killed_mid_run_then_restarted(void **state)
             recovered = o.rc == STICKY_ENOTFOUND;
         }
         for (int i = 0; i < 4; i++)
-            mloop_run_once(f.loop, 5);
+            tloop_run_once(f.loop, 5);
     }
     printf("recovered %.0f ms after the restart; reconnects %llu\n",
            (double)(now_ns() - t_up) / 1e6, (unsigned long long)rstats(&f).reconnects);
@@ -477,7 +476,7 @@ static void stopped_server_times_out(void **state)
         chain_of(0x300000, i, k);
         assert_int_equal(start_lookup(&f, &g_ops[i], k, 3), STICKY_EINPROGRESS);
         if (i % 500 == 499)
-            mloop_run_once(f.loop, 0);
+            tloop_run_once(f.loop, 0);
     }
     run_until(&f, g_ops, n, 3000);
     int64_t worst = 0;
@@ -503,7 +502,7 @@ static void stopped_server_times_out(void **state)
             recovered = o.rc == STICKY_ENOTFOUND;
         }
         for (int i = 0; i < 4; i++)
-            mloop_run_once(f.loop, 5);
+            tloop_run_once(f.loop, 5);
     }
     assert_true(recovered);
     close_fx(&f);
@@ -536,7 +535,7 @@ static void cancel_never_calls_back(void **state)
     }
     int64_t until = now_ns() + 5000 * 1000000LL;
     while (engine(&f)->pending > 0 && now_ns() < until)
-        mloop_run_once(f.loop, 5);
+        tloop_run_once(f.loop, 5);
     assert_int_equal(engine(&f)->pending, 0);
     for (int i = 0; i < 1000; i++) {
         int cancelled = i % 4 == 1 || i % 4 == 2;
@@ -560,15 +559,15 @@ static void destroy_completes_pending(void **state)
         chain_of(0x500000, i, k);
         assert_int_equal(start_lookup(&f, &g_ops[i], k, 3), STICKY_EINPROGRESS);
     }
-    mloop_run_once(f.loop, 0); /* some may be answered, most not */
+    tloop_run_once(f.loop, 0); /* some may be answered, most not */
     sticky_store_free(f.st);
     for (int i = 0; i < 1000; i++) {
         assert_int_equal(g_ops[i].calls, 1);
         assert_true(g_ops[i].rc == STICKY_ESTORE || g_ops[i].rc == STICKY_ENOTFOUND);
     }
     for (int i = 0; i < 5; i++)
-        mloop_run_once(f.loop, 1);
-    assert_int_equal(mloop_free(f.loop), 0);
+        tloop_run_once(f.loop, 1);
+    assert_int_equal(tloop_free(f.loop), 0);
     sticky_ctx_free(f.ctx);
 }
 
@@ -604,8 +603,8 @@ static void destroy_from_done(void **state)
     for (int i = 0; i < 500; i++)
         assert_int_equal(g_ops[i].calls, 1);
     for (int i = 0; i < 5; i++)
-        mloop_run_once(f.loop, 1);
-    assert_int_equal(mloop_free(f.loop), 0);
+        tloop_run_once(f.loop, 1);
+    assert_int_equal(tloop_free(f.loop), 0);
     sticky_ctx_free(f.ctx);
 }
 
@@ -734,6 +733,7 @@ int main(void)
         cmocka_unit_test(stopped_server_times_out),
         cmocka_unit_test(killed_mid_run_then_restarted),
     };
+    printf("loop: %s\n", tloop_name);
     int failed = cmocka_run_group_tests_name("redis async engine", tests, NULL, NULL);
     test_redis_stop(&g_redis);
     return failed != 0;
