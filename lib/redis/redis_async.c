@@ -164,12 +164,12 @@ static struct aop *aop_new(struct rasync *as, const struct rcmd *c, enum aop_kin
 }
 
 static int aop_send(struct rasync *as, struct aop *a);
+void rasync_flush_unsent(struct rasync *as);
 
 /* The single completion point: @a leaves the FIFO, its done runs once if
  * it is still wanted, the record is freed. */
-static void finish(struct rasync *as, struct aop *a, int rc)
+static void complete(struct rasync *as, struct aop *a, int rc)
 {
-    fifo_unlink(as, a);
     as->pending--;
     if (a->state == AOP_PENDING) {
         a->state = AOP_DONE;
@@ -177,6 +177,49 @@ static void finish(struct rasync *as, struct aop *a, int rc)
     }
     sticky_ctx_mem_free(as->rs->ctx, a);
     rasync_unref(as);
+}
+
+static void finish(struct rasync *as, struct aop *a, int rc)
+{
+    fifo_unlink(as, a);
+    complete(as, a, rc);
+}
+
+/* The first handshake returned the script hashes: send what waited. */
+void rasync_flush_unsent(struct rasync *as)
+{
+    for (struct aop *a = as->head; a != NULL;) {
+        struct aop *next = a->next;
+        if (a->unsent) {
+            a->unsent = 0;
+            if (aop_send(as, a) != 0)
+                finish(as, a, STICKY_ESTORE); /* done may start more: sent, appended */
+        }
+        a = next;
+    }
+}
+
+/* The connection that would have sent them is gone: the ops that waited
+ * for it complete with STICKY_ESTORE. Taken out of the FIFO first, so that
+ * ops started from their done callbacks are not touched. */
+void rasync_fail_unsent(struct rasync *as)
+{
+    struct aop *list = NULL, **tail = &list;
+    for (struct aop *a = as->head; a != NULL;) {
+        struct aop *next = a->next;
+        if (a->unsent) {
+            fifo_unlink(as, a);
+            *tail = a;
+            tail = &a->next;
+        }
+        a = next;
+    }
+    while (list != NULL) {
+        struct aop *a = list;
+        list = a->next;
+        a->next = NULL;
+        complete(as, a, STICKY_ESTORE);
+    }
 }
 
 static void copy_mapping(sticky_mapping *dst, const sticky_mapping *src)
@@ -283,7 +326,7 @@ static void aop_reply(redisAsyncContext *ac, void *r, void *privdata)
 
 static int aop_send(struct rasync *as, struct aop *a)
 {
-    int sha = as->sha_known && !a->resent;
+    int sha = !a->resent;
     a->argv[0] = sha ? "EVALSHA" : "EVAL";
     a->argv[1] = sha ? as->sha[a->script] : rscript_body(a->script);
     a->argl[0] = strlen(a->argv[0]);
@@ -326,14 +369,17 @@ static int submit(struct rasync *as, const struct rcmd *c, enum aop_kind kind,
     a->level = level;
     a->out = out;
     a->n_keys = n_keys;
-    memcpy(a->keys, keys, n_keys * sizeof(*keys));
+    if (n_keys > 0)
+        memcpy(a->keys, keys, n_keys * sizeof(*keys));
     int64_t deadline = now + rs->o.command_timeout_ns;
     if (!as->conn->up && as->conn_deadline_ns > deadline)
         deadline = as->conn_deadline_ns; /* behind the handshake */
     if (as->tail != NULL && as->tail->deadline_ns > deadline)
         deadline = as->tail->deadline_ns; /* the FIFO stays in deadline order */
     a->deadline_ns = deadline;
-    if (aop_send(as, a) != 0) {
+    if (!as->sha_known) {
+        a->unsent = 1; /* sent by rasync_flush_unsent() after the handshake */
+    } else if (aop_send(as, a) != 0) {
         sticky_ctx_mem_free(rs->ctx, a);
         RCOUNT(rs, io_errors);
         return STICKY_ESTORE;

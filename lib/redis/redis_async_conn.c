@@ -5,7 +5,8 @@
  * sticky_redis_loop.attach, the adapter's hooks wrapped so the engine knows
  * when hiredis has let go of the connection, the pipelined handshake (AUTH,
  * SELECT, CLIENT SETNAME, SCRIPT LOAD of every script; the operations
- * follow in the same write), and the three ways a connection ends: connect
+ * follow in the same write once the script hashes are known, the first
+ * connection's wait for them), and the three ways a connection ends: connect
  * failure, loss under load, teardown by the engine (timeout, READONLY,
  * handshake error, destroy).
  */
@@ -101,6 +102,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         /* Closed while idle (nothing pending: no reply callback saw it). */
         as->conn = NULL;
         c->failed = 1;
+        rasync_fail_unsent(as);
         if (status != REDIS_OK) {
             RCOUNT(as->rs, io_errors);
             rlog(as->rs, STICKY_LOG_INFO, "async connection closed (%s)",
@@ -129,6 +131,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
              as->rs->o.unix_path ? as->rs->o.unix_path : as->addr,
              ac->errstr ? ac->errstr : "error");
     rgate_failure(as->rs, why);
+    rasync_fail_unsent(as);
 }
 
 void rasync_conn_lost(struct rasync *as, struct aconn *c)
@@ -142,6 +145,7 @@ void rasync_conn_lost(struct rasync *as, struct aconn *c)
     snprintf(why, sizeof(why), "async connection lost (%s)",
              c->ac->errstr && c->ac->errstr[0] ? c->ac->errstr : "closed");
     rgate_failure(as->rs, why);
+    rasync_fail_unsent(as);
 }
 
 void rasync_teardown(struct rasync *as, const char *why)
@@ -154,6 +158,7 @@ void rasync_teardown(struct rasync *as, const char *why)
     if (why != NULL)
         rgate_failure(as->rs, why);
     redisAsyncFree(c->ac); /* deferred by hiredis inside its callbacks */
+    rasync_fail_unsent(as);
 }
 
 /* --- the handshake ------------------------------------------------------- */
@@ -199,6 +204,7 @@ static void hs_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
     as->ever_connected = 1;
     rgate_success(rs);
+    rasync_flush_unsent(as);
 }
 
 static int handshake(struct rasync *as, struct aconn *c)

@@ -33,6 +33,7 @@ struct aop {
     enum aop_state state;
     enum rscript script;
     int resent;                /* sent again with EVAL after NOSCRIPT */
+    int unsent;                /* waiting for the first handshake */
     int64_t deadline_ns;
     sticky_store_done_fn done;
     void *arg;
@@ -72,10 +73,10 @@ struct rasync {
     struct aconn *conn;        /* NULL: no connection */
     int64_t conn_deadline_ns;  /* connect + handshake done by then */
     int ever_connected;
-    int sha_known;             /* before: ops are sent with EVAL */
+    int sha_known;             /* before: ops wait unsent in the FIFO */
     char sha[RS_COUNT][41];
 
-    struct aop *head, *tail;   /* sent, reply not yet seen */
+    struct aop *head, *tail;   /* started, reply not yet seen (send order) */
     size_t pending;            /* ops alive (in hiredis) */
     int64_t resent_deadline_ns; /* earliest deadline of a resent op; 0: none */
     unsigned refs;             /* owner, timer, each op, each connection */
@@ -97,6 +98,9 @@ void rasync_conn_lost(struct rasync *as, struct aconn *c);
 
 /* redis_async.c */
 void rasync_unref(struct rasync *as);
+/* Send the ops that waited for the script hashes / fail them (ESTORE). */
+void rasync_flush_unsent(struct rasync *as);
+void rasync_fail_unsent(struct rasync *as);
 void rasync_timer_update(struct rasync *as);
 
 /* For tests: the loop store's state and vtable behind @store, or NULL. */

@@ -307,10 +307,16 @@ static void one_round_trip_per_hit(void **state)
         strcpy(m.channel_id, "chan-a");
         assert_int_equal(sticky_store_put(f.st, &m, 0, NULL), STICKY_OK);
     }
-    /* Connect and learn the script hashes first. */
-    assert_int_equal(start_lookup(&f, &g_ops[200], keys[0], 8), STICKY_EINPROGRESS);
-    run_until(&f, &g_ops[200], 1, 5000);
+    /* Ops started before the first handshake wait for the script hashes:
+     * a fresh store never sends a script's body. */
     redisContext *adm = test_redis_admin(&g_redis);
+    long long eval_fresh = test_redis_cmdstat(adm, "eval");
+    for (int i = 200; i < 210; i++)
+        assert_int_equal(start_lookup(&f, &g_ops[i], keys[0], 8), STICKY_EINPROGRESS);
+    run_until(&f, &g_ops[200], 10, 5000);
+    for (int i = 200; i < 210; i++)
+        assert_int_equal(g_ops[i].rc, STICKY_OK);
+    assert_int_equal(test_redis_cmdstat(adm, "eval") - eval_fresh, 0);
     long long sha0 = test_redis_cmdstat(adm, "evalsha");
     long long eval0 = test_redis_cmdstat(adm, "eval");
     sticky_redis_store_stats s0 = rstats(&f);
@@ -391,7 +397,12 @@ static void put_if_absent_race(void **state)
 static void killed_mid_run_then_restarted(void **state)
 {
     (void)state;
-    struct fx f = open_fx("kill:", 500);
+    struct fx f = open_fx("kill:", 2000);
+    reset_ops();
+    uint64_t warm[1] = {2};
+    assert_int_equal(start_lookup(&f, &g_ops[0], warm, 1), STICKY_EINPROGRESS);
+    run_until(&f, g_ops, 1, 5000); /* connected, the kill hits a live connection */
+    assert_int_equal(g_ops[0].rc, STICKY_ENOTFOUND);
     reset_ops();
     for (uint64_t i = 0; i < N_OPS; i++) {
         uint64_t k[3];
@@ -410,6 +421,7 @@ static void killed_mid_run_then_restarted(void **state)
     int64_t t_kill = now_ns();
     run_until(&f, g_ops, N_OPS, 5000);
     int ok = 0, failed = 0;
+    assert_true(done < N_OPS); /* the kill came mid-run */
     for (int i = 0; i < N_OPS; i++) {
         assert_int_equal(g_ops[i].calls, 1);
         if (g_ops[i].rc == STICKY_ENOTFOUND)
@@ -714,6 +726,44 @@ static void refused_off_the_loop_thread(void **state)
     close_fx(&f);
 }
 
+/* The first connect fails while ops wait for the script hashes: each
+ * completes once with STICKY_ESTORE, nothing stays registered. */
+static void first_connect_fails(void **state)
+{
+    (void)state;
+    struct fx f;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(sticky_ctx_new(NULL, &f.ctx), STICKY_OK);
+    f.loop = tloop_new();
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
+    o.host = "127.0.0.1";
+    o.port = 1; /* nothing listens there */
+    assert_int_equal(tloop_store_new(f.loop, f.ctx, &o, &f.st), STICKY_OK);
+    f.self = rasync_test_self(f.st, &f.vt);
+    reset_ops();
+    uint64_t k[1] = {3};
+    int started = 0;
+    for (int i = 0; i < 10; i++) {
+        int rc = start_lookup(&f, &g_ops[i], k, 1);
+        if (rc == STICKY_EINPROGRESS)
+            started++;
+        else
+            assert_int_equal(rc, STICKY_ESTORE); /* refused at once: no callback */
+    }
+    int64_t until = now_ns() + 3000 * 1000000LL;
+    while (engine(&f)->pending > 0 && now_ns() < until)
+        tloop_run_once(f.loop, 5);
+    assert_int_equal(engine(&f)->pending, 0);
+    for (int i = 0; i < started; i++) {
+        assert_int_equal(g_ops[i].calls, 1);
+        assert_int_equal(g_ops[i].rc, STICKY_ESTORE);
+    }
+    assert_true(rstats(&f).connect_failures >= 1);
+    printf("first connect refused: %d started, all ESTORE once\n", started);
+    close_fx(&f);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* hiredis writes with write() */
@@ -727,6 +777,7 @@ int main(void)
         cmocka_unit_test(health_publish_async_reaches_other_store),
         cmocka_unit_test(noscript_resends_body),
         cmocka_unit_test(refused_off_the_loop_thread),
+        cmocka_unit_test(first_connect_fails),
         cmocka_unit_test(cancel_never_calls_back),
         cmocka_unit_test(destroy_completes_pending),
         cmocka_unit_test(destroy_from_done),
