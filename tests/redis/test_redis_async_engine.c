@@ -764,6 +764,47 @@ static void first_connect_fails(void **state)
     close_fx(&f);
 }
 
+/* A frozen server accepts the TCP connect (the kernel does) but never
+ * answers the handshake: the connect deadline (connect_timeout_ms +
+ * command_timeout_ms) ends it and every waiting op completes ESTORE. */
+static void handshake_never_answered(void **state)
+{
+    (void)state;
+    struct fx f;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(sticky_ctx_new(NULL, &f.ctx), STICKY_OK);
+    f.loop = tloop_new();
+    sticky_redis_store_options o;
+    sticky_redis_store_options_init(&o);
+    o.host = "127.0.0.1";
+    o.port = g_redis.port;
+    o.key_prefix = "hs:";
+    o.connect_timeout_ms = 100;
+    o.command_timeout_ms = 100;
+    assert_int_equal(tloop_store_new(f.loop, f.ctx, &o, &f.st), STICKY_OK);
+    f.self = rasync_test_self(f.st, &f.vt);
+    reset_ops();
+    kill(g_redis.pid, SIGSTOP);
+    uint64_t k[1] = {4};
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(start_lookup(&f, &g_ops[i], k, 1), STICKY_EINPROGRESS);
+    run_until(&f, g_ops, 100, 3000);
+    kill(g_redis.pid, SIGCONT);
+    int64_t worst = 0;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(g_ops[i].calls, 1);
+        assert_int_equal(g_ops[i].rc, STICKY_ESTORE);
+        int64_t lat = g_ops[i].t1 - g_ops[i].t0;
+        worst = lat > worst ? lat : worst;
+    }
+    printf("handshake never answered: worst %.1f ms (connect 100 + command 100)\n",
+           (double)worst / 1e6);
+    assert_true(worst <= 250 * 1000000LL);
+    assert_true(rstats(&f).connect_failures >= 1);
+    assert_int_equal(engine(&f)->pending, 0);
+    close_fx(&f);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* hiredis writes with write() */
@@ -778,6 +819,7 @@ int main(void)
         cmocka_unit_test(noscript_resends_body),
         cmocka_unit_test(refused_off_the_loop_thread),
         cmocka_unit_test(first_connect_fails),
+        cmocka_unit_test(handshake_never_answered),
         cmocka_unit_test(cancel_never_calls_back),
         cmocka_unit_test(destroy_completes_pending),
         cmocka_unit_test(destroy_from_done),
