@@ -41,8 +41,15 @@ static void timer_closed(void *arg)
     rasync_unref(arg);
 }
 
+/* The first async call binds the store to its thread (the loop's: the
+ * store may be created elsewhere); later calls from another are refused. */
 static int on_loop_thread(struct rasync *as, const char *what)
 {
+    if (!as->thread_bound) {
+        as->thread = pthread_self();
+        as->thread_bound = 1;
+        return 1;
+    }
     if (pthread_equal(pthread_self(), as->thread))
         return 1;
     rlog(as->rs, STICKY_LOG_ERROR, "%s called off the loop's thread: refused", what);
@@ -546,7 +553,6 @@ STICKY_API int sticky_redis_store_new_loop(sticky_ctx *ctx, const sticky_redis_s
         as->rs = rs;
         as->lv = loop_vt;
         as->loop = loop;
-        as->thread = pthread_self();
         rc = rasync_resolve(as);
     }
     if (rc == STICKY_OK && loop_vt->timer_init(loop, as->timer, timer_fire, as) != 0)

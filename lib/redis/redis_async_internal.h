@@ -67,7 +67,8 @@ struct rasync {
     void *timer;
     int timer_armed;
     int64_t timer_at_ns;
-    pthread_t thread;          /* the loop's thread (the creator's) */
+    pthread_t thread;          /* the loop's: the first async caller's */
+    int thread_bound;
     char addr[INET6_ADDRSTRLEN]; /* the host, resolved once */
 
     struct aconn *conn;        /* NULL: no connection */
