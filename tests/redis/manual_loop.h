@@ -27,6 +27,11 @@ int mloop_run_once(struct mloop *l, int max_wait_ms);
 int mloop_handles(const struct mloop *l);
 /* Longest single dispatch (one hiredis read/write or timer), in ns. */
 int64_t mloop_max_dispatch_ns(const struct mloop *l);
+/* The same in CPU time of the loop's thread (time it was descheduled
+ * by a busy machine left out). */
+int64_t mloop_max_dispatch_cpu_ns(const struct mloop *l);
+/* Forget the longest dispatch seen so far. */
+void mloop_reset_max(struct mloop *l);
 /* Frees the loop; returns the number of handles still registered
  * (a leak of the engine when not 0). */
 int mloop_free(struct mloop *l);
