@@ -10,7 +10,8 @@
  * within the command timeout, fast fails during backoff, recovery after;
  * health published async reaches another store's next lookup; NOSCRIPT
  * after SCRIPT FLUSH is answered by resending the body; the async methods
- * refuse threads other than the first caller's (the loop's);
+ * refuse threads other than the first caller's (the loop's); the pooled
+ * methods from another thread meanwhile (TSan in the threads suite);
  * cancel (done never called, also from inside another done); destroy with
  * ops pending completes them all inside sticky_store_free, also when called
  * from a done callback.
@@ -833,6 +834,58 @@ static void handshake_never_answered(void **state)
     close_fx(&f);
 }
 
+/* The pooled (blocking) methods from another thread while the loop runs
+ * async ops on the same store: they share the gate, the counters and the
+ * health state (the threads suite runs this under ThreadSanitizer). */
+static void *sync_worker(void *arg)
+{
+    struct fx *f = arg;
+    static int bad;
+    bad = 0;
+    for (int i = 0; i < 500; i++) {
+        sticky_mapping m;
+        sticky_mapping_init(&m);
+        m.key = 0xb000 + (uint64_t)i;
+        strcpy(m.channel_id, "chan-sync");
+        bad += sticky_store_put(f->st, &m, 0, NULL) != STICKY_OK;
+        bad += sticky_store_get(f->st, m.key, 0, &m) != STICKY_OK;
+        sticky_redis_store_stats s;
+        sticky_redis_store_stats_init(&s);
+        bad += sticky_redis_store_get_stats(f->st, &s) != STICKY_OK;
+    }
+    return &bad;
+}
+
+static void sync_calls_from_another_thread(void **state)
+{
+    (void)state;
+    struct fx f = open_fx("mix:", 2000);
+    reset_ops();
+    uint64_t warm[1] = {5};
+    assert_int_equal(start_lookup(&f, &g_ops[0], warm, 1), STICKY_EINPROGRESS);
+    run_until(&f, g_ops, 1, 5000);
+    reset_ops();
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, sync_worker, &f), 0);
+    for (uint64_t round = 0; round < 4; round++) {
+        for (uint64_t i = 0; i < 1000; i++) {
+            uint64_t k[3];
+            chain_of(0xc00000, i, k);
+            assert_int_equal(start_lookup(&f, &g_ops[round * 1000 + i], k, 3),
+                             STICKY_EINPROGRESS);
+        }
+        run_until(&f, &g_ops[round * 1000], 1000, 10000);
+    }
+    void *ret;
+    pthread_join(t, &ret);
+    assert_int_equal(*(int *)ret, 0);
+    for (int i = 0; i < 4000; i++) {
+        assert_int_equal(g_ops[i].calls, 1);
+        assert_int_equal(g_ops[i].rc, STICKY_ENOTFOUND);
+    }
+    close_fx(&f);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* hiredis writes with write() */
@@ -848,6 +901,7 @@ int main(void)
         cmocka_unit_test(refused_off_the_loop_thread),
         cmocka_unit_test(first_connect_fails),
         cmocka_unit_test(handshake_never_answered),
+        cmocka_unit_test(sync_calls_from_another_thread),
         cmocka_unit_test(cancel_never_calls_back),
         cmocka_unit_test(destroy_completes_pending),
         cmocka_unit_test(destroy_from_done),
