@@ -180,7 +180,8 @@ STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_
 /**
  * sticky_redis_store_get_stats - read the connection counters of a Redis store.
  *
- * @store: a store made by sticky_redis_store_new().
+ * @store: a store made by sticky_redis_store_new() or, since 0.4.0, by
+ *         sticky_redis_store_new_loop() (or its libuv / libevent wrappers).
  * @out: caller struct with out->size set (sticky_redis_store_stats_init());
  *       only out->size bytes are written.
  * Returns: 0; STICKY_EINVAL if an argument is NULL or @store is not a

@@ -2,7 +2,7 @@
  * lib/redis/redis_conn.c - the connection pool and every byte of I/O of
  * the Redis store. A call takes a free pooled connection (or waits for one
  * until its deadline), connects it if needed (connect, then one pipelined
- * handshake: AUTH, SELECT, CLIENT SETNAME, SCRIPT LOAD x5), sends EVALSHA
+ * handshake: AUTH, SELECT, CLIENT SETNAME, SCRIPT LOAD x6), sends EVALSHA
  * (EVAL after NOSCRIPT) and reads the reply with poll() against a
  * CLOCK_MONOTONIC deadline, so no call waits longer than
  * command_timeout_ms (connect_timeout_ms + command_timeout_ms when it
@@ -67,7 +67,7 @@ void rpool_free(struct rstore *rs)
 /* --- the backoff gate ---------------------------------------------------- */
 
 /* 0: go ahead; -1: refused (gate closed or another call is probing). */
-static int gate_enter(struct rstore *rs, int64_t now)
+int rgate_enter(struct rstore *rs, int64_t now)
 {
     int64_t until = atomic_load(&rs->down_until_ns);
     if (until == 0)
@@ -79,7 +79,7 @@ static int gate_enter(struct rstore *rs, int64_t now)
     return atomic_compare_exchange_strong(&rs->down_until_ns, &until, rearm) ? 0 : -1;
 }
 
-static void gate_success(struct rstore *rs)
+void rgate_success(struct rstore *rs)
 {
     if (atomic_load_explicit(&rs->down_until_ns, memory_order_relaxed) == 0)
         return;
@@ -92,7 +92,7 @@ static void gate_success(struct rstore *rs)
     pthread_mutex_unlock(&rs->gate_lock);
 }
 
-static void gate_failure(struct rstore *rs, const char *why)
+void rgate_failure(struct rstore *rs, const char *why)
 {
     pthread_mutex_lock(&rs->gate_lock);
     uint32_t b = atomic_load(&rs->backoff_ms);
@@ -195,7 +195,7 @@ static void io_failed(struct rstore *rs, struct rslot *s, int how, const char *w
     if (how == IO_TIMEOUT) {
         RCOUNT(rs, timeouts);
         drop(rs, s);
-        gate_failure(rs, what);
+        rgate_failure(rs, what);
     } else {
         RCOUNT(rs, io_errors);
         rlog(rs, STICKY_LOG_WARN, "%s: connection lost (%s)", what,
@@ -231,7 +231,7 @@ static int connect_slot(struct rstore *rs, struct rslot *s, int64_t deadline)
                  c != NULL ? c->errstr : "out of memory");
         if (c != NULL)
             redisFree(c);
-        gate_failure(rs, why);
+        rgate_failure(rs, why);
         return -1;
     }
     redisSetTimeout(c, tv_of(o->command_timeout_ns)); /* a backstop to poll() */
@@ -288,7 +288,7 @@ static int connect_slot(struct rstore *rs, struct rslot *s, int64_t deadline)
                  io == IO_TIMEOUT ? "timeout" : io != IO_OK ? "connection lost" : err);
         free_replies(r, n);
         drop(rs, s);
-        gate_failure(rs, why);
+        rgate_failure(rs, why);
         return -1;
     }
     free_replies(r, n);
@@ -378,7 +378,7 @@ int rconn_eval(struct rstore *rs, enum rscript id, int nkeys, const char *const 
     if (nargs > MAX_ARGS || nkeys < 1 || nkeys > MAX_KEYS)
         return STICKY_ESTORE;
     int64_t start = rmono_ns();
-    if (gate_enter(rs, start) != 0) {
+    if (rgate_enter(rs, start) != 0) {
         RCOUNT(rs, fast_fails);
         return STICKY_ESTORE;
     }
@@ -417,7 +417,7 @@ int rconn_eval(struct rstore *rs, enum rscript id, int nkeys, const char *const 
     pthread_mutex_unlock(&s->lock);
     if (rc != 0)
         return STICKY_ESTORE;
-    gate_success(rs);
+    rgate_success(rs);
     *reply = r;
     return STICKY_OK;
 }
@@ -440,7 +440,7 @@ int rconn_count_keys(struct rstore *rs, uint64_t *count)
 {
     *count = 0;
     int64_t start = rmono_ns();
-    if (gate_enter(rs, start) != 0) {
+    if (rgate_enter(rs, start) != 0) {
         RCOUNT(rs, fast_fails);
         return STICKY_ESTORE;
     }
@@ -495,7 +495,7 @@ int rconn_count_keys(struct rstore *rs, uint64_t *count)
     } while (strcmp(cursor, "0") != 0);
     pthread_mutex_unlock(&s->lock);
     if (rc == STICKY_OK) {
-        gate_success(rs);
+        rgate_success(rs);
         *count = total;
     }
     return rc;

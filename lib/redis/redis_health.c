@@ -248,34 +248,30 @@ int rhealth_poll(void *self, sticky_health_event *out)
     return STICKY_OK;
 }
 
-int rhealth_publish(void *self, const sticky_health_event *ev, int64_t now_ms)
+int rhealth_cmd(struct rstore *rs, const sticky_health_event *ev, int64_t now_ms, struct rcmd *c)
 {
-    struct rstore *rs = self;
     struct rhealth *h = &rs->health;
-    char field[STICKY_ID_SIZE + 2], now[24], until[24], cause[8], at[24], maxf[16];
+    char field[STICKY_ID_SIZE + 2];
     int clear = ev->cause == STICKY_CAUSE_NONE;
     int fl = snprintf(field, sizeof(field), "%c|%s", clear ? 'x' : '0' + ev->family,
                       ev->channel_id);
-    const char *args[8] = {now, clear ? "x" : "c", field, until, cause, at, h->origin, maxf};
-    size_t lens[8];
-    lens[0] = (size_t)snprintf(now, sizeof(now), "%lld", (long long)now_ms);
-    lens[1] = 1;
-    lens[2] = (size_t)fl;
-    lens[3] = (size_t)snprintf(until, sizeof(until), "%lld", (long long)ev->until_ms);
-    lens[4] = (size_t)snprintf(cause, sizeof(cause), "%d", ev->cause);
-    lens[5] = (size_t)snprintf(at, sizeof(at), "%lld", (long long)ev->at_ms);
-    lens[6] = 16;
-    lens[7] = (size_t)snprintf(maxf, sizeof(maxf), "%d", HEALTH_MAX_FIELDS);
-    const char *keys[1] = {h->key};
-    redisReply *r;
-    int rc = rconn_eval(rs, RS_HEALTH, 1, keys, &h->key_len, 8, args, lens, &r);
-    if (rc != STICKY_OK)
-        return rc;
+    rcmd_init(c, RS_HEALTH);
+    c->nkeys = 1;
+    if (rcmd_add(c, h->key, h->key_len) || rcmd_addf(c, now_ms) ||
+        rcmd_add(c, clear ? "x" : "c", 1) || rcmd_add(c, field, (size_t)fl) ||
+        rcmd_addf(c, ev->until_ms) || rcmd_addf(c, ev->cause) || rcmd_addf(c, ev->at_ms) ||
+        rcmd_add(c, h->origin, 16) || rcmd_addf(c, HEALTH_MAX_FIELDS))
+        return STICKY_ELIMIT;
+    return STICKY_OK;
+}
+
+int rhealth_result(struct rstore *rs, const redisReply *r)
+{
+    struct rhealth *h = &rs->health;
     long long st = -100;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_INTEGER)
         st = r->element[0]->integer;
-    freeReplyObject(r);
     if (st == 0 || st == 1) {
         if (st == 1)
             RCOUNT(rs, health_published);
@@ -292,4 +288,21 @@ int rhealth_publish(void *self, const sticky_health_event *ev, int64_t now_ms)
     }
     RCOUNT(rs, protocol_errors);
     return STICKY_ESTORE;
+}
+
+int rhealth_publish(void *self, const sticky_health_event *ev, int64_t now_ms)
+{
+    struct rstore *rs = self;
+    struct rcmd c;
+    int rc = rhealth_cmd(rs, ev, now_ms, &c);
+    if (rc != STICKY_OK)
+        return rc;
+    redisReply *r;
+    rc = rconn_eval(rs, RS_HEALTH, c.nkeys, c.v, c.l, c.n - c.nkeys, c.v + c.nkeys,
+                    c.l + c.nkeys, &r);
+    if (rc != STICKY_OK)
+        return rc;
+    rc = rhealth_result(rs, r);
+    freeReplyObject(r);
+    return rc;
 }

@@ -15,11 +15,13 @@
 
 #include <hiredis/hiredis.h>
 
+#include "sticky/config.h"
 #include "sticky/context.h"
 #include "sticky/redis_store.h"
+#include "sticky/store.h"
 
 /* The Lua scripts, one per store operation (redis_scripts.c). */
-enum rscript { RS_GET = 0, RS_PUT, RS_TOUCH, RS_DEL, RS_HEALTH, RS_COUNT };
+enum rscript { RS_GET = 0, RS_PUT, RS_TOUCH, RS_DEL, RS_HEALTH, RS_LOOKUP, RS_COUNT };
 
 /* Shared channel health (redis_health.c): health records a get or put
  * reply carries at most; events waiting for health_poll at most. */
@@ -72,6 +74,7 @@ struct rstore {
      * this CLOCK_MONOTONIC time fail at once. */
     _Atomic int64_t down_until_ns;
     pthread_mutex_t gate_lock; /* serialises backoff_ms updates */
+    int gate_ready;            /* gate_lock initialised */
     _Atomic uint32_t backoff_ms;
 
     struct rhealth health;   /* shared channel health (redis_health.c) */
@@ -85,6 +88,9 @@ struct rstore {
         fast_fails, pool_waits, pool_timeouts, health_published, health_received,
         health_ignored;
     atomic_int_fast64_t connections_open;
+
+    struct rasync *as;       /* the loop engine (redis_async.c); NULL for a
+                              * store of sticky_redis_store_new() */
 };
 
 #define RCOUNT(rs, field) atomic_fetch_add_explicit(&(rs)->field, 1, memory_order_relaxed)
@@ -118,6 +124,56 @@ int rrecord_decode(const char *v, size_t len, sticky_mapping *m);
 /* The Redis key of a session key: prefix + 16 hex digits. */
 size_t rkey_format(const struct rstore *rs, uint64_t key, char *buf, size_t cap);
 
+/* redis_conn.c: the backoff gate, one per store, shared by the pooled
+ * calls and the async engine. rgate_enter: 0 go ahead (healthy, or this
+ * caller probes), -1 refused. */
+int rgate_enter(struct rstore *rs, int64_t now);
+void rgate_success(struct rstore *rs);
+void rgate_failure(struct rstore *rs, const char *why);
+
+/* One script call's keys and arguments (after EVALSHA <sha> <numkeys>),
+ * with room for a whole key chain and the health hash. */
+#define RCMD_MAX (STICKY_MAX_MESSAGE_COUNT + 1 + 8)
+#define RCMD_BUF 8192
+struct rcmd {
+    enum rscript id;
+    int nkeys, n;               /* keys, keys + arguments */
+    const char *v[RCMD_MAX];
+    size_t l[RCMD_MAX];
+    char buf[RCMD_BUF];
+    size_t used;
+};
+void rcmd_init(struct rcmd *c, enum rscript id);
+/* Append one key or argument (copied into c->buf); -1 if it does not fit. */
+int rcmd_add(struct rcmd *c, const char *s, size_t len);
+int rcmd_addf(struct rcmd *c, long long v);
+
+/* redis_store.c: what the pooled and the async paths share. */
+/* Reply {status, record[, health...]}: status into *st, the record decoded
+ * into @out's fields (key set to @key) when status >= @want_record_from;
+ * health news queued. 0 or STICKY_ESTORE (counted). */
+int rreply_record(struct rstore *rs, const redisReply *r, long long *st,
+                  int want_record_from, sticky_mapping *out, uint64_t key);
+/* The put script's call, and its reply turned into put()'s result. */
+int rput_cmd(struct rstore *rs, const sticky_mapping *m, int64_t now_ms, unsigned flags,
+             struct rcmd *c);
+int rput_result(struct rstore *rs, const redisReply *r, uint64_t key, sticky_mapping *existing);
+/* The pooled (blocking) methods, also the async store's synchronous ones. */
+int rstore_get(void *self, uint64_t key, int64_t now_ms, unsigned flags, sticky_mapping *out);
+int rstore_put(void *self, const sticky_mapping *m, int64_t now_ms, unsigned flags,
+               sticky_mapping *existing);
+int rstore_touch(void *self, uint64_t key, int64_t now_ms, sticky_mapping *out);
+int rstore_del(void *self, uint64_t key, int64_t now_ms);
+int rstore_sweep(void *self, int64_t now_ms, size_t budget, size_t *reclaimed);
+int rstore_stats(void *self, sticky_store_stats *out);
+/* The loop store's vtable (redis_async.c), for get_stats' recognition. */
+extern const sticky_store_vtable rasync_vtable;
+/* Everything but the async engine; frees @rs. */
+void rstore_free(struct rstore *rs);
+/* Options, health and the pool of a new store (sticky_redis_store_new and
+ * the loop constructor). 0 or an error (then rstore_free(rs)). */
+int rstore_setup(struct rstore *rs, const sticky_redis_store_options *opts);
+
 /* redis_conn.c: run one script on a pooled connection with @nkeys keys
  * (1 or 2). On 0, *@reply is the script's reply (an array or integer;
  * free with freeReplyObject()). Any failure is STICKY_ESTORE, already
@@ -139,6 +195,9 @@ size_t rhealth_seen_arg(struct rstore *rs, char *buf, size_t cap);
  * mode, version, junk, field, value, ...). STICKY_ESTORE if its shape is
  * wrong; bad records inside are logged, counted and skipped. */
 int rhealth_take(struct rstore *rs, const redisReply *r, size_t from);
+/* The health script's call for @ev, and its reply as publish's result. */
+int rhealth_cmd(struct rstore *rs, const sticky_health_event *ev, int64_t now_ms, struct rcmd *c);
+int rhealth_result(struct rstore *rs, const redisReply *r);
 int rhealth_publish(void *self, const sticky_health_event *ev, int64_t now_ms);
 int rhealth_poll(void *self, sticky_health_event *out);
 

@@ -13,6 +13,8 @@
  *          touch  {0} miss | {1, rec} renewed | {-1, raw}
  *          del    0 absent or expired | 1 deleted
  *          health {status, version} (publish; redis_health.c)
+ *          lookup {0} | {code + 16 * level, rec} | {-1, raw} (the async
+ *                  store's whole-chain get)
  *
  * Shared channel health (docs/redis.md, "Shared channel health"): get and
  * put also take KEYS[2] = the health hash and ARGV[5] = the last health
@@ -33,10 +35,14 @@
  * node's version; 2: the server's version is behind the node's (flushed or
  * restarted), all records; 3: the health key is unreadable (not a hash or
  * a bad version), reported once (the node then sends -1). */
-#define HEALTH_LUA \
+#define HEALTH_LUA HEALTH_LUA_KEY("KEYS[2]")
+
+/* The same function reading the health hash from the Lua expression @hk
+ * (the lookup script passes it last, after the chain keys). */
+#define HEALTH_LUA_KEY(hk) \
     "local function health(r)\n" \
     "  local seen = tonumber(ARGV[5]) or 0\n" \
-    "  local hv = redis.pcall('HGET', KEYS[2], 'v')\n" \
+    "  local hv = redis.pcall('HGET', " hk ", 'v')\n" \
     "  local v = nil\n" \
     "  if hv == false then v = 0 elseif type(hv) == 'string' and string.match(hv, '^%d+$') then v = tonumber(hv) end\n" \
     "  if v == nil then\n" \
@@ -48,7 +54,7 @@
     "  if v == seen then return r end\n" \
     "  local from, mode = seen, 1\n" \
     "  if seen > v then from = 0; mode = 2 end\n" \
-    "  local all = redis.call('HGETALL', KEYS[2])\n" \
+    "  local all = redis.call('HGETALL', " hk ")\n" \
     "  local now = tonumber(ARGV[1])\n" \
     "  local list, junk = {}, 0\n" \
     "  for i = 1, #all, 2 do\n" \
@@ -224,6 +230,44 @@ static const char health_lua[] =
     "end\n"
     "return {1, ver}\n";
 
+/* The whole key chain in one round trip (the async store, redis_async.c):
+ * KEYS[1..n] = the chain's keys (KEYS[n] deepest), KEYS[n + 1] = the
+ * health hash; ARGV as get's (peek is always 0). Walks KEYS[n] .. KEYS[1]
+ * with get's body per key, skipping keys without a live record, and applies
+ * the use to the first live one only. Reply: {0} no live record on the
+ * chain | {code + 16 * level, rec} (code 1 hit, 2 hit renewed; level = the
+ * 0-based index of the key) | {-1, raw} undecodable (the walk stops there,
+ * as the selector's get loop stops on an error); health appended as get. */
+static const char lookup_lua[] =
+    HEALTH_LUA_KEY("KEYS[#KEYS]")
+    "local now = tonumber(ARGV[1])\n"
+    "for i = #KEYS - 1, 1, -1 do\n"
+    "  local v = redis.call('GET', KEYS[i])\n"
+    "  if v then\n"
+    "    local cr, la, ex, n, rest = string.match(v, '^1,(%d+),(%d+),(%d+),(%d+),(.*)$')\n"
+    "    if not cr then return health({-1, v}) end\n"
+    "    cr = tonumber(cr); la = cr + tonumber(la); ex = cr + tonumber(ex)\n"
+    "    if now < ex then\n"
+    "      local lvl = 16 * (i - 1)\n"
+    "      if now > la then la = now end\n"
+    "      local thr = tonumber(ARGV[3])\n"
+    "      local renew = thr < 0 or ex - now < thr\n"
+    "      if renew then\n"
+    "        local nex = now + tonumber(ARGV[2])\n"
+    "        if nex > ex then ex = nex end\n"
+    "      end\n"
+    "      v = string.format('1,%d,%d,%d,%d,', cr, la - cr, ex - cr, tonumber(n) + 1) .. rest\n"
+    "      if renew then\n"
+    "        redis.call('SET', KEYS[i], v, 'PX', ex - now)\n"
+    "        return health({2 + lvl, v})\n"
+    "      end\n"
+    "      redis.call('SET', KEYS[i], v, 'KEEPTTL')\n"
+    "      return health({1 + lvl, v})\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return health({0})\n";
+
 const char *rscript_body(enum rscript id)
 {
     switch (id) {
@@ -232,6 +276,7 @@ const char *rscript_body(enum rscript id)
     case RS_TOUCH: return touch_lua;
     case RS_DEL: return del_lua;
     case RS_HEALTH: return health_lua;
+    case RS_LOOKUP: return lookup_lua;
     default: return "";
     }
 }

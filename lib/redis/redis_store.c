@@ -5,7 +5,9 @@
  * record strictly and keeps the sticky_store_stats counters; get and put
  * also carry the shared channel health (redis_health.c). Also
  * sticky_redis_store_get_stats(), which finds its state with
- * sticky_store_self().
+ * sticky_store_self() (either vtable: this one or the loop store's,
+ * redis_async.c). Also what the pooled and the async paths share: the
+ * reply parser and the put call.
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,8 +28,8 @@ static int fmt_i64(char *buf, size_t cap, int64_t v, size_t *len)
 
 /* Reply {status, record}: status into *st, record decoded into @out (if
  * not NULL and the status says there is one). */
-static int parse_reply(struct rstore *rs, redisReply *r, long long *st,
-                       int want_record_from, sticky_mapping *out, uint64_t key)
+int rreply_record(struct rstore *rs, const redisReply *r, long long *st,
+                  int want_record_from, sticky_mapping *out, uint64_t key)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
         r->element[0]->type != REDIS_REPLY_INTEGER)
@@ -84,12 +86,12 @@ static int eval_record(struct rstore *rs, enum rscript script, uint64_t key, con
     int rc = rconn_eval(rs, script, with_health ? 2 : 1, keys, key_lens, nargs, args, lens, &r);
     if (rc != STICKY_OK)
         return rc;
-    rc = parse_reply(rs, r, st, want_record_from, out, key);
+    rc = rreply_record(rs, r, st, want_record_from, out, key);
     freeReplyObject(r);
     return rc;
 }
 
-static int r_get(void *self, uint64_t key, int64_t now_ms, unsigned flags,
+int rstore_get(void *self, uint64_t key, int64_t now_ms, unsigned flags,
                  sticky_mapping *out)
 {
     struct rstore *rs = self;
@@ -120,26 +122,30 @@ static int r_get(void *self, uint64_t key, int64_t now_ms, unsigned flags,
     return STICKY_OK;
 }
 
-static int r_put(void *self, const sticky_mapping *m, int64_t now_ms, unsigned flags,
-                 sticky_mapping *existing)
+int rput_cmd(struct rstore *rs, const sticky_mapping *m, int64_t now_ms, unsigned flags,
+             struct rcmd *c)
 {
-    struct rstore *rs = self;
-    char k[KEY_BUF], now[24], ttl[24], rec[RRECORD_MAX], seen[24];
+    char k[KEY_BUF], rec[RRECORD_MAX], seen[24];
     size_t kl = rkey_format(rs, m->key, k, sizeof(k));
     int n = rrecord_encode(rec, sizeof(rec), now_ms, now_ms, now_ms + rs->o.ttl_ms, 1,
                            m->tenant_id, m->channel_id);
     if (n < 0)
         return STICKY_ELIMIT;
-    int if_absent = (flags & STICKY_STORE_IF_ABSENT) != 0;
-    const char *args[5] = {now, ttl, if_absent ? "1" : "0", rec, seen};
-    size_t lens[5];
-    fmt_i64(now, sizeof(now), now_ms, &lens[0]);
-    fmt_i64(ttl, sizeof(ttl), rs->o.ttl_ms, &lens[1]);
-    lens[2] = 1;
-    lens[3] = (size_t)n;
-    lens[4] = rhealth_seen_arg(rs, seen, sizeof(seen));
+    size_t sl = rhealth_seen_arg(rs, seen, sizeof(seen));
+    rcmd_init(c, RS_PUT);
+    c->nkeys = 2;
+    if (rcmd_add(c, k, kl) || rcmd_add(c, rs->health.key, rs->health.key_len) ||
+        rcmd_addf(c, now_ms) || rcmd_addf(c, rs->o.ttl_ms) ||
+        rcmd_add(c, (flags & STICKY_STORE_IF_ABSENT) ? "1" : "0", 1) ||
+        rcmd_add(c, rec, (size_t)n) || rcmd_add(c, seen, sl))
+        return STICKY_ELIMIT;
+    return STICKY_OK;
+}
+
+int rput_result(struct rstore *rs, const redisReply *r, uint64_t key, sticky_mapping *existing)
+{
     long long st = 0;
-    int rc = eval_record(rs, RS_PUT, m->key, k, kl, 5, args, lens, 2, existing, &st);
+    int rc = rreply_record(rs, r, &st, 2, existing, key);
     if (rc != STICKY_OK)
         return rc;
     if (st == 2)
@@ -151,7 +157,25 @@ static int r_put(void *self, const sticky_mapping *m, int64_t now_ms, unsigned f
     return STICKY_OK;
 }
 
-static int r_touch(void *self, uint64_t key, int64_t now_ms, sticky_mapping *out)
+int rstore_put(void *self, const sticky_mapping *m, int64_t now_ms, unsigned flags,
+               sticky_mapping *existing)
+{
+    struct rstore *rs = self;
+    struct rcmd c;
+    int rc = rput_cmd(rs, m, now_ms, flags, &c);
+    if (rc != STICKY_OK)
+        return rc;
+    redisReply *r;
+    rc = rconn_eval(rs, RS_PUT, c.nkeys, c.v, c.l, c.n - c.nkeys, c.v + c.nkeys,
+                    c.l + c.nkeys, &r);
+    if (rc != STICKY_OK)
+        return rc;
+    rc = rput_result(rs, r, m->key, existing);
+    freeReplyObject(r);
+    return rc;
+}
+
+int rstore_touch(void *self, uint64_t key, int64_t now_ms, sticky_mapping *out)
 {
     struct rstore *rs = self;
     char k[KEY_BUF], now[24], ttl[24];
@@ -170,7 +194,7 @@ static int r_touch(void *self, uint64_t key, int64_t now_ms, sticky_mapping *out
     return STICKY_OK;
 }
 
-static int r_del(void *self, uint64_t key, int64_t now_ms)
+int rstore_del(void *self, uint64_t key, int64_t now_ms)
 {
     struct rstore *rs = self;
     char k[KEY_BUF], now[24];
@@ -197,7 +221,7 @@ static int r_del(void *self, uint64_t key, int64_t now_ms)
 }
 
 /* Redis expires keys itself (PX); there is nothing to reclaim here. */
-static int r_sweep(void *self, int64_t now_ms, size_t budget, size_t *reclaimed)
+int rstore_sweep(void *self, int64_t now_ms, size_t budget, size_t *reclaimed)
 {
     (void)self;
     (void)now_ms;
@@ -230,7 +254,7 @@ static void fill_redis_stats(struct rstore *rs, sticky_redis_store_stats *s)
     s->backoff_ms = atomic_load(&rs->down_until_ns) != 0 ? LD(rs, backoff_ms) : 0;
 }
 
-static int r_stats(void *self, sticky_store_stats *out)
+int rstore_stats(void *self, sticky_store_stats *out)
 {
     struct rstore *rs = self;
     out->hits = LD(rs, hits);
@@ -244,15 +268,20 @@ static int r_stats(void *self, sticky_store_stats *out)
     return STICKY_OK;
 }
 
-static void r_destroy(void *self)
+void rstore_free(struct rstore *rs)
 {
-    struct rstore *rs = self;
     rpool_free(rs);
     ropts_free(rs);
     if (rs->health_ready)
         rhealth_free(rs);
-    pthread_mutex_destroy(&rs->gate_lock);
+    if (rs->gate_ready)
+        pthread_mutex_destroy(&rs->gate_lock);
     sticky_ctx_mem_free(rs->ctx, rs);
+}
+
+static void r_destroy(void *self)
+{
+    rstore_free(self);
 }
 
 /* Static: its address is how sticky_redis_store_get_stats() recognises a
@@ -261,17 +290,30 @@ static const sticky_store_vtable redis_vtable = {
     .version = 2, /* the methods below; a number, not the header's macro */
     .flags = STICKY_STORE_CAP_THREAD_SAFE,
     .name = "redis",
-    .get = r_get,
-    .put = r_put,
-    .touch = r_touch,
-    .del = r_del,
-    .sweep = r_sweep,
-    .stats = r_stats,
+    .get = rstore_get,
+    .put = rstore_put,
+    .touch = rstore_touch,
+    .del = rstore_del,
+    .sweep = rstore_sweep,
+    .stats = rstore_stats,
     .destroy = r_destroy,
     /* version 2: shared channel health (redis_health.c) */
     .health_publish = rhealth_publish,
     .health_poll = rhealth_poll,
 };
+
+int rstore_setup(struct rstore *rs, const sticky_redis_store_options *opts)
+{
+    if (pthread_mutex_init(&rs->gate_lock, NULL) != 0)
+        return STICKY_ENOMEM;
+    rs->gate_ready = 1;
+    int rc;
+    if ((rc = ropts_load(rs, opts)) == STICKY_OK && (rc = rhealth_init(rs)) == STICKY_OK)
+        rs->health_ready = 1;
+    if (rc == STICKY_OK)
+        rc = rpool_init(rs);
+    return rc;
+}
 
 STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_options *opts,
                                       sticky_store **out)
@@ -285,17 +327,10 @@ STICKY_API int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_
     if (rs == NULL)
         return STICKY_ENOMEM;
     rs->ctx = ctx;
-    if (pthread_mutex_init(&rs->gate_lock, NULL) != 0) {
-        sticky_ctx_mem_free(ctx, rs);
-        return STICKY_ENOMEM;
-    }
     int rc;
-    if ((rc = ropts_load(rs, opts)) == STICKY_OK && (rc = rhealth_init(rs)) == STICKY_OK)
-        rs->health_ready = 1;
-    if (rc != STICKY_OK ||
-        (rc = rpool_init(rs)) != STICKY_OK ||
+    if ((rc = rstore_setup(rs, opts)) != STICKY_OK ||
         (rc = sticky_store_new(ctx, &redis_vtable, rs, out)) != STICKY_OK) {
-        r_destroy(rs);
+        rstore_free(rs);
         return rc;
     }
     if (rs->o.unix_path != NULL)
@@ -315,6 +350,8 @@ STICKY_API int sticky_redis_store_get_stats(sticky_store *store, sticky_redis_st
         STICKY_OK)
         return STICKY_EABI;
     struct rstore *rs = sticky_store_self(store, &redis_vtable);
+    if (rs == NULL)
+        rs = sticky_store_self(store, &rasync_vtable); /* sticky_redis_store_new_loop() */
     if (rs == NULL)
         return STICKY_EINVAL; /* a store of another backend */
     sticky_redis_store_stats full;

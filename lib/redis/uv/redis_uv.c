@@ -1,0 +1,85 @@
+/*
+ * lib/redis/uv/redis_uv.c - libsticky-redis-uv: the sticky_redis_loop of a
+ * libuv loop (connections through hiredis' own libuv adapter, timers are
+ * uv_timer_t closed with uv_close) and sticky_redis_store_new_uv(). The
+ * engine itself is libsticky-redis's; this library only links libuv, so
+ * libsticky-redis never does.
+ */
+#include <stddef.h>
+
+#include <uv.h>
+#include <hiredis/adapters/libuv.h>
+
+#include "sticky/redis_uv.h"
+
+struct uvtimer {
+    uv_timer_t t;
+    void (*fire)(void *);
+    void *arg;
+    void (*closed)(void *);
+    void *closed_arg;
+};
+
+static int uv_attach(void *loop, void *ac)
+{
+    return redisLibuvAttach(ac, loop) == REDIS_OK ? 0 : -1;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct uvtimer *x = t->data;
+    x->fire(x->arg);
+}
+
+static int uvt_init(void *loop, void *timer, void (*fire)(void *), void *arg)
+{
+    struct uvtimer *x = timer;
+    x->fire = fire;
+    x->arg = arg;
+    if (uv_timer_init(loop, &x->t) != 0)
+        return -1;
+    x->t.data = x;
+    return 0;
+}
+
+static void uvt_start(void *timer, uint64_t after_ms)
+{
+    struct uvtimer *x = timer;
+    uv_timer_start(&x->t, on_timer, after_ms, 0);
+}
+
+static void uvt_stop(void *timer)
+{
+    uv_timer_stop(&((struct uvtimer *)timer)->t);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct uvtimer *x = h->data;
+    x->closed(x->closed_arg); /* the engine may free x now */
+}
+
+static void uvt_close(void *timer, void (*closed)(void *), void *arg)
+{
+    struct uvtimer *x = timer;
+    x->closed = closed;
+    x->closed_arg = arg;
+    uv_close((uv_handle_t *)&x->t, on_closed);
+}
+
+static const sticky_redis_loop uv_loop_vt = {
+    .version = 1,
+    .name = "libuv",
+    .attach = uv_attach,
+    .timer_size = sizeof(struct uvtimer),
+    .timer_init = uvt_init,
+    .timer_start = uvt_start,
+    .timer_stop = uvt_stop,
+    .timer_close = uvt_close,
+};
+
+STICKY_API int sticky_redis_store_new_uv(sticky_ctx *ctx, const sticky_redis_store_options *opts,
+                                         struct uv_loop_s *loop, sticky_store **out)
+{
+    return sticky_redis_store_new_loop(ctx, opts, &uv_loop_vt, loop, out);
+}
