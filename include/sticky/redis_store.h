@@ -199,7 +199,9 @@ STICKY_API int sticky_redis_store_get_stats(sticky_store *store, sticky_redis_st
  */
 enum sticky_redis_store_struct_id {
     STICKY_REDIS_STORE_STRUCT_OPTIONS = 1, /* sticky_redis_store_options */
-    STICKY_REDIS_STORE_STRUCT_STATS = 2    /* sticky_redis_store_stats */
+    STICKY_REDIS_STORE_STRUCT_STATS = 2,   /* sticky_redis_store_stats */
+    STICKY_REDIS_STORE_STRUCT_LOOP = 3     /* sticky_redis_loop (versioned,
+                                            * sticky/redis_async.h), 0.4.0 */
 };
 
 /**

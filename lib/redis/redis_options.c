@@ -10,6 +10,7 @@
 #include "sticky/context.h"
 #include "sticky/error.h"
 #include "redis_internal.h"
+#include "sticky/redis_async.h"
 #include "util/struct_size.h"
 
 STICKY_API int sticky_redis_store_options_init_sized(sticky_redis_store_options *o, size_t size)
@@ -40,6 +41,7 @@ STICKY_API size_t sticky_redis_store_struct_size(int id)
     switch (id) {
     case STICKY_REDIS_STORE_STRUCT_OPTIONS: return sizeof(sticky_redis_store_options);
     case STICKY_REDIS_STORE_STRUCT_STATS: return sizeof(sticky_redis_store_stats);
+    case STICKY_REDIS_STORE_STRUCT_LOOP: return sizeof(sticky_redis_loop);
     default: return 0;
     }
 }

@@ -9,11 +9,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sticky/redis_async.h>
 #include <sticky/redis_store.h>
 #include <sticky/sticky.h>
 
 _Static_assert(STICKY_REDIS_STORE_STRUCT_OPTIONS == 1 &&
-               STICKY_REDIS_STORE_STRUCT_STATS == 2,
+               STICKY_REDIS_STORE_STRUCT_STATS == 2 && STICKY_REDIS_STORE_STRUCT_LOOP == 3,
                "enum sticky_redis_store_struct_id");
 
 static void struct_sizes(void **state)
@@ -25,7 +26,9 @@ static void struct_sizes(void **state)
                      sizeof(sticky_redis_store_stats));
     assert_int_equal(sticky_redis_store_struct_size(0), 0);
     assert_int_equal(sticky_redis_store_struct_size(-1), 0);
-    assert_int_equal(sticky_redis_store_struct_size(3), 0);
+    assert_int_equal(sticky_redis_store_struct_size(STICKY_REDIS_STORE_STRUCT_LOOP),
+                     sizeof(sticky_redis_loop));
+    assert_int_equal(sticky_redis_store_struct_size(4), 0);
     assert_int_equal(sticky_redis_store_struct_size(INT32_MAX), 0);
 }
 
