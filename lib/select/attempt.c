@@ -90,13 +90,25 @@ static uint64_t next_generation(const struct attempt_ledger *l, uint64_t *n)
     return g;
 }
 
+/* Where this thread's next scan starts, plus 1 (0: not yet set). Each
+ * thread walks the slots as a ring from just after its last claim, so with
+ * many attempts open a claim finds a free slot in O(1) (the slots behind the
+ * cursor are the oldest, the first to be freed) instead of rescanning every
+ * busy slot from a fixed place. Only a hint: any value is correct. */
+static _Thread_local uint32_t scan_cursor;
+
 uint64_t attempt_open(struct attempt_ledger *l, struct channel_health *h)
 {
-    /* Threads start their scan at different places (their stack address,
+    /* Threads start at different places (first from their stack address,
      * as the counter shards do), so they rarely contend for a slot. */
-    int probe;
-    uintptr_t a = (uintptr_t)&probe >> 12;
-    uint32_t start = (uint32_t)(a ^ (a >> 9)) * 2654435761u;
+    uint32_t start;
+    if (scan_cursor != 0) {
+        start = scan_cursor - 1;
+    } else {
+        int probe;
+        uintptr_t a = (uintptr_t)&probe >> 12;
+        start = (uint32_t)(a ^ (a >> 9)) * 2654435761u;
+    }
     uint32_t n = atomic_load_explicit(&l->n_pages, memory_order_acquire);
     uint32_t idx = UINT32_MAX;
     for (;;) {
@@ -125,6 +137,7 @@ uint64_t attempt_open(struct attempt_ledger *l, struct channel_health *h)
         uint64_t uses = atomic_fetch_add_explicit(&l->untracked, 1, memory_order_relaxed);
         return (next_generation(l, &uses) << ATTEMPT_INDEX_BITS) | ATTEMPT_UNTRACKED;
     }
+    scan_cursor = idx + 2; /* next: the slot after this one */
     /* The slot is ours (FILLING) until the token is published. */
     struct attempt_slot *s = slot_at(l, idx);
     uint64_t uses = atomic_load_explicit(&s->uses, memory_order_relaxed);

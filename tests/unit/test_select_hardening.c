@@ -362,6 +362,41 @@ static void test_attempt_ledger(void **state)
     sticky_ctx_free(ctx);
 }
 
+/* Many attempts open at once on one thread (an event-loop host with
+ * 20,000 requests in flight): the ledger grows by the pages it needs, not
+ * to its bound, and a slot is found without scanning every busy one (each
+ * open costs O(1), not O(open attempts)). */
+static void test_attempt_ledger_many_open(void **state)
+{
+    (void)state;
+    sticky_ctx *ctx = NULL;
+    assert_int_equal(sticky_ctx_new(NULL, &ctx), STICKY_OK);
+    struct attempt_ledger l;
+    assert_int_equal(attempt_init(&l, ctx, 99), STICKY_OK);
+    enum { N = 20000 };
+    uint64_t *tok = calloc(N, sizeof(*tok));
+    assert_non_null(tok);
+    const uint32_t need = (N + ATTEMPT_PAGE_SLOTS - 1) / ATTEMPT_PAGE_SLOTS;
+    for (int i = 0; i < N; i++)
+        tok[i] = attempt_open(&l, NULL);
+    assert_true(atomic_load(&l.n_pages) <= need + 1);
+    /* Half end, as many open again: the freed slots are reused. */
+    struct channel_health *h;
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < N; i += 2) {
+            assert_int_equal(attempt_end(&l, tok[i], "x", &h), ATTEMPT_ENDED);
+            tok[i] = attempt_open(&l, NULL);
+        }
+    }
+    assert_true(atomic_load(&l.n_pages) <= need + 1);
+    assert_int_equal(atomic_load(&l.untracked), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(attempt_end(&l, tok[i], "x", &h), ATTEMPT_ENDED);
+    free(tok);
+    attempt_destroy(&l);
+    sticky_ctx_free(ctx);
+}
+
 /* ---- item 8: duplicate ids --------------------------------------------------- */
 
 static void test_duplicate_ids(void **state)
@@ -771,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_report_creates_no_health),
         cmocka_unit_test(test_report_contract),
         cmocka_unit_test(test_attempt_ledger),
+        cmocka_unit_test(test_attempt_ledger_many_open),
         cmocka_unit_test(test_duplicate_ids),
         cmocka_unit_test(test_prometheus_utf8),
         cmocka_unit_test(test_extreme_clocks),
