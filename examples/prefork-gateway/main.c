@@ -128,12 +128,13 @@ static int scenario_sticky(void)
                 return -1;
             if (turn == 1)
                 snprintf(bound[s], sizeof(bound[s]), "%s", r.channel);
-            else if (strcmp(bound[s], r.channel) != 0)
-                same = 0;
+            else if (strcmp(bound[s], r.channel) != 0 ||
+                     (strcmp(r.reason, "hit") != 0 && strcmp(r.reason, "promoted_hit") != 0))
+                same = 0; /* moved, or placed again instead of found */
         }
     }
     printf("%d conversations x %d turns, each turn on another worker\n", SESSIONS, TURNS);
-    check(same, "every turn of a conversation on its first turn's channel");
+    check(same, "every turn of a conversation found on its first turn's channel");
     return 0;
 }
 

@@ -9,6 +9,12 @@
  * scripts. Fail-open as the pooled path: the shared backoff gate, a timeout
  * or a lost connection complete every pending operation with STICKY_ESTORE.
  *
+ * Completions: a reply (or a failure) puts its operation on the ready
+ * list; done callbacks - and the selections they continue, which may
+ * start further operations - run from a 0 ms loop timer for at most
+ * RASYNC_TURN_BUDGET_NS per loop turn, so a burst of replies never holds
+ * the host's loop for long (sticky_store_free runs the rest at once).
+ *
  * Deadlines: operations get the same timeout and are appended in send
  * order, so the FIFO head has the earliest deadline; the timer is armed at
  * it (and at the connect deadline while connecting). When it passes, the
@@ -32,6 +38,7 @@ void rasync_unref(struct rasync *as)
     struct rstore *rs = as->rs;
     sticky_ctx *ctx = rs->ctx;
     sticky_ctx_mem_free(ctx, as->timer);
+    sticky_ctx_mem_free(ctx, as->defer);
     sticky_ctx_mem_free(ctx, as);
     rstore_free(rs);
 }
@@ -173,9 +180,8 @@ static struct aop *aop_new(struct rasync *as, const struct rcmd *c, enum aop_kin
 static int aop_send(struct rasync *as, struct aop *a);
 void rasync_flush_unsent(struct rasync *as);
 
-/* The single completion point: @a leaves the FIFO, its done runs once if
- * it is still wanted, the record is freed. */
-static void complete(struct rasync *as, struct aop *a, int rc)
+/* Run @a's done (once, if still wanted) and free the record. */
+static void run_done(struct rasync *as, struct aop *a, int rc)
 {
     as->pending--;
     if (a->state == AOP_PENDING) {
@@ -183,6 +189,67 @@ static void complete(struct rasync *as, struct aop *a, int rc)
         a->done(a->arg, rc);
     }
     sticky_ctx_mem_free(as->rs->ctx, a);
+    rasync_unref(as);
+}
+
+/* The single completion point: @a has its result. Its done runs from the
+ * ready list on a later loop turn (defer_fire), within the turn budget;
+ * during destroy, at once. */
+static void complete(struct rasync *as, struct aop *a, int rc)
+{
+    if (as->destroying) {
+        run_done(as, a, rc);
+        return;
+    }
+    a->ready_rc = rc;
+    a->ready_next = NULL;
+    if (as->ready_tail)
+        as->ready_tail->ready_next = a;
+    else
+        as->ready_head = a;
+    as->ready_tail = a;
+    if (!as->defer_armed) {
+        as->lv->timer_start(as->defer, 0);
+        as->defer_armed = 1;
+    }
+}
+
+/* Take the next answered operation off the ready list, or NULL. */
+static struct aop *ready_pop(struct rasync *as)
+{
+    struct aop *a = as->ready_head;
+    if (a != NULL) {
+        as->ready_head = a->ready_next;
+        if (as->ready_head == NULL)
+            as->ready_tail = NULL;
+    }
+    return a;
+}
+
+/* The loop's turn for completions: run done callbacks until the list is
+ * empty or the turn budget is spent (then again on the next turn). A done
+ * may start operations (appended), cancel others (skipped here) or destroy
+ * the store (the rest run inside the destroy). */
+static void defer_fire(void *arg)
+{
+    struct rasync *as = arg;
+    as->defer_armed = 0;
+    if (as->destroying)
+        return;
+    as->refs++;
+    int64_t end = rmono_ns() + RASYNC_TURN_BUDGET_NS;
+    struct aop *a;
+    while (!as->destroying && (a = ready_pop(as)) != NULL) {
+        run_done(as, a, a->ready_rc);
+        if (as->ready_head != NULL && rmono_ns() >= end) {
+            as->budget_yields++;
+            break;
+        }
+    }
+    if (!as->destroying && as->ready_head != NULL && !as->defer_armed) {
+        as->lv->timer_start(as->defer, 0);
+        as->defer_armed = 1;
+    }
     rasync_unref(as);
 }
 
@@ -478,6 +545,10 @@ static void r_adestroy(void *self)
     struct rstore *rs = self;
     struct rasync *as = rs->as;
     as->destroying = 1;
+    /* Answered first (in their order), with their own results. */
+    struct aop *r;
+    while ((r = ready_pop(as)) != NULL)
+        run_done(as, r, r->ready_rc);
     for (struct aop *a = as->head; a != NULL; a = a->next) {
         if (a->state == AOP_PENDING) {
             a->state = AOP_DONE;
@@ -489,6 +560,10 @@ static void r_adestroy(void *self)
         as->lv->timer_stop(as->timer);
     as->timer_armed = 0;
     as->lv->timer_close(as->timer, timer_closed, as);
+    if (as->defer_armed)
+        as->lv->timer_stop(as->defer);
+    as->defer_armed = 0;
+    as->lv->timer_close(as->defer, timer_closed, as);
     rasync_unref(as); /* the owner's reference */
 }
 
@@ -544,9 +619,11 @@ STICKY_API int sticky_redis_store_new_loop(sticky_ctx *ctx, const sticky_redis_s
     struct rasync *as = NULL;
     if (rc == STICKY_OK) {
         as = sticky_ctx_mem_calloc(ctx, 1, sizeof(*as));
-        if (as != NULL)
+        if (as != NULL) {
             as->timer = sticky_ctx_mem_calloc(ctx, 1, loop_vt->timer_size);
-        if (as == NULL || as->timer == NULL)
+            as->defer = sticky_ctx_mem_calloc(ctx, 1, loop_vt->timer_size);
+        }
+        if (as == NULL || as->timer == NULL || as->defer == NULL)
             rc = STICKY_ENOMEM;
     }
     if (rc == STICKY_OK) {
@@ -555,17 +632,29 @@ STICKY_API int sticky_redis_store_new_loop(sticky_ctx *ctx, const sticky_redis_s
         as->loop = loop;
         rc = rasync_resolve(as);
     }
-    if (rc == STICKY_OK && loop_vt->timer_init(loop, as->timer, timer_fire, as) != 0)
+    int timers = 0;
+    if (rc == STICKY_OK && loop_vt->timer_init(loop, as->timer, timer_fire, as) == 0)
+        timers++;
+    if (timers == 1 && loop_vt->timer_init(loop, as->defer, defer_fire, as) == 0)
+        timers++;
+    if (rc == STICKY_OK && timers < 2) {
+        /* An initialised timer is the loop's until closed: leak it rather
+         * than free memory the loop still links (only on a loop failure). */
+        if (timers == 1)
+            as->timer = NULL;
         rc = STICKY_ENOMEM;
+    }
     if (rc != STICKY_OK) {
-        if (as != NULL)
+        if (as != NULL) {
             sticky_ctx_mem_free(ctx, as->timer);
+            sticky_ctx_mem_free(ctx, as->defer);
+        }
         sticky_ctx_mem_free(ctx, as);
         rstore_free(rs);
         return rc;
     }
     rs->as = as;
-    as->refs = 2; /* the owner and the timer */
+    as->refs = 3; /* the owner and the two timers */
     if ((rc = sticky_store_new(ctx, &rasync_vtable, rs, out)) != STICKY_OK) {
         r_adestroy(rs);
         return rc;

@@ -19,6 +19,10 @@
 
 /* Operations in flight per store at most; beyond, calls fail at once. */
 #define RASYNC_MAX_PENDING 65536u
+/* Completions (done callbacks, and the selections they continue) run from
+ * the loop for at most this long per loop turn; the rest wait for the next
+ * turn, so a burst of replies never holds the loop for long. */
+#define RASYNC_TURN_BUDGET_NS 200000
 
 enum aop_kind { AOP_LOOKUP, AOP_PUT, AOP_HEALTH };
 /* PENDING until finish(); CANCELLED: done is never called. */
@@ -35,6 +39,8 @@ struct aop {
     int resent;                /* sent again with EVAL after NOSCRIPT */
     int unsent;                /* waiting for the first handshake */
     int64_t deadline_ns;
+    int ready_rc;              /* the result, while on the ready list */
+    struct aop *ready_next;
     sticky_store_done_fn done;
     void *arg;
     uint32_t *level;           /* lookup */
@@ -78,9 +84,13 @@ struct rasync {
     char sha[RS_COUNT][41];
 
     struct aop *head, *tail;   /* started, reply not yet seen (send order) */
-    size_t pending;            /* ops alive (in hiredis) */
+    struct aop *ready_head, *ready_tail; /* answered, done not yet run */
+    void *defer;               /* loop timer (0 ms) that runs the ready list */
+    int defer_armed;
+    uint64_t budget_yields;    /* turns that left completions for the next */
+    size_t pending;            /* ops whose done has not run (in hiredis or ready) */
     int64_t resent_deadline_ns; /* earliest deadline of a resent op; 0: none */
-    unsigned refs;             /* owner, timer, each op, each connection */
+    unsigned refs;             /* owner, both timers, each op, each connection */
     int destroying;
     uint64_t cancelled, overflows;
 };

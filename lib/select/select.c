@@ -485,6 +485,15 @@ void sel_write_exec_sync(struct select_state *st, const struct request_view *v)
 
 /* ---- the decision -------------------------------------------------------------- */
 
+/* A selection of @c at @now, for the LRU policy and the per-channel
+ * counter. A use at INT64_MIN is recorded 1 ms later: INT64_MIN means never. */
+static void count_use(const struct cand *c, int64_t now)
+{
+    int64_t used = now == HEALTH_NEVER_USED ? now + 1 : now;
+    atomic_store_explicit(&c->h->last_used_ms, used, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
+}
+
 /* Commit to v->all[@idx] (its in-flight slot is already reserved): fill the
  * decision and open its attempt. */
 static void commit(struct select_state *st, const struct request_view *v, size_t idx,
@@ -495,25 +504,30 @@ static void commit(struct select_state *st, const struct request_view *v, size_t
     d->reason = reason;
     d->channel_index = (int)c->index;
     strcpy(d->channel_id, c->ch->id);
-    if (c->h != NULL) {
-        /* A use at INT64_MIN is recorded 1 ms later: INT64_MIN means never. */
-        int64_t used = v->now == HEALTH_NEVER_USED ? v->now + 1 : v->now;
-        atomic_store_explicit(&c->h->last_used_ms, used, memory_order_relaxed);
-        atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
-    }
+    if (c->h != NULL && st->placed_plus1 != idx + 1)
+        count_use(c, v->now);
     d->attempt = attempt_open(&st->ctx->sel->attempts, c->h);
     STAT_INC(st->ctx, by_reason[reason]);
 }
 
 /* Place by policy among @cands; returns the index into v->all (the same
  * as in the host's list) or SIZE_MAX. */
-static size_t place(struct select_state *st, struct cand *cands, size_t n)
+static size_t place(struct select_state *st, int64_t now, struct cand *cands, size_t n)
 {
     if (n == 0)
         return SIZE_MAX;
     n = policy_bounded_load(st->ctx, cands, n);
     int keyed = st->chain->n_keys > 0;
     size_t k = policy_pick(st->ctx, cands, n, st->deepest, keyed, st->d->store_degraded);
+    /* Counted now, not at commit: a new session's decision waits for its
+     * claim (an asynchronous store answers later), and the placements made
+     * meanwhile must see this one, or a burst all lands on one channel. A
+     * choice undone before commit (the channel filled up first, a lost
+     * claim race) stays counted. */
+    if (cands[k].h != NULL) {
+        count_use(&cands[k], now);
+        st->placed_plus1 = cands[k].index + 1;
+    }
     return cands[k].index;
 }
 
@@ -530,7 +544,7 @@ static size_t take_channel(struct select_state *st, const struct request_view *v
                            struct cand *scratch, size_t exclude)
 {
     for (;;) {
-        size_t idx = place(st, scratch, placement_candidates(v, exclude, scratch));
+        size_t idx = place(st, v->now, scratch, placement_candidates(v, exclude, scratch));
         if (idx == SIZE_MAX && st->ctx->cfg.least_bad)
             idx = least_bad_channel(v);
         if (idx == SIZE_MAX)
@@ -648,7 +662,7 @@ static int migrate(struct select_state *st, const struct request_view *v,
         size_t n = placement_candidates(v, bound, scratch);
         if (n == 0 || scratch[0].ch->priority >= v->all[bound].ch->priority)
             return 0;
-        size_t idx = place(st, scratch, n);
+        size_t idx = place(st, v->now, scratch, n);
         if (!reserve(v, idx))
             continue; /* filled up meanwhile: choose again */
         rebind_chain(st, v->all[idx].ch->id, level);

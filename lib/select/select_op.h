@@ -51,6 +51,8 @@ struct select_state {
     int foreign;         /* the chain reached another tenant's binding:
                           * nothing is written for this request */
     size_t claim_idx;    /* SEL_CLAIM: the channel reserved for the claim */
+    size_t placed_plus1; /* the channel place() chose and counted as a
+                          * use, + 1 (0: none); commit() counts it once */
     /* Writes queued by the decision, executed in order after it; all of
      * one decision target one channel. */
     struct write_intent writes[STICKY_MAX_MESSAGE_COUNT];

@@ -34,6 +34,26 @@ static void test_lru_new_sessions(void **state)
     h_stop(&h);
 }
 
+/* A burst of new sessions within one millisecond (the clock does not
+ * move): LRU ties go to the channel chosen fewest times, so the burst
+ * spreads evenly instead of piling onto the first channel. */
+static void test_lru_burst_spreads(void **state)
+{
+    (void)state;
+    struct harness h;
+    h_config(&h);
+    h_start(&h, 4);
+    int per[4] = {0};
+    for (int i = 0; i < 40; i++) {
+        sticky_decision d = h_turn(&h, 300 + i, 1);
+        assert_int_equal(d.reason, STICKY_REASON_NEW);
+        per[d.channel_index]++;
+    }
+    for (int c = 0; c < 4; c++)
+        assert_int_equal(per[c], 10);
+    h_stop(&h);
+}
+
 static void test_priority_tier(void **state)
 {
     (void)state;
@@ -810,6 +830,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lru_new_sessions),
+        cmocka_unit_test(test_lru_burst_spreads),
         cmocka_unit_test(test_priority_tier),
         cmocka_unit_test(test_turns_stay_together),
         cmocka_unit_test(test_renewal_and_counts),

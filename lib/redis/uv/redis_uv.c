@@ -12,12 +12,19 @@
 
 #include "sticky/redis_uv.h"
 
+/* A timer is a uv_timer_t, plus a uv_idle_t for 0 ms: libuv before 1.45
+ * runs a 0 ms timer started from a timer callback again in the same pass,
+ * so a completion slice that re-arms itself would never let the loop poll.
+ * An idle handle runs once per loop iteration and keeps the poll from
+ * blocking: one slice, then I/O, then the next slice. */
 struct uvtimer {
     uv_timer_t t;
+    uv_idle_t idle;
     void (*fire)(void *);
     void *arg;
     void (*closed)(void *);
     void *closed_arg;
+    int open_handles;
 };
 
 static int uv_attach(void *loop, void *ac)
@@ -31,6 +38,13 @@ static void on_timer(uv_timer_t *t)
     x->fire(x->arg);
 }
 
+static void on_idle(uv_idle_t *i)
+{
+    struct uvtimer *x = i->data;
+    uv_idle_stop(&x->idle);
+    x->fire(x->arg);
+}
+
 static int uvt_init(void *loop, void *timer, void (*fire)(void *), void *arg)
 {
     struct uvtimer *x = timer;
@@ -38,25 +52,40 @@ static int uvt_init(void *loop, void *timer, void (*fire)(void *), void *arg)
     x->arg = arg;
     if (uv_timer_init(loop, &x->t) != 0)
         return -1;
+    if (uv_idle_init(loop, &x->idle) != 0) {
+        uv_close((uv_handle_t *)&x->t, NULL);
+        return -1;
+    }
     x->t.data = x;
+    x->idle.data = x;
+    x->open_handles = 2;
     return 0;
 }
 
 static void uvt_start(void *timer, uint64_t after_ms)
 {
     struct uvtimer *x = timer;
-    uv_timer_start(&x->t, on_timer, after_ms, 0);
+    if (after_ms == 0) {
+        uv_timer_stop(&x->t);
+        uv_idle_start(&x->idle, on_idle);
+    } else {
+        uv_idle_stop(&x->idle);
+        uv_timer_start(&x->t, on_timer, after_ms, 0);
+    }
 }
 
 static void uvt_stop(void *timer)
 {
-    uv_timer_stop(&((struct uvtimer *)timer)->t);
+    struct uvtimer *x = timer;
+    uv_timer_stop(&x->t);
+    uv_idle_stop(&x->idle);
 }
 
 static void on_closed(uv_handle_t *h)
 {
     struct uvtimer *x = h->data;
-    x->closed(x->closed_arg); /* the engine may free x now */
+    if (--x->open_handles == 0)
+        x->closed(x->closed_arg); /* the engine may free x now */
 }
 
 static void uvt_close(void *timer, void (*closed)(void *), void *arg)
@@ -65,6 +94,7 @@ static void uvt_close(void *timer, void (*closed)(void *), void *arg)
     x->closed = closed;
     x->closed_arg = arg;
     uv_close((uv_handle_t *)&x->t, on_closed);
+    uv_close((uv_handle_t *)&x->idle, on_closed);
 }
 
 static const sticky_redis_loop uv_loop_vt = {
