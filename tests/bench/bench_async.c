@@ -20,13 +20,17 @@
  *   sync_new_session). async_event_hit_wW: the libevent store.
  * - sync_hit_latency: the blocking call's own p50 (ns_per_op = p50, one
  *   call at a time, no queueing): the baseline of the latency lines.
- *   async_uv_latency_RATEps: a 1 ms uv timer starts selections so that
- *   i selections have started i/RATE seconds after the start (arrivals
- *   come in per-millisecond batches); latency from the
- *   sticky_select_start() call to the callback, CLOCK_MONOTONIC. ns_per_op
- *   = p50; p50_us / p99_us / max_us; p99_sched_us counts from the
- *   scheduled start (includes timer lateness). Rates: 20,000/s, the sync
- *   path's measured capacity, and twice that.
+ *   async_uv_latency_{1ms_batches,paced}_RATEps: selections are started
+ *   so that i of them have started i/RATE seconds after the start, either
+ *   from a 1 ms repeating uv timer (arrivals in per-millisecond batches,
+ *   the loop sleeps between them) or from a uv_idle handle that checks the
+ *   clock on every loop iteration (arrivals spread out; the loop thread
+ *   spins). Latency from the sticky_select_start() call to the callback,
+ *   CLOCK_MONOTONIC. ns_per_op = p50; p50_us / p99_us / max_us;
+ *   p99_sched_us counts from the scheduled start (includes the pacer's
+ *   lateness). Rates: 20,000/s and the sync path's measured capacity
+ *   (sync_hit ops_per_s); with BENCH_ASYNC_OVERLOAD=1 also twice that. ratio vs sync_hit_latency: what the offered load and
+ *   pipelining add to a lone blocking round trip.
  *
  * Every selection is checked: completed exactly once, rc 0, the expected
  * reason (HIT, or NEW for new sessions), the channel bound in the binding
@@ -57,7 +61,7 @@
 #define N_CONV 20000u          /* distinct bound conversations */
 #define SYNC_ROUNDS 3
 #define ASYNC_ROUNDS 3
-#define LAT_SECONDS 2.0
+#define LAT_SECONDS 1.5
 #define NEW_BASE 10000000u     /* conversation ids of new sessions */
 
 static const char *const ids[] = {"channel-01", "channel-02", "channel-03", "channel-04"};
@@ -159,7 +163,9 @@ struct run {
     /* latency (MODE_RATE) */
     double *lat, *lat_sched;
     double rate, t0;
+    int paced;            /* arrivals from a uv_idle handle, not the 1 ms timer */
     uv_timer_t tick;
+    uv_idle_t idle;
     int tick_active;
 };
 
@@ -257,9 +263,8 @@ static void on_done(sticky_select_op *op, int rc, sticky_decision *d, void *user
         stop_loop(r);
 }
 
-static void on_tick(uv_timer_t *t)
+static void pace(struct run *r)
 {
-    struct run *r = t->data;
     double now = bench_now_ns();
     long due = (long)((now - r->t0) * r->rate / 1e9) + 1;
     if (due > r->target)
@@ -269,11 +274,24 @@ static void on_tick(uv_timer_t *t)
         start_one(r, &r->slots[i], r->t0 + (double)i * 1e9 / r->rate);
     }
     if (r->started >= r->target && r->tick_active) {
-        uv_timer_stop(&r->tick);
+        if (r->paced)
+            uv_idle_stop(&r->idle);
+        else
+            uv_timer_stop(&r->tick);
         r->tick_active = 0;
     }
     if (r->completed >= r->target)
         stop_loop(r);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    pace(t->data);
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    pace(h->data);
 }
 
 static void run_loop(struct run *r)
@@ -411,7 +429,7 @@ static void window_cases(struct async_env *e, const char *prefix, double sync_ns
     static const int ws[] = {1, 64, 512};
     for (size_t k = 0; k < sizeof(ws) / sizeof(ws[0]); k++) {
         int w = ws[k];
-        long target = w == 1 ? (long)N_CONV : 3L * N_CONV;
+        long target = w == 1 ? (long)N_CONV / 2 : 3L * N_CONV;
         double r[ASYNC_ROUNDS];
         long failures = 0, immediate = 0;
         uint64_t rt0 = round_trips(e->st);
@@ -426,8 +444,12 @@ static void window_cases(struct async_env *e, const char *prefix, double sync_ns
 }
 
 /* Fixed offered load on the uv store: @rate selections per second for
- * LAT_SECONDS. */
-static void rate_case(struct async_env *e, double rate, double sync_p50, unsigned *next_hit)
+ * LAT_SECONDS. @paced 0: a 1 ms repeating uv timer starts the selections
+ * due (per-millisecond batches, the loop sleeps in between); 1: a uv_idle
+ * handle checks the clock on every loop iteration (arrivals spread to the
+ * loop's granularity; the loop never sleeps, so the thread spins). */
+static void rate_case(struct async_env *e, double rate, int paced, double sync_p50,
+                      unsigned *next_hit)
 {
     long target = (long)(rate * LAT_SECONDS);
     struct run r;
@@ -440,17 +462,26 @@ static void rate_case(struct async_env *e, double rate, double sync_p50, unsigne
         fprintf(stderr, "bench_async: out of memory\n");
         exit(1);
     }
+    r.paced = paced;
     uv_timer_init(&e->uv, &r.tick);
+    uv_idle_init(&e->uv, &r.idle);
     r.tick.data = &r;
+    r.idle.data = &r;
     uint64_t rt0 = round_trips(e->st);
     r.t0 = bench_now_ns();
     r.tick_active = 1;
-    uv_timer_start(&r.tick, on_tick, 0, 1);
+    if (paced)
+        uv_idle_start(&r.idle, on_idle);
+    else
+        uv_timer_start(&r.tick, on_tick, 0, 1);
     run_loop(&r);
     double elapsed = bench_now_ns() - r.t0;
-    if (r.tick_active)
+    if (r.tick_active) {
         uv_timer_stop(&r.tick);
+        uv_idle_stop(&r.idle);
+    }
     uv_close((uv_handle_t *)&r.tick, NULL);
+    uv_close((uv_handle_t *)&r.idle, NULL);
     uv_run(&e->uv, UV_RUN_NOWAIT);
     double rt = (double)(round_trips(e->st) - rt0) / (double)target;
     if (r.completed != target)
@@ -459,7 +490,8 @@ static void rate_case(struct async_env *e, double rate, double sync_p50, unsigne
     double p50 = pct(r.lat, n, 0.50), p99 = pct(r.lat, n, 0.99), mx = pct(r.lat, n, 1.0);
     double s99 = pct(r.lat_sched, n, 0.99);
     char name[64], extra[320];
-    snprintf(name, sizeof(name), "async_uv_latency_%.0fps", rate);
+    snprintf(name, sizeof(name), "async_uv_latency_%s_%.0fps", paced ? "paced" : "1ms_batches",
+             rate);
     snprintf(extra, sizeof(extra),
              "\"offered_per_s\": %.0f, \"achieved_per_s\": %.0f, \"p50_us\": %.1f, "
              "\"p99_us\": %.1f, \"max_us\": %.1f, \"p99_sched_us\": %.1f, "
@@ -578,9 +610,16 @@ int main(void)
         print_window("async_uv_new_session_w64", ns, "sync_new_session", new_ns, rt, failures,
                      immediate);
     }
+    /* Twice the sync capacity only on request: on the 2-vCPU machine of
+     * docs/PERFORMANCE.md it overloaded the loop and redis-server, the
+     * backlog passed command_timeout_ms (100 ms) and decisions failed open,
+     * which this benchmark counts as failures (exit 1). */
     double rates[3] = {20000.0, 1e9 / sync_ns, 2e9 / sync_ns};
-    for (int i = 0; i < 3; i++)
-        rate_case(&e, (double)(long)(rates[i] / 100 + 0.5) * 100, sp50, &next_hit);
+    const char *ov = getenv("BENCH_ASYNC_OVERLOAD");
+    int n_rates = ov != NULL && strcmp(ov, "1") == 0 ? 3 : 2;
+    for (int paced = 0; paced < 2; paced++)
+        for (int i = 0; i < n_rates; i++)
+            rate_case(&e, (double)(long)(rates[i] / 100 + 0.5) * 100, paced, sp50, &next_hit);
     if (async_env_free(&e) != 0) {
         fprintf(stderr, "bench_async: the uv loop still had handles\n");
         total_failed = 1;
@@ -606,10 +645,10 @@ int main(void)
     /* The baseline again: how much the machine drifted during the run. */
     sync_fail = 0;
     t0 = bench_now_ns();
-    for (unsigned c = 0; c < N_CONV; c++)
+    for (unsigned c = 0; c < N_CONV / 2; c++)
         if (sync_one(&s, c, STICKY_REASON_HIT) != 0)
             sync_fail++;
-    double again = (bench_now_ns() - t0) / N_CONV;
+    double again = (bench_now_ns() - t0) / (N_CONV / 2);
     snprintf(extra, sizeof(extra), "\"ops_per_s\": %.0f, \"failures\": %ld", 1e9 / again,
              sync_fail);
     bench_print("sync_hit_again", again, "sync_hit", sync_ns, extra);
