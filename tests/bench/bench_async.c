@@ -29,8 +29,9 @@
  *   CLOCK_MONOTONIC. ns_per_op = p50; p50_us / p99_us / max_us;
  *   p99_sched_us counts from the scheduled start (includes the pacer's
  *   lateness). Rates: 20,000/s and the sync path's measured capacity
- *   (sync_hit ops_per_s); with BENCH_ASYNC_OVERLOAD=1 also twice that. ratio vs sync_hit_latency: what the offered load and
- *   pipelining add to a lone blocking round trip.
+ *   (sync_hit ops_per_s); with BENCH_ASYNC_OVERLOAD=1 also twice that.
+ *   ratio vs sync_hit_latency: what the offered load and pipelining add
+ *   to a lone blocking round trip.
  *
  * Every selection is checked: completed exactly once, rc 0, the expected
  * reason (HIT, or NEW for new sessions), the channel bound in the binding
