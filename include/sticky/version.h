@@ -9,11 +9,11 @@
 #include "common.h"
 
 #define STICKY_VERSION_MAJOR 0
-#define STICKY_VERSION_MINOR 3
+#define STICKY_VERSION_MINOR 4
 #define STICKY_VERSION_PATCH 0
-#define STICKY_VERSION_STRING "0.3.0"
+#define STICKY_VERSION_STRING "0.4.0"
 
-/* 0xMMmmpp: one byte each for major, minor, patch (0.3.0 -> 0x000300). */
+/* 0xMMmmpp: one byte each for major, minor, patch (0.4.0 -> 0x000400). */
 #define STICKY_VERSION_HEX                                                   \
     ((STICKY_VERSION_MAJOR << 16) | (STICKY_VERSION_MINOR << 8) |            \
      STICKY_VERSION_PATCH)

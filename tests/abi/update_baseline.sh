@@ -1,9 +1,10 @@
 #!/bin/bash
 # tests/abi/update_baseline.sh - regenerate the ABI baselines from a built
-# tree: libsticky.abi, and libsticky-redis.abi when the Redis backend was
-# built. Run only for a deliberate ABI change, and explain it in
+# tree: libsticky.abi, and libsticky-redis.abi, libsticky-redis-uv.abi,
+# libsticky-redis-event.abi for those that were built. Run only for a deliberate ABI change, and explain it in
 # docs/ABI.md in the same commit.
-# usage: tests/abi/update_baseline.sh [BUILD_DIR] [libsticky|libsticky-redis]
+# usage: tests/abi/update_baseline.sh [BUILD_DIR]
+#        [libsticky|libsticky-redis|libsticky-redis-uv|libsticky-redis-event]
 #        (default: build, both)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,3 +25,14 @@ if [ "$which" = all ] || [ "$which" = libsticky-redis ]; then
         echo "no $build/lib/redis/libsticky-redis.so (redis feature off?)"; exit 1
     fi
 fi
+# The loop glue libraries (features redis_uv / redis_libevent).
+for glue in uv:libsticky-redis-uv event:libsticky-redis-event; do
+    dir=${glue%%:*} name=${glue#*:}
+    if [ "$which" = all ] || [ "$which" = "$name" ]; then
+        if [ -f "$build/lib/redis/$dir/$name.so" ]; then
+            dump "$name" "$build/lib/redis/$dir/$name.so"
+        elif [ "$which" = "$name" ]; then
+            echo "no $build/lib/redis/$dir/$name.so (feature off?)"; exit 1
+        fi
+    fi
+done
