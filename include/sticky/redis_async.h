@@ -31,7 +31,10 @@ typedef struct sticky_redis_loop {
     /* Initialise @timer on @loop; @fire(@arg) runs on the loop when it
      * expires. 0 / -1. */
     int (*timer_init)(void *loop, void *timer, void (*fire)(void *arg), void *arg);
-    /* One-shot, @after_ms from now; starting a started timer re-arms it. */
+    /* One-shot, @after_ms from now; starting a started timer re-arms it.
+     * 0 ms: on a later loop iteration, after the loop has polled its I/O
+     * (never again in the pass that started it: the store re-arms a 0 ms
+     * timer from its callback to spread completions over loop turns). */
     void (*timer_start)(void *timer, uint64_t after_ms);
     void (*timer_stop)(void *timer);
     /* Stop and release the loop's resources; @closed(@arg) runs when
