@@ -44,9 +44,11 @@ typedef struct sticky_select_op sticky_select_op;
 
 /*
  * Called once when a selection that returned STICKY_EINPROGRESS completes, on
- * the thread that runs the store's event loop. @rc and @d are what
- * sticky_select() would have returned and written: 0 (an attempt is open),
- * STICKY_ENOCHANNEL (d->reason NO_CHANNEL), STICKY_ENOMEM. @d is the @out the
+ * the thread that runs the store's event loop, as soon as the decision is
+ * made (writes it does not depend on, such as a promotion, continue behind
+ * it; a failure among them is counted, not reported in @d). @rc and @d are
+ * what sticky_select() would have returned and written: 0 (an attempt is
+ * open), STICKY_ENOCHANNEL (d->reason NO_CHANNEL), STICKY_ENOMEM. @d is the @out the
  * host passed to sticky_select_start(). @op is freed when the callback
  * returns. The callback may call any libsticky function, including
  * sticky_select_start() and sticky_select_cancel() of other selections, but

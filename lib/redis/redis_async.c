@@ -125,6 +125,19 @@ void rasync_timer_update(struct rasync *as)
     as->timer_at_ns = t;
 }
 
+/* The earliest deadline of the resent operations still waiting (0: none).
+ * resent_deadline_ns is only a lower bound (it is not raised when the
+ * earliest of them completes), so it is recomputed before it is acted on:
+ * a walk of the FIFO, on this rare path only (after a NOSCRIPT). */
+static int64_t resent_deadline(const struct rasync *as)
+{
+    int64_t t = 0;
+    for (const struct aop *a = as->head; a != NULL; a = a->next)
+        if (a->resent && (t == 0 || a->deadline_ns < t))
+            t = a->deadline_ns;
+    return t;
+}
+
 static void timer_fire(void *arg)
 {
     struct rasync *as = arg;
@@ -134,6 +147,8 @@ static void timer_fire(void *arg)
         return;
     as->refs++;
     int64_t now = rmono_ns();
+    if (as->resent_deadline_ns != 0 && now >= as->resent_deadline_ns)
+        as->resent_deadline_ns = resent_deadline(as);
     if (as->conn != NULL && !as->conn->up && now >= as->conn_deadline_ns) {
         RCOUNT(rs, connect_failures);
         rasync_teardown(as, "async connect timed out");
@@ -267,7 +282,7 @@ void rasync_flush_unsent(struct rasync *as)
         if (a->unsent) {
             a->unsent = 0;
             if (aop_send(as, a) != 0)
-                finish(as, a, STICKY_ESTORE); /* done may start more: sent, appended */
+                finish(as, a, STICKY_ESTORE); /* done runs later, from the ready list */
         }
         a = next;
     }
@@ -524,12 +539,19 @@ static int r_health_publish_async(void *self, const sticky_health_event *ev, int
     return submit(as, &c, AOP_HEALTH, NULL, 0, NULL, NULL, done, arg, op);
 }
 
+/* Always honoured: the caller frees what done would have written into,
+ * whatever thread it is on (a host that stopped its loop thread and frees
+ * the context from another). Only a flag; off the loop thread it is logged,
+ * and the loop must not be running then. */
 static void r_cancel(void *self, void *op)
 {
     struct rstore *rs = self;
     struct aop *a = op;
-    if (a == NULL || !on_loop_thread(rs->as, "cancel"))
+    if (a == NULL)
         return;
+    if (rs->as->thread_bound && !pthread_equal(pthread_self(), rs->as->thread))
+        rlog(rs, STICKY_LOG_WARN, "cancel called off the loop's thread (honoured: the loop "
+                                  "must not be running)");
     if (a->state != AOP_PENDING)
         return;
     a->state = AOP_CANCELLED;

@@ -22,7 +22,7 @@
 /* Completions (done callbacks, and the selections they continue) run from
  * the loop for at most this long per loop turn; the rest wait for the next
  * turn, so a burst of replies never holds the loop for long. */
-#define RASYNC_TURN_BUDGET_NS 200000
+#define RASYNC_TURN_BUDGET_NS 100000
 
 enum aop_kind { AOP_LOOKUP, AOP_PUT, AOP_HEALTH };
 /* PENDING until finish(); CANCELLED: done is never called. */

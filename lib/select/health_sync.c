@@ -91,23 +91,73 @@ static void event_for(sticky_health_event *ev, const struct channel_health *h, i
     ev->at_ms = now;
 }
 
-/* Completion of a publish that sticky_report_async() did not wait for. */
-static void publish_done(void *arg, int rc)
+/* A publish sticky_report_async() did not wait for: on the context's list
+ * until it completes, so that freeing the context first cancels it instead
+ * of leaving the store a pointer to freed memory. */
+struct health_pub {
+    struct health_pub *prev, *next;
+    sticky_ctx *ctx;
+    sticky_store *store;
+    void *op;
+};
+
+static void pub_unlink(sticky_ctx *ctx, struct health_pub *p)
 {
-    sticky_ctx *ctx = arg;
-    if (rc == STICKY_OK)
-        return;
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        ctx->sel->pubs = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+}
+
+static void publish_failed(sticky_ctx *ctx, int rc)
+{
     STAT_INC(ctx, store_errors);
     ctx_log(ctx, STICKY_LOG_WARN, "sharing a channel's health through the store failed (%s); "
             "other nodes learn it on their own", sticky_strerror(rc));
 }
 
+static void publish_done(void *arg, int rc)
+{
+    struct health_pub *p = arg;
+    sticky_ctx *ctx = p->ctx;
+    pub_unlink(ctx, p);
+    mem_free(ctx, p);
+    if (rc != STICKY_OK)
+        publish_failed(ctx, rc);
+}
+
 static void publish_async(sticky_ctx *ctx, sticky_store *st, const sticky_health_event *ev)
 {
-    void *op = NULL;
-    int rc = store_health_publish_async(st, ev, publish_done, ctx, &op);
-    if (rc != STICKY_EINPROGRESS)
-        publish_done(ctx, rc); /* completed at once */
+    struct health_pub *p = mem_calloc(ctx, 1, sizeof(*p));
+    if (p == NULL) {
+        publish_failed(ctx, STICKY_ENOMEM);
+        return;
+    }
+    p->ctx = ctx;
+    p->store = st;
+    int rc = store_health_publish_async(st, ev, publish_done, p, &p->op);
+    if (rc != STICKY_EINPROGRESS) {
+        mem_free(ctx, p); /* completed at once */
+        if (rc != STICKY_OK)
+            publish_failed(ctx, rc);
+        return;
+    }
+    p->next = ctx->sel->pubs;
+    if (p->next)
+        p->next->prev = p;
+    ctx->sel->pubs = p;
+}
+
+void health_sync_cancel_all(sticky_ctx *ctx)
+{
+    while (ctx->sel->pubs != NULL) {
+        struct health_pub *p = ctx->sel->pubs;
+        pub_unlink(ctx, p);
+        store_cancel(p->store, p->op);
+        mem_free(ctx, p);
+    }
 }
 
 int health_sync_would_block(const sticky_store *st)

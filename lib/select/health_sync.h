@@ -37,4 +37,8 @@ int health_sync_would_block(const sticky_store *st);
 /* After sticky_ctx_clear_channel_health() cleared @h: publish the clear. */
 void health_sync_push_clear(sticky_ctx *ctx, struct channel_health *h);
 
+/* Cancel the publishes sticky_report_async() started and that have not
+ * completed (selector_destroy(): the context goes away first). */
+void health_sync_cancel_all(sticky_ctx *ctx);
+
 #endif /* STICKY_HEALTH_SYNC_H */

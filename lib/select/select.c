@@ -136,6 +136,7 @@ void selector_destroy(sticky_ctx *ctx)
     if (s == NULL)
         return;
     select_async_cancel_all(ctx);
+    health_sync_cancel_all(ctx);
     select_async_free_spare(ctx);
     sticky_store_free(atomic_load(&s->owned_store));
     attempt_destroy(&s->attempts);
@@ -485,13 +486,15 @@ void sel_write_exec_sync(struct select_state *st, const struct request_view *v)
 
 /* ---- the decision -------------------------------------------------------------- */
 
-/* A selection of @c at @now, for the LRU policy and the per-channel
- * counter. A use at INT64_MIN is recorded 1 ms later: INT64_MIN means never. */
-static void count_use(const struct cand *c, int64_t now)
+/* A use of @c at @now, for the LRU policy: its time, and its place among
+ * the uses of the same millisecond. A use at INT64_MIN is recorded 1 ms
+ * later: INT64_MIN means never. */
+static void mark_use(struct sticky_selector *s, const struct cand *c, int64_t now)
 {
     int64_t used = now == HEALTH_NEVER_USED ? now + 1 : now;
+    uint64_t seq = atomic_fetch_add_explicit(&s->health.use_seq, 1, memory_order_relaxed) + 1;
     atomic_store_explicit(&c->h->last_used_ms, used, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
+    atomic_store_explicit(&c->h->last_use_seq, seq, memory_order_relaxed);
 }
 
 /* Commit to v->all[@idx] (its in-flight slot is already reserved): fill the
@@ -504,8 +507,11 @@ static void commit(struct select_state *st, const struct request_view *v, size_t
     d->reason = reason;
     d->channel_index = (int)c->index;
     strcpy(d->channel_id, c->ch->id);
-    if (c->h != NULL && st->placed_plus1 != idx + 1)
-        count_use(c, v->now);
+    if (c->h != NULL) {
+        if (st->placed_plus1 != idx + 1)
+            mark_use(st->ctx->sel, c, v->now);
+        atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
+    }
     d->attempt = attempt_open(&st->ctx->sel->attempts, c->h);
     STAT_INC(st->ctx, by_reason[reason]);
 }
@@ -519,13 +525,12 @@ static size_t place(struct select_state *st, int64_t now, struct cand *cands, si
     n = policy_bounded_load(st->ctx, cands, n);
     int keyed = st->chain->n_keys > 0;
     size_t k = policy_pick(st->ctx, cands, n, st->deepest, keyed, st->d->store_degraded);
-    /* Counted now, not at commit: a new session's decision waits for its
-     * claim (an asynchronous store answers later), and the placements made
-     * meanwhile must see this one, or a burst all lands on one channel. A
-     * choice undone before commit (the channel filled up first, a lost
-     * claim race) stays counted. */
+    /* A use for the LRU policy now, not at commit: a new session's
+     * decision waits for its claim (an asynchronous store answers later),
+     * and the placements made meanwhile must see this one, or a burst all
+     * lands on one channel. (The selections counter counts commits only.) */
     if (cands[k].h != NULL) {
-        count_use(&cands[k], now);
+        mark_use(st->ctx->sel, &cands[k], now);
         st->placed_plus1 = cands[k].index + 1;
     }
     return cands[k].index;

@@ -26,6 +26,8 @@ struct sticky_select_op {
     void *user;
     void *store_op;          /* the pending store operation, or NULL */
     int completing;          /* inside cb: cancel is refused */
+    int background;          /* decision delivered; its follow-up writes go
+                              * on without a host (freed when done) */
     uint32_t wi;             /* WRITES: the write in progress */
     int follow;              /* ... is a W_SHALLOW follow-up */
     sticky_mapping wm;       /* ... its record and what it found */
@@ -156,6 +158,7 @@ static void write_result(struct sticky_select_op *a, int rc)
 static void lookup_done(void *arg, int rc);
 static void claim_done(void *arg, int rc);
 static void write_done(void *arg, int rc);
+static void deliver(struct sticky_select_op *a, int rc);
 
 /* Advance until a store operation is pending (STICKY_EINPROGRESS) or the
  * decision is complete (its result: 0 or STICKY_ENOCHANNEL). */
@@ -191,6 +194,12 @@ static int op_step(struct sticky_select_op *a)
                 op->phase = OP_DONE;
                 break;
             }
+            /* Waiting already (the host has STICKY_EINPROGRESS): the
+             * decision does not depend on these writes (promotion, chain
+             * rewrites after a move), so the host gets it now and they go
+             * on behind it; a failure is counted in store_errors. */
+            if (a->linked && !a->background)
+                deliver(a, op->rc);
             {
                 unsigned flags = sel_write_begin(st, op->v, a->wi, a->follow, &a->wm);
                 rc = store_put_async(st->store, &a->wm, flags, &a->wexisting, write_done, a,
@@ -206,14 +215,26 @@ static int op_step(struct sticky_select_op *a)
     }
 }
 
-/* The decision is complete: written to the host's @out, then cb, then
- * the op is freed. */
-static void complete(struct sticky_select_op *a, int rc)
+/* The decision is made: written to the host's @out, then cb. The host's
+ * part ends here (its handle is dead; a cancel of it is refused); with
+ * follow-up writes still to run the op stays linked until they end. */
+static void deliver(struct sticky_select_op *a, int rc)
 {
-    struct_copy_out(a->out, a->out->size, &a->f.d, sizeof(a->f.d));
-    unlink_pending(a);
+    sticky_decision *out = a->out;
+    struct_copy_out(out, out->size, &a->f.d, sizeof(a->f.d));
     a->completing = 1;
-    a->cb(a, rc, a->out, a->user);
+    a->background = 1;
+    a->out = NULL;
+    a->cb(a, rc, out, a->user);
+}
+
+/* The selection has nothing left to do: deliver (unless done already) and
+ * free. */
+static void finish_op(struct sticky_select_op *a, int rc)
+{
+    unlink_pending(a);
+    if (!a->background)
+        deliver(a, rc);
     op_free(a);
 }
 
@@ -221,7 +242,7 @@ static void resume(struct sticky_select_op *a)
 {
     int rc = op_step(a);
     if (rc != STICKY_EINPROGRESS)
-        complete(a, rc);
+        finish_op(a, rc);
 }
 
 static void lookup_done(void *arg, int rc)
@@ -400,10 +421,9 @@ STICKY_API int sticky_select_start(sticky_ctx *ctx, const sticky_request *req,
     return rc;
 }
 
-STICKY_API int sticky_select_cancel(sticky_ctx *ctx, sticky_select_op *op)
+/* Stop @op: its store operation, what it holds, its memory. */
+static void op_cancel(sticky_ctx *ctx, struct sticky_select_op *op)
 {
-    if (ctx == NULL || op == NULL || op->completing || op->ctx != ctx)
-        return STICKY_EINVAL;
     store_cancel(op->store, op->store_op);
     op->store_op = NULL;
     switch (op->f.op.phase) {
@@ -411,13 +431,20 @@ STICKY_API int sticky_select_cancel(sticky_ctx *ctx, sticky_select_op *op)
         sel_claim_abandon(&op->f.op.st, &op->f.v); /* its reserved slot */
         break;
     case OP_WRITES:
-        if (op->f.op.rc == STICKY_OK)
+        if (op->f.op.rc == STICKY_OK && !op->background)
             sticky_release(ctx, &op->f.d); /* the attempt it opened */
         break;
     default:
         break; /* LOOKUP: nothing taken yet */
     }
     op_free(op);
+}
+
+STICKY_API int sticky_select_cancel(sticky_ctx *ctx, sticky_select_op *op)
+{
+    if (ctx == NULL || op == NULL || op->completing || op->ctx != ctx)
+        return STICKY_EINVAL;
+    op_cancel(ctx, op);
     return STICKY_OK;
 }
 
@@ -425,8 +452,8 @@ void select_async_cancel_all(sticky_ctx *ctx)
 {
     size_t n = 0;
     while (ctx->sel->async_pending != NULL) {
-        sticky_select_cancel(ctx, ctx->sel->async_pending);
-        n++;
+        n += !ctx->sel->async_pending->background; /* follow-up writes: not the host's */
+        op_cancel(ctx, ctx->sel->async_pending);
     }
     if (n > 0)
         ctx_log(ctx, STICKY_LOG_ERROR, "context freed with %zu selections in progress: "

@@ -51,6 +51,9 @@ struct sticky_selector {
     /* Selections waiting for the store (select_async.c), on the one loop
      * thread that runs them; cancelled by selector_destroy(). */
     struct sticky_select_op *async_pending;
+    /* Health publishes sticky_report_async() did not wait for, on the same
+     * thread (health_sync.c); cancelled by selector_destroy(). */
+    struct health_pub *pubs;
     /* One freed selection block kept for the next (select_async.c), so a
      * store that answers at once costs no allocation in steady state. */
     _Atomic(struct sticky_select_op *) async_spare;

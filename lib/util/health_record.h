@@ -53,7 +53,12 @@ struct channel_health {
     _Atomic uint32_t consecutive_failures;
     _Atomic uint64_t selections;
     _Atomic uint64_t failures;
-    char pad_back[64];
+    _Atomic uint64_t last_use_seq;        /* the registry's use_seq at the
+                                           * last use: orders uses in the
+                                           * same millisecond (LRU ties).
+                                           * Since 0.4.0, in what was
+                                           * padding: 0 in a 0.3.0 segment */
+    char pad_back[56];
 };
 
 /* Initialise @h in place for channel @id (NUL-terminated, copied up to

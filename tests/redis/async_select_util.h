@@ -63,6 +63,7 @@ extern void (*g_after_done)(struct sel *s);
 /* Fails the run when a callback comes twice or for a cancelled selection. */
 extern int g_bad_callbacks;
 
+
 static inline int64_t cpu_ns(void)
 {
     struct timespec ts;
@@ -200,6 +201,7 @@ static inline void loop_turn(struct tloop *l, int max_wait_ms)
         g_lag.max_turn_cpu_ns = c;
     if (c > 500000)
         g_lag.turns_over_half_ms++;
+
     g_lag.turns++;
 }
 

@@ -724,6 +724,61 @@ static void noscript_resends_body(void **state)
     close_fx(&f);
 }
 
+/* After a NOSCRIPT, load that never lets the pipeline drain: the resent
+ * operations complete at once, and passing their old deadline later must
+ * not drop a healthy connection (it once did: the resent deadline was
+ * only forgotten when the FIFO emptied). */
+static void noscript_then_steady_load(void **state)
+{
+    (void)state;
+    struct fx f = open_fx("nosl:", 200);
+    reset_ops();
+    uint64_t k[1] = {0x77};
+    assert_int_equal(start_lookup(&f, &g_ops[0], k, 1), STICKY_EINPROGRESS);
+    run_until(&f, g_ops, 1, 5000);
+    redisContext *adm = test_redis_admin(&g_redis);
+    freeReplyObject(redisCommand(adm, "SCRIPT FLUSH"));
+    redisFree(adm);
+    reset_ops();
+    sticky_redis_store_stats s0 = rstats(&f);
+    /* One op per loop turn, started before the turn that reads the previous
+     * replies, for 3.5 command timeouts: the FIFO is never empty. Records
+     * are reused once done. */
+    long started = 0, bad = 0;
+    int64_t t0 = now_ns(), until = t0 + 700 * 1000000LL;
+    while (now_ns() < until) {
+        struct opr *o = &g_ops[started % N_OPS];
+        if (started >= N_OPS) {
+            if (o->calls == 0) { /* still outstanding: let the loop run */
+                tloop_run_once(f.loop, 1);
+                continue;
+            }
+            bad += o->rc != STICKY_OK;
+            memset(o, 0, sizeof(*o));
+        }
+        assert_int_equal(start_put(&f, o, 0x7700 + (uint64_t)(started % N_OPS), "chan-a", 0),
+                         STICKY_EINPROGRESS);
+        started++;
+        tloop_run_once(f.loop, 1);
+    }
+    int n = started < N_OPS ? (int)started : N_OPS;
+    run_until(&f, g_ops, n, 5000);
+    sticky_redis_store_stats s1 = rstats(&f);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(g_ops[i].calls, 1);
+        bad += g_ops[i].rc != STICKY_OK;
+    }
+    printf("after SCRIPT FLUSH under load: %ld ops in %.0f ms, %ld failed, timeouts +%llu, "
+           "reloads +%llu\n",
+           started, (double)(now_ns() - t0) / 1e6, bad,
+           (unsigned long long)(s1.timeouts - s0.timeouts),
+           (unsigned long long)(s1.noscript_reloads - s0.noscript_reloads));
+    assert_true(s1.noscript_reloads > s0.noscript_reloads);
+    assert_int_equal(s1.timeouts - s0.timeouts, 0);
+    assert_int_equal(bad, 0);
+    close_fx(&f);
+}
+
 /* The async methods belong to the loop's thread: elsewhere, EINVAL and
  * nothing started. */
 static void *off_thread_lookup(void *arg)
@@ -898,6 +953,7 @@ int main(void)
         cmocka_unit_test(put_if_absent_race),
         cmocka_unit_test(health_publish_async_reaches_other_store),
         cmocka_unit_test(noscript_resends_body),
+        cmocka_unit_test(noscript_then_steady_load),
         cmocka_unit_test(refused_off_the_loop_thread),
         cmocka_unit_test(first_connect_fails),
         cmocka_unit_test(handshake_never_answered),
