@@ -55,7 +55,9 @@ typedef struct sticky_redis_loop {
  * on the loop would block it): use an address or a name that does not
  * change. Ignore SIGPIPE in the process (hiredis writes with write()).
  *
- * @ctx: the context; must outlive the store.
+ * @ctx: the context; must outlive the store, including the loop turns
+ *       after sticky_store_free() in which the loop releases the store's
+ *       handles (the last of its memory is freed through the context).
  * @opts: as sticky_redis_store_new(); NULL for the defaults.
  * @loop_vt: the loop's vtable (version >= 1, every function set); the
  *           address is kept, pass a static const.

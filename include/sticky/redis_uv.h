@@ -14,7 +14,8 @@ struct uv_loop_s;
 /**
  * sticky_redis_store_new_uv - sticky_redis_store_new_loop() on a libuv loop
  * (hiredis' libuv adapter). After sticky_store_free() run the loop once
- * more before uv_loop_close() (handles close asynchronously).
+ * more before uv_loop_close() (handles close asynchronously), and free the
+ * context only after that run (the store's last memory goes through it).
  *
  * @ctx, @opts, @out: as sticky_redis_store_new_loop(). @loop: the loop.
  * Returns: as sticky_redis_store_new_loop().
