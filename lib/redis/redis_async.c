@@ -76,8 +76,17 @@ static void fifo_push(struct rasync *as, struct aop *a)
     as->tail = a;
 }
 
+static struct aop *next_unsent_after(struct aop *a)
+{
+    for (a = a->next; a != NULL && !a->unsent; a = a->next)
+        ;
+    return a;
+}
+
 static void fifo_unlink(struct rasync *as, struct aop *a)
 {
+    if (a == as->next_unsent)
+        as->next_unsent = next_unsent_after(a);
     if (a->prev)
         a->prev->next = a->next;
     else
@@ -193,6 +202,7 @@ static struct aop *aop_new(struct rasync *as, const struct rcmd *c, enum aop_kin
 }
 
 static int aop_send(struct rasync *as, struct aop *a);
+static void aop_free(struct rasync *as, struct aop *a);
 void rasync_flush_unsent(struct rasync *as);
 
 /* Run @a's done (once, if still wanted) and free the record. */
@@ -203,7 +213,7 @@ static void run_done(struct rasync *as, struct aop *a, int rc)
         a->state = AOP_DONE;
         a->done(a->arg, rc);
     }
-    sticky_ctx_mem_free(as->rs->ctx, a);
+    aop_free(as, a);
     rasync_unref(as);
 }
 
@@ -274,17 +284,26 @@ static void finish(struct rasync *as, struct aop *a, int rc)
     complete(as, a, rc);
 }
 
-/* The first handshake returned the script hashes: send what waited. */
+/* The first handshake returned the script hashes: send what waited, as
+ * far as the window allows. */
 void rasync_flush_unsent(struct rasync *as)
 {
-    for (struct aop *a = as->head; a != NULL;) {
-        struct aop *next = a->next;
-        if (a->unsent) {
-            a->unsent = 0;
-            if (aop_send(as, a) != 0)
-                finish(as, a, STICKY_ESTORE); /* done runs later, from the ready list */
-        }
-        a = next;
+    struct aop *a = as->head;
+    while (a != NULL && !a->unsent)
+        a = a->next;
+    as->next_unsent = a;
+    rasync_send_queued(as);
+}
+
+void rasync_send_queued(struct rasync *as)
+{
+    while (!as->destroying && as->sha_known && as->conn != NULL && as->sent < RASYNC_WINDOW &&
+           as->next_unsent != NULL) {
+        struct aop *a = as->next_unsent;
+        as->next_unsent = next_unsent_after(a);
+        a->unsent = 0;
+        if (a->state != AOP_PENDING || aop_send(as, a) != 0)
+            finish(as, a, STICKY_ESTORE); /* cancelled before it was sent: never is */
     }
 }
 
@@ -353,7 +372,22 @@ static int lookup_result(struct rstore *rs, struct aop *a, const redisReply *r)
     return STICKY_OK;
 }
 
+static void aop_reply_body(redisAsyncContext *ac, void *r, void *privdata);
+
+/* hiredis' callback for every sent op, exactly once (a reply, or NULL when
+ * the connection is gone): the window gets its room back. */
 static void aop_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct aop *a = privdata;
+    struct rasync *as = a->as;
+    as->sent--;
+    as->refs++;
+    aop_reply_body(ac, r, privdata);
+    rasync_send_queued(as);
+    rasync_unref(as);
+}
+
+static void aop_reply_body(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct aop *a = privdata;
     struct rasync *as = a->as;
@@ -413,19 +447,43 @@ static void aop_reply(redisAsyncContext *ac, void *r, void *privdata)
     finish(as, a, rc);
 }
 
-static int aop_send(struct rasync *as, struct aop *a)
+/* @a's command in RESP: EVALSHA with the script's hash, or EVAL with its
+ * body once resent after a NOSCRIPT. 0 or -1 (no memory). */
+static int aop_format(struct rasync *as, struct aop *a)
 {
+    if (a->cmd != NULL && a->cmd_resent == a->resent)
+        return 0;
+    redisFreeCommand(a->cmd);
+    a->cmd = NULL;
     int sha = !a->resent;
     a->argv[0] = sha ? "EVALSHA" : "EVAL";
     a->argv[1] = sha ? as->sha[a->script] : rscript_body(a->script);
     a->argl[0] = strlen(a->argv[0]);
     a->argl[1] = strlen(a->argv[1]);
-    if (as->conn == NULL)
+    a->cmd_len = redisFormatCommandArgv(&a->cmd, a->argc, a->argv, a->argl);
+    if (a->cmd_len < 0) {
+        a->cmd = NULL;
         return -1;
-    return redisAsyncCommandArgv(as->conn->ac, aop_reply, a, a->argc, a->argv, a->argl) ==
-                   REDIS_OK
-               ? 0
-               : -1;
+    }
+    a->cmd_resent = a->resent;
+    return 0;
+}
+
+static void aop_free(struct rasync *as, struct aop *a)
+{
+    redisFreeCommand(a->cmd);
+    sticky_ctx_mem_free(as->rs->ctx, a);
+}
+
+static int aop_send(struct rasync *as, struct aop *a)
+{
+    if (as->conn == NULL || aop_format(as, a) != 0)
+        return -1;
+    if (redisAsyncFormattedCommand(as->conn->ac, aop_reply, a, a->cmd, (size_t)a->cmd_len) !=
+        REDIS_OK)
+        return -1;
+    as->sent++;
+    return 0;
 }
 
 /* Start @c: STICKY_EINPROGRESS with *@op set, or an immediate failure
@@ -466,14 +524,22 @@ static int submit(struct rasync *as, const struct rcmd *c, enum aop_kind kind,
     if (as->tail != NULL && as->tail->deadline_ns > deadline)
         deadline = as->tail->deadline_ns; /* the FIFO stays in deadline order */
     a->deadline_ns = deadline;
-    if (!as->sha_known) {
-        a->unsent = 1; /* sent by rasync_flush_unsent() after the handshake */
+    if (!as->sha_known || as->sent >= RASYNC_WINDOW || as->next_unsent != NULL) {
+        /* Sent after the handshake (rasync_flush_unsent) or when the window
+         * has room (rasync_send_queued), in FIFO order. */
+        a->unsent = 1;
+        if (as->sha_known && aop_format(as, a) != 0) {
+            aop_free(as, a);
+            return STICKY_ENOMEM;
+        }
     } else if (aop_send(as, a) != 0) {
-        sticky_ctx_mem_free(rs->ctx, a);
+        aop_free(as, a);
         RCOUNT(rs, io_errors);
         return STICKY_ESTORE;
     }
     fifo_push(as, a);
+    if (a->unsent && as->next_unsent == NULL)
+        as->next_unsent = a;
     as->pending++;
     as->refs++;
     rasync_timer_update(as);

@@ -19,6 +19,12 @@
 
 /* Operations in flight per store at most; beyond, calls fail at once. */
 #define RASYNC_MAX_PENDING 65536u
+/* Commands on the wire per connection at most (the pipeline window); the
+ * rest wait in the FIFO, unsent, and go as replies come back. It bounds
+ * what one read of replies can complete at once (hiredis handles every
+ * reply of a read in one go: 16 KB of short replies is thousands), and
+ * costs little: 64 in flight already give most of the pipelining gain. */
+#define RASYNC_WINDOW 256u
 /* Completions (done callbacks, and the selections they continue) run from
  * the loop for at most this long per loop turn; the rest wait for the next
  * turn, so a burst of replies never holds the loop for long. */
@@ -37,7 +43,8 @@ struct aop {
     enum aop_state state;
     enum rscript script;
     int resent;                /* sent again with EVAL after NOSCRIPT */
-    int unsent;                /* waiting for the first handshake */
+    int unsent;                /* not sent yet: waiting for the first
+                                * handshake or for room in the window */
     int64_t deadline_ns;
     int ready_rc;              /* the result, while on the ready list */
     struct aop *ready_next;
@@ -47,6 +54,11 @@ struct aop {
     sticky_mapping *out;       /* lookup: the mapping; put: existing */
     uint32_t n_keys;
     uint64_t keys[STICKY_MAX_MESSAGE_COUNT]; /* lookup: the chain; put: [0] */
+    char *cmd;                 /* the command in RESP, formatted when it is
+                                * started (so that sending a queued one
+                                * later is a copy); hiredis' allocator */
+    int cmd_len;
+    int cmd_resent;            /* cmd is the EVAL form */
     int argc;                  /* EVALSHA sha numkeys keys... args... */
     const char **argv;         /* into the same allocation */
     size_t *argl;
@@ -85,6 +97,8 @@ struct rasync {
 
     struct aop *head, *tail;   /* started, reply not yet seen (send order) */
     struct aop *ready_head, *ready_tail; /* answered, done not yet run */
+    struct aop *next_unsent;   /* the FIFO's first unsent op, or NULL */
+    unsigned sent;             /* ops handed to hiredis, reply not yet seen */
     void *defer;               /* loop timer (0 ms) that runs the ready list */
     int defer_armed;
     uint64_t budget_yields;    /* turns that left completions for the next */
@@ -111,6 +125,8 @@ void rasync_conn_lost(struct rasync *as, struct aconn *c);
 void rasync_unref(struct rasync *as);
 /* Send the ops that waited for the script hashes / fail them (ESTORE). */
 void rasync_flush_unsent(struct rasync *as);
+/* Send queued ops while the window has room. */
+void rasync_send_queued(struct rasync *as);
 void rasync_fail_unsent(struct rasync *as);
 void rasync_timer_update(struct rasync *as);
 

@@ -55,6 +55,8 @@ struct lag {
     int64_t max_start_cpu_ns;
     long turns;
     long turns_over_half_ms;
+    long turns_over_1ms;
+    long starts_over_1ms;
 };
 extern struct lag g_lag;
 
@@ -173,6 +175,8 @@ static inline int sel_start(struct node *n, struct sel *s, int conv, int turn, c
     int64_t c = cpu_ns() - c0;
     if (c > g_lag.max_start_cpu_ns)
         g_lag.max_start_cpu_ns = c;
+    if (c > 1000000)
+        g_lag.starts_over_1ms++;
     memset(body, 'x', len);   /* read only during the call */
     memset(ids, 'y', sizeof(ids));
     free(body);
@@ -201,6 +205,8 @@ static inline void loop_turn(struct tloop *l, int max_wait_ms)
         g_lag.max_turn_cpu_ns = c;
     if (c > 500000)
         g_lag.turns_over_half_ms++;
+    if (c > 1000000)
+        g_lag.turns_over_1ms++;
 
     g_lag.turns++;
 }

@@ -1,14 +1,15 @@
 /*
  * lib/redis/uv/redis_uv.c - libsticky-redis-uv: the sticky_redis_loop of a
- * libuv loop (connections through hiredis' own libuv adapter, timers are
- * uv_timer_t closed with uv_close) and sticky_redis_store_new_uv(). The
+ * libuv loop (connections on a uv_poll_t each, timers are uv_timer_t plus a
+ * uv_idle_t for 0 ms, closed with uv_close) and sticky_redis_store_new_uv(). The
  * engine itself is libsticky-redis's; this library only links libuv, so
  * libsticky-redis never does.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include <uv.h>
-#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
 
 #include "sticky/redis_uv.h"
 
@@ -27,9 +28,100 @@ struct uvtimer {
     int open_handles;
 };
 
-static int uv_attach(void *loop, void *ac)
+/*
+ * A connection's events: a uv_poll_t on the socket. Written here rather
+ * than taken from hiredis' libuv adapter, which returns on a poll error
+ * without telling hiredis: a reset connection (the server killed) then
+ * sat unnoticed until the command timeout. Here an error is handed to
+ * hiredis as an event on what the connection waits for, so its read or
+ * write finds the error and fails the pending commands at once.
+ */
+struct uvconn {
+    uv_poll_t poll;
+    redisAsyncContext *ac; /* NULL once hiredis let go (cleanup) */
+    int events;            /* UV_READABLE | UV_WRITABLE wanted */
+};
+
+static void on_poll(uv_poll_t *h, int status, int events)
 {
-    return redisLibuvAttach(ac, loop) == REDIS_OK ? 0 : -1;
+    struct uvconn *c = h->data;
+    if (status < 0) {
+        events = c->events; /* libuv stopped the handle: let hiredis see why */
+    }
+    if (c->ac != NULL && (events & UV_READABLE))
+        redisAsyncHandleRead(c->ac);
+    if (c->ac != NULL && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(c->ac);
+    if (status < 0 && c->ac != NULL && c->events != 0)
+        uv_poll_start(&c->poll, c->events, on_poll); /* nothing failed after all */
+}
+
+static void set_events(struct uvconn *c, int events)
+{
+    c->events = events;
+    if (events != 0)
+        uv_poll_start(&c->poll, events, on_poll);
+    else
+        uv_poll_stop(&c->poll);
+}
+
+static void add_read(void *d)
+{
+    struct uvconn *c = d;
+    set_events(c, c->events | UV_READABLE);
+}
+
+static void del_read(void *d)
+{
+    struct uvconn *c = d;
+    set_events(c, c->events & ~UV_READABLE);
+}
+
+static void add_write(void *d)
+{
+    struct uvconn *c = d;
+    set_events(c, c->events | UV_WRITABLE);
+}
+
+static void del_write(void *d)
+{
+    struct uvconn *c = d;
+    set_events(c, c->events & ~UV_WRITABLE);
+}
+
+static void conn_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void cleanup(void *d)
+{
+    struct uvconn *c = d;
+    c->ac = NULL; /* the context may be gone by the time the poll fires */
+    uv_close((uv_handle_t *)&c->poll, conn_closed);
+}
+
+static int uv_attach(void *loop, void *hiredis_ac)
+{
+    redisAsyncContext *ac = hiredis_ac;
+    if (ac->ev.data != NULL)
+        return -1;
+    struct uvconn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return -1;
+    if (uv_poll_init(loop, &c->poll, ac->c.fd) != 0) {
+        free(c);
+        return -1;
+    }
+    c->ac = ac;
+    c->poll.data = c;
+    ac->ev.addRead = add_read;
+    ac->ev.delRead = del_read;
+    ac->ev.addWrite = add_write;
+    ac->ev.delWrite = del_write;
+    ac->ev.cleanup = cleanup;
+    ac->ev.data = c;
+    return 0;
 }
 
 static void on_timer(uv_timer_t *t)
