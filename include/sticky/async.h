@@ -49,8 +49,9 @@ typedef struct sticky_select_op sticky_select_op;
  * it; a failure among them is counted, not reported in @d). @rc and @d are
  * what sticky_select() would have returned and written: 0 (an attempt is
  * open), STICKY_ENOCHANNEL (d->reason NO_CHANNEL), STICKY_ENOMEM. @d is the @out the
- * host passed to sticky_select_start(). @op is freed when the callback
- * returns. The callback may call any libsticky function, including
+ * host passed to sticky_select_start(). @op is dead for the host when the
+ * callback returns (the library may keep its memory while follow-up writes
+ * run; do not pass it to sticky_select_cancel() then). The callback may call any libsticky function, including
  * sticky_select_start() and sticky_select_cancel() of other selections, but
  * not sticky_store_free() / sticky_ctx_free() (defer them to a later loop turn).
  */
@@ -119,7 +120,8 @@ STICKY_API int sticky_select_cancel(sticky_ctx *ctx, sticky_select_op *op);
  * when the outcome is shared with other nodes (a 429 with a reset time,
  * 401/403) and the store shares health, starts the publish on the store's loop
  * and returns without waiting. The publish completes later; a failure is
- * logged and counted (store_errors). Freeing the store completes it.
+ * logged and counted (store_errors). Freeing the store completes it;
+ * freeing the context first cancels it.
  *
  * @ctx, @d, @o: as sticky_report(). @flags: 0 or STICKY_ASYNC_MAY_BLOCK.
  * Returns: as sticky_report(); STICKY_EWOULDBLOCK when the store shares health

@@ -479,8 +479,10 @@ static int aop_send(struct rasync *as, struct aop *a)
 {
     if (as->conn == NULL || aop_format(as, a) != 0)
         return -1;
-    if (redisAsyncFormattedCommand(as->conn->ac, aop_reply, a, a->cmd, (size_t)a->cmd_len) !=
-        REDIS_OK)
+    int rc = redisAsyncFormattedCommand(as->conn->ac, aop_reply, a, a->cmd, (size_t)a->cmd_len);
+    redisFreeCommand(a->cmd); /* hiredis copied it; a resend formats again */
+    a->cmd = NULL;
+    if (rc != REDIS_OK)
         return -1;
     as->sent++;
     return 0;

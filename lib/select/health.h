@@ -46,9 +46,6 @@ struct health_registry {
      * the table above only caches pointers to them; in-flight counts are
      * the segment's. NULL: records are this registry's own. */
     struct sticky_shm *shm;
-    /* Orders the uses of this registry's channels within one clock tick
-     * (the LRU policy's tie-break; record field last_use_seq). */
-    _Atomic uint64_t use_seq;
 };
 
 /* @max_ids: the bound (0 = HEALTH_MAX_IDS). */

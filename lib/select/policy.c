@@ -20,9 +20,9 @@ static uint32_t weight_of(const struct cand *c)
     return c->ch->weight ? c->ch->weight : 1;
 }
 
-static uint64_t cand_use_seq(const struct cand *c)
+static uint64_t cand_use_order(const struct cand *c)
 {
-    return c->h != NULL ? atomic_load_explicit(&c->h->last_use_seq, memory_order_relaxed) : 0;
+    return c->h != NULL ? atomic_load_explicit(&c->h->last_use_order, memory_order_relaxed) : 0;
 }
 
 /* Never used first, then the oldest use; among uses in the same clock tick
@@ -32,10 +32,10 @@ static size_t pick_lru(const struct cand *cands, size_t n)
 {
     size_t best = 0;
     int64_t best_t = cand_last_used(&cands[0]);
-    uint64_t best_seq = cand_use_seq(&cands[0]);
+    uint64_t best_seq = cand_use_order(&cands[0]);
     for (size_t i = 1; i < n; i++) {
         int64_t t = cand_last_used(&cands[i]);
-        uint64_t seq = cand_use_seq(&cands[i]);
+        uint64_t seq = cand_use_order(&cands[i]);
         if (t < best_t || (t == best_t && seq < best_seq)) {
             best = i;
             best_t = t;

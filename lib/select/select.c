@@ -486,15 +486,16 @@ void sel_write_exec_sync(struct select_state *st, const struct request_view *v)
 
 /* ---- the decision -------------------------------------------------------------- */
 
-/* A use of @c at @now, for the LRU policy: its time, and its place among
- * the uses of the same millisecond. A use at INT64_MIN is recorded 1 ms
- * later: INT64_MIN means never. */
-static void mark_use(struct sticky_selector *s, const struct cand *c, int64_t now)
+/* A use of @c at @now, for the LRU policy: its time on the context clock,
+ * and its order among the uses of the same millisecond (a monotonic
+ * reading: comparable between the threads and the processes sharing the
+ * record). A use at INT64_MIN is recorded 1 ms later: INT64_MIN means
+ * never. */
+static void mark_use(const struct cand *c, int64_t now)
 {
     int64_t used = now == HEALTH_NEVER_USED ? now + 1 : now;
-    uint64_t seq = atomic_fetch_add_explicit(&s->health.use_seq, 1, memory_order_relaxed) + 1;
     atomic_store_explicit(&c->h->last_used_ms, used, memory_order_relaxed);
-    atomic_store_explicit(&c->h->last_use_seq, seq, memory_order_relaxed);
+    atomic_store_explicit(&c->h->last_use_order, health_use_order(), memory_order_relaxed);
 }
 
 /* Commit to v->all[@idx] (its in-flight slot is already reserved): fill the
@@ -509,7 +510,7 @@ static void commit(struct select_state *st, const struct request_view *v, size_t
     strcpy(d->channel_id, c->ch->id);
     if (c->h != NULL) {
         if (st->placed_plus1 != idx + 1)
-            mark_use(st->ctx->sel, c, v->now);
+            mark_use(c, v->now);
         atomic_fetch_add_explicit(&c->h->selections, 1, memory_order_relaxed);
     }
     d->attempt = attempt_open(&st->ctx->sel->attempts, c->h);
@@ -530,7 +531,7 @@ static size_t place(struct select_state *st, int64_t now, struct cand *cands, si
      * and the placements made meanwhile must see this one, or a burst all
      * lands on one channel. (The selections counter counts commits only.) */
     if (cands[k].h != NULL) {
-        mark_use(st->ctx->sel, &cands[k], now);
+        mark_use(&cands[k], now);
         st->placed_plus1 = cands[k].index + 1;
     }
     return cands[k].index;

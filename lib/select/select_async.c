@@ -406,6 +406,15 @@ STICKY_API int sticky_select_start(sticky_ctx *ctx, const sticky_request *req,
         if (rc == STICKY_EINPROGRESS) {
             if (detach(a) == STICKY_OK) {
                 link_pending(a);
+                if (a->f.op.phase == OP_WRITES) {
+                    /* Decided already (the store answered at once); only
+                     * follow-up writes wait: final now, they go on behind. */
+                    a->background = 1;
+                    a->completing = 1;
+                    a->out = NULL;
+                    struct_copy_out(out, out->size, &a->f.d, sizeof(a->f.d));
+                    return a->f.op.rc;
+                }
                 *op = a;
                 return STICKY_EINPROGRESS;
             }

@@ -53,13 +53,18 @@ struct channel_health {
     _Atomic uint32_t consecutive_failures;
     _Atomic uint64_t selections;
     _Atomic uint64_t failures;
-    _Atomic uint64_t last_use_seq;        /* the registry's use_seq at the
-                                           * last use: orders uses in the
-                                           * same millisecond (LRU ties).
+    _Atomic uint64_t last_use_order;      /* CLOCK_MONOTONIC ns of the last
+                                           * use: orders uses within one
+                                           * millisecond of the context
+                                           * clock (LRU ties), across the
+                                           * processes of a segment too.
                                            * Since 0.4.0, in what was
                                            * padding: 0 in a 0.3.0 segment */
     char pad_back[56];
 };
+
+/* A reading of CLOCK_MONOTONIC in ns, for last_use_order. */
+uint64_t health_use_order(void);
 
 /* Initialise @h in place for channel @id (NUL-terminated, copied up to
  * STICKY_ID_SIZE - 1 bytes), @hash = fnv1a64(id), at @shm_index. */

@@ -724,6 +724,58 @@ static void noscript_resends_body(void **state)
     close_fx(&f);
 }
 
+/* The pipeline window: 1,000 puts started at once put at most
+ * RASYNC_WINDOW commands on the wire, the rest go as replies return, all
+ * complete; one cancelled while still queued is never sent (one round trip
+ * fewer). */
+static void window_bounds_the_wire(void **state)
+{
+    (void)state;
+    struct fx f = open_fx("win:", 2000);
+    reset_ops();
+    uint64_t k[1] = {0x55};
+    assert_int_equal(start_lookup(&f, &g_ops[0], k, 1), STICKY_EINPROGRESS);
+    run_until(&f, g_ops, 1, 5000); /* connected */
+    reset_ops();
+    sticky_redis_store_stats s0 = rstats(&f);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(start_put(&f, &g_ops[i], 0x5500 + (uint64_t)i, "chan-w", 0),
+                         STICKY_EINPROGRESS);
+    assert_true(engine(&f)->sent <= RASYNC_WINDOW);
+    assert_true(engine(&f)->next_unsent != NULL);
+    f.vt->cancel(f.self, g_ops[900].op); /* still queued */
+    g_ops[900].calls = -100;
+    unsigned most = 0;
+    int64_t until = now_ns() + 10000 * 1000000LL;
+    int done = 0;
+    while (!done && now_ns() < until) {
+        tloop_run_once(f.loop, 5);
+        if (engine(&f)->sent > most)
+            most = engine(&f)->sent;
+        done = 1;
+        for (int i = 0; i < 1000; i++)
+            if (i != 900 && g_ops[i].calls == 0)
+                done = 0;
+    }
+    for (int i = 0; i < 1000; i++) {
+        if (i == 900) {
+            assert_int_equal(g_ops[i].calls, -100); /* never called back */
+            continue;
+        }
+        assert_int_equal(g_ops[i].calls, 1);
+        assert_int_equal(g_ops[i].rc, STICKY_OK);
+    }
+    for (int i = 0; i < 20 && engine(&f)->pending > 0; i++)
+        tloop_run_once(f.loop, 1);
+    sticky_redis_store_stats s1 = rstats(&f);
+    printf("window: at most %u on the wire, %llu round trips for 1,000 puts (one cancelled)\n",
+           most, (unsigned long long)(s1.round_trips - s0.round_trips));
+    assert_true(most <= RASYNC_WINDOW);
+    assert_int_equal(s1.round_trips - s0.round_trips, 999);
+    assert_int_equal(engine(&f)->pending, 0);
+    close_fx(&f);
+}
+
 /* After a NOSCRIPT, load that never lets the pipeline drain: the resent
  * operations complete at once, and passing their old deadline later must
  * not drop a healthy connection (it once did: the resent deadline was
@@ -954,6 +1006,7 @@ int main(void)
         cmocka_unit_test(health_publish_async_reaches_other_store),
         cmocka_unit_test(noscript_resends_body),
         cmocka_unit_test(noscript_then_steady_load),
+        cmocka_unit_test(window_bounds_the_wire),
         cmocka_unit_test(refused_off_the_loop_thread),
         cmocka_unit_test(first_connect_fails),
         cmocka_unit_test(handshake_never_answered),

@@ -367,7 +367,10 @@ static void frozen_killed_restarted(void **state)
         sel_report(&g_sel[i], 200);
     printf("killed: %d of %d degraded, all done %.1f ms after SIGKILL\n", degraded, FO_N,
            kill_ms);
-    assert_true(kill_ms <= FO_TIMEOUT_MS + 150);
+    /* A reset connection is noticed at once on every loop (hiredis 0.14's
+     * own libuv adapter dropped the poll error: the ops waited for their
+     * timeout, ~190 ms here). */
+    assert_true(kill_ms <= FO_TIMEOUT_MS / 2);
 
     /* While it is down: starts are final at once (backoff), degraded. */
     int immediate = 0;

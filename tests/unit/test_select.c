@@ -35,8 +35,11 @@ static void test_lru_new_sessions(void **state)
 }
 
 /* A burst of new sessions within one millisecond (the clock does not
- * move): LRU ties go to the channel chosen fewest times, so the burst
- * spreads evenly instead of piling onto the first channel. */
+ * move): LRU orders the uses inside the millisecond, so the burst goes
+ * round the channels instead of piling onto one - also when the channels'
+ * histories differ (C new, A, B and D each chosen 25 times before): a
+ * tie-break on how often a channel was chosen would send the whole burst
+ * to C. */
 static void test_lru_burst_spreads(void **state)
 {
     (void)state;
@@ -47,6 +50,25 @@ static void test_lru_burst_spreads(void **state)
     for (int i = 0; i < 40; i++) {
         sticky_decision d = h_turn(&h, 300 + i, 1);
         assert_int_equal(d.reason, STICKY_REASON_NEW);
+        per[d.channel_index]++;
+    }
+    for (int c = 0; c < 4; c++)
+        assert_int_equal(per[c], 10);
+    h_stop(&h);
+
+    h_config(&h);
+    h_start(&h, 4);
+    h.ch[2].state = STICKY_CHANNEL_DISABLED; /* C sits out the history */
+    for (int i = 0; i < 75; i++) {
+        h.clk.now_ms += 1;
+        sticky_decision d = h_turn(&h, 400 + i, 1);
+        assert_true(d.channel_index != 2);
+    }
+    h.ch[2].state = STICKY_CHANNEL_ACTIVE;
+    h.clk.now_ms += 1000;
+    memset(per, 0, sizeof(per));
+    for (int i = 0; i < 40; i++) {
+        sticky_decision d = h_turn(&h, 500 + i, 1);
         per[d.channel_index]++;
     }
     for (int c = 0; c < 4; c++)

@@ -56,8 +56,13 @@ static void on_poll(uv_poll_t *h, int status, int events)
         uv_poll_start(&c->poll, c->events, on_poll); /* nothing failed after all */
 }
 
+/* hiredis asks for write interest on every command and read interest
+ * after every write: only a change reaches libuv (a uv_poll_start is an
+ * epoll_ctl, two with the stop it implies). */
 static void set_events(struct uvconn *c, int events)
 {
+    if (events == c->events)
+        return;
     c->events = events;
     if (events != 0)
         uv_poll_start(&c->poll, events, on_poll);
