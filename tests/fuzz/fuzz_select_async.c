@@ -151,9 +151,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 1: { /* complete store operations */
             static const int inject[] = {0, 0, STICKY_ESTORE, FAKE_ASYNC_RACE};
             int code = inject[(b >> 4) & 3];
-            if (code == FAKE_ASYNC_RACE && fake_async_head_kind(fs) != FAKE_OP_PUT)
-                code = 0;
-            fake_async_pump(fs, 1 + (b >> 6), code);
+            size_t n = 1 + (b >> 6);
+            if (code == FAKE_ASYNC_RACE) { /* the racer wins one put */
+                n = 1;
+                if (fake_async_head_kind(fs) != FAKE_OP_PUT)
+                    code = 0;
+            }
+            fake_async_pump(fs, n, code);
             break;
         }
         case 2: /* the client goes away */
