@@ -22,14 +22,7 @@
 
 static void apply_clear(sticky_ctx *ctx, struct channel_health *h)
 {
-    health_lock(h);
-    for (int f = 0; f < FAMILY_COUNT; f++) {
-        atomic_store_explicit(&h->cooldown_until_ms[f], HEALTH_NO_COOLDOWN,
-                              memory_order_relaxed);
-        atomic_store_explicit(&h->cause[f], STICKY_CAUSE_NONE, memory_order_relaxed);
-    }
-    health_unlock(h);
-    atomic_store_explicit(&h->consecutive_failures, 0, memory_order_relaxed);
+    health_record_clear(h);
     ctx_log(ctx, STICKY_LOG_INFO, "channel %s: health cleared (shared by another node)", h->id);
 }
 

@@ -310,14 +310,7 @@ STICKY_API int sticky_ctx_clear_channel_health(sticky_ctx *ctx, const char *chan
     struct channel_health *h = entry_of(ctx, channel_id, "ctx_clear_channel_health");
     if (h == NULL)
         return STICKY_ENOTFOUND;
-    health_lock(h);
-    for (int f = 0; f < FAMILY_COUNT; f++) {
-        atomic_store_explicit(&h->cooldown_until_ms[f], HEALTH_NO_COOLDOWN,
-                              memory_order_relaxed);
-        atomic_store_explicit(&h->cause[f], STICKY_CAUSE_NONE, memory_order_relaxed);
-    }
-    health_unlock(h);
-    atomic_store_explicit(&h->consecutive_failures, 0, memory_order_relaxed);
+    health_record_clear(h);
     ctx_log(ctx, STICKY_LOG_INFO, "channel %s: health cleared by the host", h->id);
     health_sync_push_clear(ctx, h); /* to other nodes (health_sync.h) */
     return STICKY_OK;

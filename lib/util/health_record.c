@@ -52,6 +52,18 @@ void health_record_recover(struct channel_health *h)
     }
 }
 
+void health_record_clear(struct channel_health *h)
+{
+    health_lock(h);
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        atomic_store_explicit(&h->cooldown_until_ms[f], HEALTH_NO_COOLDOWN,
+                              memory_order_relaxed);
+        atomic_store_explicit(&h->cause[f], STICKY_CAUSE_NONE, memory_order_relaxed);
+    }
+    health_unlock(h);
+    atomic_store_explicit(&h->consecutive_failures, 0, memory_order_relaxed);
+}
+
 static int pid_dead(uint32_t pid)
 {
     return kill((pid_t)pid, 0) != 0 && errno == ESRCH;

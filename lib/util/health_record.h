@@ -74,6 +74,10 @@ void health_record_init(struct channel_health *h, const char *id, uint64_t hash,
 /* After a restart with nobody attached: drop a stale lock holder. */
 void health_record_recover(struct channel_health *h);
 
+/* End every cooldown and auth state of @h and its breaker count (a clear
+ * by the host, or one shared by another node). */
+void health_record_clear(struct channel_health *h);
+
 /* Writers of a slot's (cooldown, cause) pair hold the record's lock. */
 void health_lock(struct channel_health *h);
 void health_unlock(struct channel_health *h);
