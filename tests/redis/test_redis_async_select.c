@@ -369,8 +369,10 @@ static void frozen_killed_restarted(void **state)
            kill_ms);
     /* A reset connection is noticed at once on every loop (hiredis 0.14's
      * own libuv adapter dropped the poll error: the ops waited for their
-     * timeout, ~190 ms here). */
-    assert_true(kill_ms <= FO_TIMEOUT_MS / 2);
+     * timeout, ~190 ms here). Sanitized and -O0 builds only must finish
+     * within the timeout (completing 2,000 selections under TSan takes
+     * ~140 ms of CPU by itself). */
+    assert_true(kill_ms <= (TIMED ? FO_TIMEOUT_MS / 2 : FO_TIMEOUT_MS + 300));
 
     /* While it is down: starts are final at once (backoff), degraded. */
     int immediate = 0;
