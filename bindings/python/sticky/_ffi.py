@@ -142,6 +142,27 @@ typedef struct sticky_ctx_stats {
     uint64_t tenant_mismatches;
 } sticky_ctx_stats;
 
+typedef struct sticky_shm sticky_shm;
+typedef struct sticky_shm_options {
+    size_t size;
+    unsigned flags;
+    uint32_t file_mode;
+    uint32_t max_sessions;
+    uint32_t shard_count;
+    uint32_t max_channels;
+    uint32_t max_tenants;
+    uint32_t max_processes;
+    uint32_t ttl_seconds;
+    int renew_mode;
+    int32_t renew_threshold_seconds;
+    uint32_t sweep_on_write;
+} sticky_shm_options;
+int sticky_shm_options_init_sized(sticky_shm_options *o, size_t size);
+int sticky_shm_open(sticky_ctx *ctx, const char *path, const sticky_shm_options *opts,
+                    sticky_shm **out);
+void sticky_shm_close(sticky_shm *shm);
+int sticky_ctx_use_shm(sticky_ctx *ctx, sticky_shm *shm);
+
 unsigned sticky_version_number(void);
 const char *sticky_version_string(void);
 const char *sticky_strerror(int err);
@@ -181,6 +202,7 @@ STRUCT_IDS = {
     "sticky_outcome": 10,
     "sticky_ctx_stats": 11,
     "sticky_header": 15,
+    "sticky_shm_options": 17,
 }
 
 ffi = FFI()

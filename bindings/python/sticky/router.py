@@ -162,16 +162,19 @@ _CONFIG_FIELDS = frozenset({
 class Router:
     """One libsticky context (sessions in the built-in memory store).
 
-    Router(from_env=False, clock=None, **settings): settings are
+    Router(from_env=False, clock=None, shm=None, **settings): settings are
     sticky_config fields (ttl_seconds=..., cooldown_429_seconds=...);
     from_env=True reads the STICKY_* / SESSION_* variables first; clock is a
-    function returning Unix milliseconds (tests). Thread-safe like the
+    function returning Unix milliseconds (tests); shm is the path of a
+    shared-memory segment (created if missing; e.g. /dev/shm/gateway.sticky)
+    whose sessions, channel health and in-flight caps every process opening
+    it shares (gunicorn / uvicorn workers). Thread-safe like the
     library: select/report from any thread. Use as a context manager or
     call close().
     """
 
     def __init__(self, *, from_env: bool = False, clock: Optional[Callable[[], int]] = None,
-                 **settings: Any):
+                 shm: Optional[str] = None, **settings: Any):
         self._ctx = ffi.NULL
         cfg = ffi.new("sticky_config *")
         _check(lib.sticky_config_init_sized(cfg, ffi.sizeof("sticky_config")), "config")
@@ -195,6 +198,17 @@ class Router:
         _check(lib.sticky_ctx_new(cfg, ctx), "context")
         self._ctx = ctx[0]
         self._stores = []
+        if shm is not None:
+            seg = ffi.new("sticky_shm **")
+            try:
+                _check(lib.sticky_shm_open(self._ctx, shm.encode(), ffi.NULL, seg),
+                       f"shared memory {shm}")
+                rc = lib.sticky_ctx_use_shm(self._ctx, seg[0])
+                lib.sticky_shm_close(seg[0])  # the context keeps it open
+                _check(rc, "use shared memory")
+            except BaseException:
+                self.close()
+                raise
 
     # -- lifetime --------------------------------------------------------
     def close(self) -> None:
