@@ -1,0 +1,17 @@
+"""sticky - Python binding of libsticky: sticky-session routing decisions
+for LLM API gateways (Claude / OpenAI relays).
+
+    from sticky import Router, ChannelSet
+    chans = ChannelSet(["acct-a", "acct-b"])
+    with Router() as r:
+        d = r.select(body=raw_json_bytes, tenant=api_key, channels=chans)
+        status, headers = forward(d.channel, raw_json_bytes)
+        r.report(d, status=status, headers=headers)
+"""
+from ._ffi import LIBRARY_PATH, LIBRARY_VERSION
+from .router import (Channel, ChannelSet, Decision, NoChannelError, Router, StickyError,
+                     RETRYABLE)
+
+__all__ = ["Router", "Channel", "ChannelSet", "Decision", "StickyError", "NoChannelError",
+           "RETRYABLE", "LIBRARY_PATH", "LIBRARY_VERSION"]
+__version__ = "0.4.0"
