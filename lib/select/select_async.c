@@ -215,16 +215,23 @@ static int op_step(struct sticky_select_op *a)
     }
 }
 
-/* The decision is made: written to the host's @out, then cb. The host's
- * part ends here (its handle is dead; a cancel of it is refused); with
- * follow-up writes still to run the op stays linked until they end. */
-static void deliver(struct sticky_select_op *a, int rc)
+/* The decision is made: written to the host's @out, which is the last the
+ * selection touches of the host's. The host's part ends here (its handle
+ * is dead; a cancel of it is refused); with follow-up writes still to run
+ * the op stays linked until they end. Returns the host's @out. */
+static sticky_decision *hand_over(struct sticky_select_op *a)
 {
     sticky_decision *out = a->out;
     struct_copy_out(out, out->size, &a->f.d, sizeof(a->f.d));
     a->completing = 1;
     a->background = 1;
     a->out = NULL;
+    return out;
+}
+
+static void deliver(struct sticky_select_op *a, int rc)
+{
+    sticky_decision *out = hand_over(a);
     a->cb(a, rc, out, a->user);
 }
 
@@ -409,10 +416,7 @@ STICKY_API int sticky_select_start(sticky_ctx *ctx, const sticky_request *req,
                 if (a->f.op.phase == OP_WRITES) {
                     /* Decided already (the store answered at once); only
                      * follow-up writes wait: final now, they go on behind. */
-                    a->background = 1;
-                    a->completing = 1;
-                    a->out = NULL;
-                    struct_copy_out(out, out->size, &a->f.d, sizeof(a->f.d));
+                    hand_over(a);
                     return a->f.op.rc;
                 }
                 *op = a;

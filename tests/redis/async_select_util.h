@@ -20,10 +20,10 @@
 #include <sticky/sticky.h>
 
 #include "redis_test_util.h"
-#include "test_helpers.h"
+#include "select_test_util.h"
 #include "tloop.h"
 
-#define AS_T0 1750000000000LL /* fake clock start, ms */
+#define AS_T0 T0 /* fake clock start, ms (select_test_util.h) */
 #define AS_MAX_CH 4
 
 /* One context with its own loop store (a gateway worker, or a node). */
@@ -112,18 +112,16 @@ static inline void node_stop(struct node *n)
     sticky_ctx_free(n->ctx);
 }
 
-/* Turn @turn (1-based) of conversation @conv: 2*turn-1 messages, malloc'd. */
+/* Turn @turn (1-based) of conversation @conv (select_test_util.h's
+ * conv_body: 2*turn-1 messages) in its own malloc'd buffer. */
 static inline char *body_of(int conv, int turn, size_t *len)
 {
-    size_t cap = 256 + (size_t)turn * 200;
+    size_t cap = 128 + (size_t)turn * 96;
     char *b = malloc(cap);
-    size_t o = (size_t)snprintf(b, cap, "{\"model\":\"claude-sonnet-4-5\",\"messages\":[");
-    for (int m = 0; m < 2 * turn - 1; m++)
-        o += (size_t)snprintf(b + o, cap - o,
-                              "%s{\"role\":\"%s\",\"content\":\"conversation %d message %d\"}",
-                              m ? "," : "", m % 2 ? "assistant" : "user", conv, m);
-    o += (size_t)snprintf(b + o, cap - o, "]}");
-    *len = o;
+    if (b == NULL)
+        abort();
+    conv_body(conv, turn, b, cap);
+    *len = strlen(b);
     return b;
 }
 

@@ -843,6 +843,13 @@ static void *off_thread_lookup(void *arg)
     return &rc;
 }
 
+static void *off_thread_cancel(void *arg)
+{
+    struct fx *f = arg;
+    f->vt->cancel(f->self, g_ops[2].op);
+    return NULL;
+}
+
 static void refused_off_the_loop_thread(void **state)
 {
     (void)state;
@@ -859,6 +866,17 @@ static void refused_off_the_loop_thread(void **state)
     assert_int_equal(*(int *)ret, STICKY_EINVAL);
     assert_int_equal(g_ops[0].calls, 0);
     assert_int_equal(engine(&f)->pending, 0);
+
+    /* A cancel from another thread while the loop is not running (a host
+     * that stopped its loop thread and frees a context elsewhere) is
+     * honoured: the op's done never runs. */
+    assert_int_equal(start_lookup(&f, &g_ops[2], k, 1), STICKY_EINPROGRESS);
+    assert_int_equal(pthread_create(&t, NULL, off_thread_cancel, &f), 0);
+    pthread_join(t, &ret);
+    for (int i = 0; i < 50 && engine(&f)->pending > 0; i++)
+        tloop_run_once(f.loop, 5);
+    assert_int_equal(engine(&f)->pending, 0);
+    assert_int_equal(g_ops[2].calls, 0);
     close_fx(&f);
 }
 

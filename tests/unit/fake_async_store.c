@@ -184,7 +184,7 @@ static struct fake_op *new_op(struct fake_async_store *fs, int kind, sticky_stor
 /* Queue @op (EINPROGRESS) or, inline, run it now. */
 static int submit(struct fake_async_store *fs, struct fake_op *op, void **handle)
 {
-    if (fs->opts.complete_inline) {
+    if (fs->opts.complete_inline || (fs->opts.inline_lookups && op->kind == FAKE_OP_LOOKUP)) {
         op->state = OP_DONE;
         return run_op(fs, op);
     }

@@ -24,6 +24,7 @@ struct fake_async_store;
 struct fake_async_options {
     int share_health;     /* health_publish / health_poll / health_publish_async */
     int complete_inline;  /* async methods complete at once (no EINPROGRESS) */
+    int inline_lookups;   /* lookups complete at once, puts and publishes queue */
 };
 
 /* Create the backend and its store handle on @ctx (the handle owns it:

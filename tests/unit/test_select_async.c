@@ -726,6 +726,45 @@ static void test_ctx_free_cancels_pending(void **state)
     sticky_ctx_free(owner.ctx);
 }
 
+/* The store answers the lookup at once and only the promotion write waits:
+ * sticky_select_start() returns the final decision (no callback, no
+ * handle) and the write goes on behind it. */
+static void test_final_when_only_writes_wait(void **state)
+{
+    (void)state;
+    struct harness h;
+    config(&h);
+    struct fake_async_options o = {.inline_lookups = 1};
+    struct fake_async_store *fs = start_async(&h, 3, &o);
+    char body[4096];
+    sticky_decision first;
+    assert_int_equal(async_select(&h, fs, NULL, conv_body(1, 1, body, sizeof(body)), 0, &first),
+                     STICKY_OK); /* the claim waited */
+    sticky_release(h.ctx, &first);
+    sticky_request r;
+    req_for(&r, NULL, conv_body(1, 2, body, sizeof(body)));
+    sticky_decision d;
+    sticky_decision_init(&d);
+    struct cb_rec rec = {0};
+    sticky_select_op *op = (sticky_select_op *)&rec;
+    assert_int_equal(sticky_select_start(h.ctx, &r, h.ch, h.n, &d, 0, on_decision, &rec, &op),
+                     STICKY_OK);
+    assert_null(op);
+    assert_int_equal(d.reason, STICKY_REASON_PROMOTED_HIT);
+    assert_string_equal(d.channel_id, first.channel_id);
+    assert_int_equal(fake_async_pending(fs), 1); /* the promotion, behind */
+    assert_int_equal(fake_async_head_kind(fs), FAKE_OP_PUT);
+    assert_int_equal(fake_async_pump(fs, 1, 0), 1);
+    assert_int_equal(rec.calls, 0);
+    sticky_mapping m;
+    sticky_mapping_init(&m);
+    assert_int_equal(sticky_store_get(fake_async_inner(fs), d.key, STICKY_STORE_PEEK, &m),
+                     STICKY_OK); /* written */
+    assert_string_equal(m.channel_id, first.channel_id);
+    h_report(&h, &d, 200, STICKY_ABSENT, STICKY_ABSENT);
+    h_stop(&h);
+}
+
 /* ---- store failures ------------------------------------------------------- */
 
 /* STICKY_ESTORE injected in the lookup, the claim and a write gives the
@@ -1020,6 +1059,41 @@ static void test_report_async_publishes_without_waiting(void **state)
     h_stop(&h);
 }
 
+/* A publish sticky_report_async() started is cancelled when its context is
+ * freed first (the store is shared with another context): the store never
+ * completes into the freed context. */
+static void test_ctx_free_cancels_pending_publish(void **state)
+{
+    (void)state;
+    struct harness owner, h;
+    config(&owner);
+    config(&h);
+    assert_int_equal(sticky_ctx_new(&owner.cfg, &owner.ctx), STICKY_OK);
+    struct fake_async_options o = {.share_health = 1};
+    struct fake_async_store *fs;
+    assert_int_equal(fake_async_store_new(owner.ctx, &o, &fs, &owner.store), STICKY_OK);
+    assert_int_equal(sticky_ctx_new(&h.cfg, &h.ctx), STICKY_OK);
+    assert_int_equal(sticky_ctx_set_store(h.ctx, owner.store), STICKY_OK);
+    sticky_channel_init(&h.ch[0]);
+    h.ch[0].id = "A";
+    h.n = 1;
+    char body[4096];
+    sticky_decision d;
+    assert_int_equal(async_select(&h, fs, NULL, conv_body(1, 1, body, sizeof(body)), 0, &d),
+                     STICKY_OK);
+    sticky_outcome out = rate_limited(&h);
+    assert_int_equal(sticky_report_async(h.ctx, &d, &out, 0), STICKY_OK);
+    assert_int_equal(fake_async_pending(fs), 1); /* the publish */
+    sticky_ctx_free(h.ctx);
+    assert_int_equal(fake_async_pending(fs), 0);
+    struct fake_async_counts c;
+    fake_async_counts(fs, &c);
+    assert_int_equal(c.cancelled, 1);
+    assert_null(strstr(h.log.all, "selections in progress")); /* not the host's */
+    sticky_store_free(owner.store);
+    sticky_ctx_free(owner.ctx);
+}
+
 static int hp_publish_calls;
 static int hp_publish(void *self, const sticky_health_event *ev, int64_t now)
 {
@@ -1119,6 +1193,8 @@ int main(void)
         cmocka_unit_test(test_cancel_from_own_callback),
         cmocka_unit_test(test_callback_reentry),
         cmocka_unit_test(test_ctx_free_cancels_pending),
+        cmocka_unit_test(test_ctx_free_cancels_pending_publish),
+        cmocka_unit_test(test_final_when_only_writes_wait),
         cmocka_unit_test(test_injected_errors_match_sync),
         cmocka_unit_test(test_detach_enomem_decides_degraded),
         cmocka_unit_test(test_claim_race_becomes_hit),
