@@ -10,6 +10,7 @@ written for, so a mismatch is a clear ImportError, not memory corruption.
 """
 import ctypes.util
 import os
+import subprocess
 
 from cffi import FFI
 
@@ -178,6 +179,18 @@ void sticky_ctx_free(sticky_ctx *ctx);
 int sticky_ctx_set_store(sticky_ctx *ctx, sticky_store *store);
 void sticky_store_free(sticky_store *store);
 
+typedef struct sticky_key_chain {
+    size_t size;
+    int source;
+    unsigned explicit_source;
+    int format;
+    uint32_t n_keys;
+    uint64_t keys[32];
+} sticky_key_chain;
+int sticky_key_chain_init_sized(sticky_key_chain *chain, size_t size);
+int sticky_key_derive(const sticky_ctx *ctx, const sticky_request *req, sticky_key_chain *out);
+int sticky_key_to_hex(uint64_t key, char *out);
+
 int sticky_request_init_sized(sticky_request *r, size_t size);
 int sticky_channel_init_sized(sticky_channel *c, size_t size);
 int sticky_decision_init_sized(sticky_decision *d, size_t size);
@@ -190,7 +203,62 @@ int sticky_report(sticky_ctx *ctx, sticky_decision *d, const sticky_outcome *o);
 int sticky_release(sticky_ctx *ctx, sticky_decision *d);
 int sticky_ctx_get_stats(const sticky_ctx *ctx, sticky_ctx_stats *out);
 int sticky_ctx_format_prometheus(const sticky_ctx *ctx, char *buf, size_t cap, size_t *needed);
+
+/* libsticky-redis (loaded on first use: redis_lib()) */
+typedef struct sticky_redis_store_options {
+    size_t size;
+    const char *host;
+    const char *unix_path;
+    const char *username;
+    const char *password;
+    const char *key_prefix;
+    const char *client_name;
+    int32_t port;
+    int32_t db;
+    uint32_t connect_timeout_ms;
+    uint32_t command_timeout_ms;
+    uint32_t pool_size;
+    uint32_t ttl_seconds;
+    int32_t renew_mode;
+    int32_t renew_threshold_seconds;
+    uint32_t backoff_min_ms;
+    uint32_t backoff_max_ms;
+    int32_t count_entries;
+    int32_t tcp_keepalive;
+} sticky_redis_store_options;
+typedef struct sticky_redis_store_stats {
+    size_t size;
+    uint64_t round_trips;
+    uint64_t connects;
+    uint64_t reconnects;
+    uint64_t connect_failures;
+    uint64_t timeouts;
+    uint64_t io_errors;
+    uint64_t server_errors;
+    uint64_t protocol_errors;
+    uint64_t noscript_reloads;
+    uint64_t fast_fails;
+    uint64_t pool_waits;
+    uint64_t pool_timeouts;
+    uint64_t connections_open;
+    uint64_t backoff_ms;
+    uint64_t health_published;
+    uint64_t health_received;
+    uint64_t health_ignored;
+} sticky_redis_store_stats;
+int sticky_redis_store_options_init_sized(sticky_redis_store_options *o, size_t size);
+int sticky_redis_store_stats_init_sized(sticky_redis_store_stats *s, size_t size);
+int sticky_redis_store_new(sticky_ctx *ctx, const sticky_redis_store_options *opts,
+                           sticky_store **out);
+int sticky_redis_store_get_stats(sticky_store *store, sticky_redis_store_stats *out);
+size_t sticky_redis_store_struct_size(int id);
 """
+
+# libsticky-redis's struct ids (sticky_redis_store_struct_size()).
+REDIS_STRUCT_IDS = {
+    "sticky_redis_store_options": 1,
+    "sticky_redis_store_stats": 2,
+}
 
 # enum sticky_struct_id values of the structs declared above.
 STRUCT_IDS = {
@@ -202,11 +270,22 @@ STRUCT_IDS = {
     "sticky_outcome": 10,
     "sticky_ctx_stats": 11,
     "sticky_header": 15,
+    "sticky_key_chain": 12,
     "sticky_shm_options": 17,
 }
 
 ffi = FFI()
 ffi.cdef(CDEF)
+
+
+def _pkg_config_libdir():
+    """The libdir of the libsticky pkg-config knows (PKG_CONFIG_PATH), or None."""
+    try:
+        out = subprocess.run(["pkg-config", "--variable=libdir", "sticky"], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def _candidates():
@@ -216,6 +295,9 @@ def _candidates():
     names = []
     here = os.path.dirname(os.path.abspath(__file__))
     names.append(os.path.join(here, "libsticky.so.0"))  # a copy next to the package
+    libdir = _pkg_config_libdir()
+    if libdir:
+        names.append(os.path.join(libdir, "libsticky.so.0"))  # an installed prefix
     found = ctypes.util.find_library("sticky")
     if found:
         names.append(found)
@@ -255,3 +337,35 @@ def check_layout(lib, where):
 
 lib, LIBRARY_PATH = _load()
 LIBRARY_VERSION = check_layout(lib, LIBRARY_PATH)
+
+_redis = None
+
+
+def redis_lib():
+    """libsticky-redis, loaded and checked on first use: STICKY_REDIS_LIBRARY,
+    else beside the libsticky that was loaded, else the loader's path.
+    Raises ImportError when it is missing or its layout differs."""
+    global _redis
+    if _redis is not None:
+        return _redis
+    env = os.environ.get("STICKY_REDIS_LIBRARY")
+    names = [env] if env else []
+    if os.path.sep in LIBRARY_PATH:
+        names.append(os.path.join(os.path.dirname(LIBRARY_PATH), "libsticky-redis.so.0"))
+    names.append("libsticky-redis.so.0")
+    errors = []
+    for name in names:
+        try:
+            rl = ffi.dlopen(name)
+        except OSError as e:
+            errors.append(f"{name}: {e}")
+            continue
+        for struct, sid in REDIS_STRUCT_IDS.items():
+            theirs = rl.sticky_redis_store_struct_size(sid)
+            if theirs != ffi.sizeof(struct):
+                raise ImportError(f"sticky: {name} has sizeof({struct}) = {theirs}, this "
+                                  f"package declares {ffi.sizeof(struct)}")
+        _redis = rl
+        return rl
+    raise ImportError("sticky: the Redis store needs libsticky-redis (set "
+                      "STICKY_REDIS_LIBRARY to its path): " + "; ".join(errors))

@@ -1,154 +1,19 @@
-"""sticky.router - the Router: one libsticky context, select / report /
-release, the retry helper route(), stats and the Prometheus text."""
+"""sticky.router - Router: one libsticky context and its store (memory by
+default, a shared-memory segment, or Redis); select / report / release,
+key(), the retry helper route(), stats and the Prometheus text."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
-from ._ffi import ffi, lib
+from . import _request as rq
+from ._ffi import ffi, lib, redis_lib
+from .channels import ChannelLike, ChannelSet
+from .decision import Decision, Key, new_decision, new_key
+from .errors import ENOCHANNEL, NoChannelError, StickyError, check
 
-ENOCHANNEL = -7
-
-_STATES = {"active": 0, "disabled": 1, "draining": 2}
-
-# Statuses the retry helper moves on from (the library has already cooled
-# the channel when it was told).
+# Statuses route() moves on from (the library has already cooled the
+# channel when it was told).
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 529})
-
-Body = Union[bytes, bytearray, memoryview, str]
-Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
-
-
-class StickyError(Exception):
-    """A libsticky call failed: .code (negative int), .name ("STICKY_EINVAL")."""
-
-    def __init__(self, code: int, what: str):
-        self.code = code
-        self.name = ffi.string(lib.sticky_err_name(code)).decode()
-        super().__init__(f"{what}: {self.name}: {ffi.string(lib.sticky_strerror(code)).decode()}")
-
-
-class NoChannelError(StickyError):
-    """No channel is usable for this request; .retry_at_ms says when one
-    may be again (0: unknown)."""
-
-    def __init__(self, code: int, what: str, retry_at_ms: int):
-        super().__init__(code, what)
-        self.retry_at_ms = retry_at_ms
-
-
-def _check(rc: int, what: str) -> None:
-    if rc != 0:
-        raise StickyError(rc, what)
-
-
-@dataclass(frozen=True)
-class Channel:
-    """An upstream channel (account, key, endpoint) as the host offers it."""
-
-    id: str
-    models: Optional[Sequence[str]] = None  # exact names or "prefix*"; None = all
-    priority: int = 0
-    weight: int = 0
-    state: str = "active"  # "active", "disabled", "draining"
-    max_inflight: int = 0
-
-
-class ChannelSet:
-    """A channel list converted once to the library's array (reuse it across
-    requests: converting a list costs more than a select)."""
-
-    def __init__(self, channels: Iterable[Union[Channel, Mapping[str, Any], str]]):
-        chans = [_as_channel(c) for c in channels]
-        if not chans:
-            raise ValueError("no channels")
-        self.channels = tuple(chans)
-        self._keep = []
-        self._array = ffi.new("sticky_channel[]", len(chans))
-        for i, c in enumerate(chans):
-            _check(lib.sticky_channel_init_sized(self._array + i, ffi.sizeof("sticky_channel")),
-                   "channel")
-            cid = ffi.new("char[]", c.id.encode())
-            self._keep.append(cid)
-            ch = self._array[i]
-            ch.id = cid
-            if c.models is not None:
-                names = [ffi.new("char[]", m.encode()) for m in c.models]
-                arr = ffi.new("const char *[]", names)
-                self._keep += names + [arr]
-                ch.models = arr
-                ch.n_models = len(names)
-            ch.priority = c.priority
-            ch.weight = c.weight
-            try:
-                ch.state = _STATES[c.state]
-            except KeyError:
-                raise ValueError(f"channel {c.id}: state {c.state!r}: expected one of "
-                                 f"{sorted(_STATES)}") from None
-            ch.max_inflight = c.max_inflight
-
-    def __len__(self) -> int:
-        return len(self.channels)
-
-
-def _as_channel(c: Union[Channel, Mapping[str, Any], str]) -> Channel:
-    if isinstance(c, Channel):
-        return c
-    if isinstance(c, str):
-        return Channel(id=c)
-    return Channel(**c)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A routing decision. Report it (report()) or release it (release())
-    exactly once; a copy reports nothing more."""
-
-    channel: str
-    channel_index: int
-    reason: str
-    key: str
-    moved_from: Optional[str]
-    store_degraded: bool
-    model: str
-    _raw: Any = field(repr=False, compare=False, default=None)
-
-    @property
-    def open(self) -> bool:
-        """Whether the attempt is still open (not reported or released)."""
-        return self._raw is not None and self._raw.attempt != 0
-
-
-def _decision(d) -> Decision:
-    moved = ffi.string(d.moved_from).decode()
-    return Decision(
-        channel=ffi.string(d.channel_id).decode(),
-        channel_index=d.channel_index,
-        reason=ffi.string(lib.sticky_reason_name(d.reason)).decode(),
-        key=ffi.string(d.key_hex).decode(),
-        moved_from=moved or None,
-        store_degraded=bool(d.store_degraded),
-        model=ffi.string(d.model).decode(),
-        _raw=d,
-    )
-
-
-def _headers(headers: Headers, keep: list):
-    if not headers:
-        return ffi.NULL, 0
-    items = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
-    arr = ffi.new("sticky_header[]", len(items))
-    for i, (name, value) in enumerate(items):
-        nb = name.encode() if isinstance(name, str) else bytes(name)
-        vb = value.encode() if isinstance(value, str) else bytes(value)
-        keep += (nb, vb)
-        arr[i].name = ffi.from_buffer(nb)
-        arr[i].name_len = len(nb)
-        arr[i].value = ffi.from_buffer(vb)
-        arr[i].value_len = len(vb)
-    keep.append(arr)
-    return arr, len(items)
-
 
 _CONFIG_FIELDS = frozenset({
     "ttl_seconds", "renew_threshold_seconds", "max_sessions", "message_count",
@@ -157,29 +22,54 @@ _CONFIG_FIELDS = frozenset({
     "cooldown_529_seconds", "cooldown_503_seconds", "cooldown_5xx_seconds",
     "cooldown_auth_seconds", "breaker_failures", "breaker_cooldown_seconds", "log_level",
 })
+_POLICIES = {"lru": 0, "rendezvous": 1, "random": 2}
+_REDIS_FIELDS = {
+    "host": str, "unix_path": str, "username": str, "password": str, "key_prefix": str,
+    "client_name": str, "port": int, "db": int, "connect_timeout_ms": int,
+    "command_timeout_ms": int, "pool_size": int, "ttl_seconds": int,
+    "renew_threshold_seconds": int, "backoff_min_ms": int, "backoff_max_ms": int,
+    "tcp_keepalive": int,
+}
+
+_new = ffi.new
+_select = lib.sticky_select
+_report = lib.sticky_report
+_from_buffer = ffi.from_buffer
 
 
 class Router:
-    """One libsticky context (sessions in the built-in memory store).
+    """One libsticky context.
 
-    Router(from_env=False, clock=None, shm=None, **settings): settings are
-    sticky_config fields (ttl_seconds=..., cooldown_429_seconds=...);
-    from_env=True reads the STICKY_* / SESSION_* variables first; clock is a
-    function returning Unix milliseconds (tests); shm is the path of a
-    shared-memory segment (created if missing; e.g. /dev/shm/gateway.sticky)
-    whose sessions, channel health and in-flight caps every process opening
-    it shares (gunicorn / uvicorn workers). Thread-safe like the
-    library: select/report from any thread. Use as a context manager or
-    call close().
+    Router(*, from_env=False, clock=None, shm=None, redis=None, **settings)
+
+    settings: sticky_config fields (ttl_seconds=..., cooldown_429_seconds=...,
+    select_policy="lru"|"rendezvous"|"random"); from_env=True reads the
+    STICKY_* / SESSION_* variables first. clock: a function returning Unix
+    milliseconds (tests). shm: path of a shared-memory segment (created if
+    missing, e.g. "/dev/shm/gateway.sticky"): every process opening it
+    shares sessions, channel health and in-flight caps (gunicorn / uvicorn
+    workers). redis: a dict of Redis store options (host, port, unix_path,
+    password, key_prefix, command_timeout_ms, pool_size, ...): sessions and
+    channel health shared by gateway hosts; its calls block the calling
+    thread for up to the command timeout (use AsyncRouter on asyncio).
+    shm and redis together: sessions in Redis, health and caps in the segment.
+
+    Thread-safe like the library: select / report from any thread. A
+    context manager; or call close().
     """
 
     def __init__(self, *, from_env: bool = False, clock: Optional[Callable[[], int]] = None,
-                 shm: Optional[str] = None, **settings: Any):
+                 shm: Optional[str] = None, redis: Optional[Mapping[str, Any]] = None,
+                 **settings: Any):
         self._ctx = ffi.NULL
-        cfg = ffi.new("sticky_config *")
-        _check(lib.sticky_config_init_sized(cfg, ffi.sizeof("sticky_config")), "config")
+        self._store = ffi.NULL
+        self._store_lib = None
+        self._tenants = rq.Interned()
+        self._models = rq.Interned()
+        cfg = _new("sticky_config *")
+        check(lib.sticky_config_init_sized(cfg, ffi.sizeof("sticky_config")), "config")
         if from_env:
-            bad = ffi.new("const char **")
+            bad = _new("const char **")
             rc = lib.sticky_config_from_env(cfg, bad)
             if rc != 0:
                 name = ffi.string(bad[0]).decode() if bad[0] != ffi.NULL else "?"
@@ -188,37 +78,92 @@ class Router:
             if k not in _CONFIG_FIELDS:
                 raise TypeError(f"Router: unknown setting {k!r}")
             if k == "select_policy" and isinstance(v, str):
-                v = {"lru": 0, "rendezvous": 1, "random": 2}[v]
-            setattr(cfg, k, int(v))
+                if v not in _POLICIES:
+                    raise ValueError(f"select_policy {v!r}: expected one of {sorted(_POLICIES)}")
+                v = _POLICIES[v]
+            if not isinstance(v, int):
+                raise TypeError(f"Router: {k} must be an int, got {type(v).__name__}")
+            try:
+                setattr(cfg, k, int(v))
+            except OverflowError:
+                raise ValueError(f"Router: {k}={v} is out of range") from None
         self._clock = None
         if clock is not None:
-            self._clock = ffi.callback("int64_t(void *)", lambda _u: int(clock()))
+            self._clock = ffi.callback("int64_t(void *)", lambda _u: int(clock()),
+                                       onerror=lambda *_: None)
             cfg.clock_fn = self._clock
-        ctx = ffi.new("sticky_ctx **")
-        _check(lib.sticky_ctx_new(cfg, ctx), "context")
+        ctx = _new("sticky_ctx **")
+        check(lib.sticky_ctx_new(cfg, ctx), "context")
         self._ctx = ctx[0]
-        self._stores = []
-        if shm is not None:
-            seg = ffi.new("sticky_shm **")
-            try:
-                _check(lib.sticky_shm_open(self._ctx, shm.encode(), ffi.NULL, seg),
-                       f"shared memory {shm}")
-                rc = lib.sticky_ctx_use_shm(self._ctx, seg[0])
-                lib.sticky_shm_close(seg[0])  # the context keeps it open
-                _check(rc, "use shared memory")
-            except BaseException:
-                self.close()
-                raise
+        try:
+            if redis is not None:
+                self._use_redis(redis)
+            if shm is not None:
+                self._use_shm(shm)
+        except BaseException:
+            self.close()
+            raise
+
+    def _use_shm(self, path: str) -> None:
+        if not isinstance(path, str) or "\0" in path:
+            raise ValueError("shm: expected a path")
+        seg = _new("sticky_shm **")
+        check(lib.sticky_shm_open(self._ctx, path.encode(), ffi.NULL, seg), f"shared memory {path}")
+        rc = lib.sticky_ctx_use_shm(self._ctx, seg[0])
+        lib.sticky_shm_close(seg[0])  # the context keeps it open
+        check(rc, "use shared memory")
+
+    def _use_redis(self, options: Mapping[str, Any]) -> None:
+        rl = redis_lib()
+        o = _new("sticky_redis_store_options *")
+        check(rl.sticky_redis_store_options_init_sized(
+            o, ffi.sizeof("sticky_redis_store_options")), "redis options")
+        keep = []
+        for k, v in dict(options).items():
+            kind = _REDIS_FIELDS.get(k)
+            if kind is None:
+                raise TypeError(f"redis: unknown option {k!r}")
+            if kind is str:
+                if not isinstance(v, str) or "\0" in v:
+                    raise TypeError(f"redis: {k} must be a str without NUL")
+                b = _new("char[]", v.encode())
+                keep.append(b)
+                setattr(o, k, b)
+            else:
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise TypeError(f"redis: {k} must be an int")
+                try:
+                    setattr(o, k, v)
+                except OverflowError:
+                    raise ValueError(f"redis: {k}={v} is out of range") from None
+        st = _new("sticky_store **")
+        check(rl.sticky_redis_store_new(self._ctx, o, st), "redis store")
+        rc = lib.sticky_ctx_set_store(self._ctx, st[0])
+        if rc != 0:
+            lib.sticky_store_free(st[0])
+            check(rc, "set store")
+        self._store = st[0]
+        self._store_lib = rl
 
     # -- lifetime --------------------------------------------------------
     def close(self) -> None:
-        """Free the context (and stores the Router owns). Idempotent."""
+        """Free the store the Router made, then the context. Idempotent;
+        no call may be running in another thread."""
+        if self._store != ffi.NULL:
+            lib.sticky_store_free(self._store)
+            self._store = ffi.NULL
         if self._ctx != ffi.NULL:
-            for st in self._stores:
-                lib.sticky_store_free(st)
-            self._stores = []
             lib.sticky_ctx_free(self._ctx)
             self._ctx = ffi.NULL
+
+    @property
+    def closed(self) -> bool:
+        return self._ctx == ffi.NULL
+
+    @property
+    def blocking(self) -> bool:
+        """Whether select / report may wait on the network (Redis store)."""
+        return self._store != ffi.NULL
 
     def __enter__(self) -> "Router":
         return self
@@ -232,64 +177,110 @@ class Router:
         except Exception:
             pass
 
-    def _live(self):
-        if self._ctx == ffi.NULL:
-            raise ValueError("Router is closed")
-        return self._ctx
+    def _closed(self):
+        return ValueError("Router is closed")
 
     # -- routing ---------------------------------------------------------
-    def select(self, *, body: Optional[Body] = None,
-               channels: Union[ChannelSet, Iterable[Any]], tenant: str = "",
-               model: Optional[str] = None, headers: Headers = None,
+    def select(self, *, channels: Union[ChannelSet, Iterable[ChannelLike]],
+               body: Optional[rq.Body] = None, key: Optional[Key] = None,
+               tenant: str = "", model: Optional[str] = None, headers: rq.Headers = None,
                session_id: Optional[str] = None, strict: bool = False) -> Decision:
-        """Choose a channel for one request. @body is the raw JSON body
-        (bytes are passed to the library without a copy). Raises
-        NoChannelError when no channel is usable, StickyError otherwise."""
-        ctx = self._live()
-        cs = channels if isinstance(channels, ChannelSet) else ChannelSet(channels)
-        keep = []
-        r = ffi.new("sticky_request *")
-        lib.sticky_request_init_sized(r, ffi.sizeof("sticky_request"))
-        tb = tenant.encode()
-        keep.append(tb)
-        r.tenant = ffi.from_buffer(tb)
-        r.tenant_len = len(tb)
+        """Choose a channel for one request.
+
+        body: the raw JSON body (bytes-like objects are read in place, not
+        copied), or key: a Key from key() (the body is not parsed again).
+        tenant: the host's API-key or group id; model: the request's model
+        (default: the body's); headers: request headers (explicit session
+        ids); session_id: a host-given id; strict: never move a bound
+        session (NoChannelError with retry_at_ms instead).
+        Returns a Decision to report() or release() exactly once.
+        Raises NoChannelError when nothing is usable, StickyError on a bad
+        request, TypeError / ValueError on bad Python values."""
+        ctx = self._ctx
+        if ctx == ffi.NULL:
+            raise self._closed()
+        cs = channels if type(channels) is ChannelSet else ChannelSet(channels)
+        r = _new(rq.REQUEST_T)
+        r.size = rq.REQUEST_SIZE
+        if tenant:
+            tb = self._tenants.get(tenant)
+            r.tenant = tb[0]
+            r.tenant_len = tb[1]
         if model is not None:
-            mb = model.encode()
-            keep.append(mb)
-            r.model = ffi.from_buffer(mb)
-            r.model_len = len(mb)
-        if body is not None:
-            if isinstance(body, str):
-                body = body.encode()
-            buf = ffi.from_buffer(body)  # no copy for bytes / bytearray / memoryview
-            keep.append(buf)
+            mb = self._models.get(model)
+            r.model = mb[0]
+            r.model_len = mb[1]
+        if key is not None:
+            if type(key) is not Key:
+                raise TypeError("key: expected a Key from Router.key()")
+            r.chain = key._chain
+        elif body is not None:
+            buf = rq.body_buffer(body)
             r.body = buf
             r.body_len = len(buf)
+        keep = None
+        if headers:
+            keep = []
+            r.headers, r.n_headers = rq.header_array(headers, keep)
         if session_id is not None:
-            sb = session_id.encode()
-            keep.append(sb)
-            r.session_id = ffi.from_buffer(sb)
+            sb = rq.body_buffer(session_id)
+            r.session_id = sb
             r.session_id_len = len(sb)
-        r.headers, r.n_headers = _headers(headers, keep)
-        r.flags = 1 if strict else 0
-        d = ffi.new("sticky_decision *")
-        lib.sticky_decision_init_sized(d, ffi.sizeof("sticky_decision"))
-        rc = lib.sticky_select(ctx, r, cs._array, len(cs), d)
-        if rc == ENOCHANNEL:
-            raise NoChannelError(rc, "select", d.retry_at_ms)
-        _check(rc, "select")
-        return _decision(d)
+        if strict:
+            r.flags = rq.STRICT
+        d = _new(rq.DECISION_T)
+        d.size = rq.DECISION_SIZE
+        d.channel_index = -1
+        rc = _select(ctx, r, cs._array, len(cs.ids), d)
+        if rc:
+            if rc == ENOCHANNEL:
+                raise NoChannelError(rc, "select", d.retry_at_ms)
+            raise StickyError(rc, "select")
+        return new_decision(d, cs.ids)
+
+    def key(self, *, body: Optional[rq.Body] = None, tenant: str = "",
+            headers: rq.Headers = None, session_id: Optional[str] = None) -> Key:
+        """Derive a request's session key chain once (sticky_key_derive),
+        for select(key=...). Raises StickyError (STICKY_EPARSE for malformed
+        JSON, STICKY_ELIMIT for an oversized body)."""
+        ctx = self._ctx
+        if ctx == ffi.NULL:
+            raise self._closed()
+        r = _new(rq.REQUEST_T)
+        r.size = rq.REQUEST_SIZE
+        keep = []
+        if tenant:
+            tb = self._tenants.get(tenant)
+            r.tenant, r.tenant_len = tb
+        if body is not None:
+            buf = rq.body_buffer(body)
+            r.body, r.body_len = buf, len(buf)
+        if headers:
+            r.headers, r.n_headers = rq.header_array(headers, keep)
+        if session_id is not None:
+            sb = rq.body_buffer(session_id)
+            keep.append(sb)
+            r.session_id, r.session_id_len = sb, len(sb)
+        chain = _new(rq.CHAIN_T)
+        chain.size = rq.CHAIN_SIZE
+        check(lib.sticky_key_derive(ctx, r, chain), "key")
+        return new_key(chain)
 
     def report(self, decision: Decision, *, status: Optional[int] = None,
-               headers: Headers = None, timeout: bool = False, transport: bool = False,
+               headers: rq.Headers = None, timeout: bool = False, transport: bool = False,
                retry_after_seconds: Optional[int] = None,
                reset_epoch_seconds: Optional[int] = None) -> None:
         """How the attempt ended: the upstream's HTTP @status and response
-        @headers (rate-limit headers are read), or timeout / transport."""
-        ctx = self._live()
-        o = ffi.new("sticky_outcome *")
-        lib.sticky_outcome_init_sized(o, ffi.sizeof("sticky_outcome"))
+        @headers (retry-after and rate-limit headers are read), or
+        timeout=True / transport=True. Closes the attempt. Raises
+        StickyError (e.g. STICKY_EINVAL when it was already reported)."""
+        ctx = self._ctx
+        if ctx == ffi.NULL:
+            raise self._closed()
+        if type(decision) is not Decision:
+            raise TypeError("report: expected a Decision")
+        o = _new(rq.OUTCOME_T)
+        o.size = rq.OUTCOME_SIZE
         if timeout:
             o.kind = 1
         elif transport:
@@ -297,72 +288,100 @@ class Router:
         elif status is None:
             raise ValueError("report: status, timeout or transport")
         else:
-            o.status = int(status)
-        if retry_after_seconds is not None:
-            o.retry_after_seconds = int(retry_after_seconds)
-        if reset_epoch_seconds is not None:
-            o.reset_epoch_seconds = int(reset_epoch_seconds)
-        keep = []
-        o.headers, o.n_headers = _headers(headers, keep)
-        _check(lib.sticky_report(ctx, decision._raw, o), "report")
+            if isinstance(status, bool) or not isinstance(status, int):
+                raise TypeError("report: status must be an int")
+            if not 0 <= status <= 999:
+                raise ValueError(f"report: status {status} is not an HTTP status")
+            o.status = status
+        o.retry_after_seconds = rq.ABSENT if retry_after_seconds is None else retry_after_seconds
+        o.reset_epoch_seconds = rq.ABSENT if reset_epoch_seconds is None else reset_epoch_seconds
+        keep = None
+        if headers:
+            keep = []
+            o.headers, o.n_headers = rq.header_array(headers, keep)
+        rc = _report(ctx, decision._raw, o)
+        if rc:
+            raise StickyError(rc, "report")
 
     def release(self, decision: Decision) -> None:
         """End the attempt without an outcome (the client went away)."""
-        _check(lib.sticky_release(self._live(), decision._raw), "release")
+        ctx = self._ctx
+        if ctx == ffi.NULL:
+            raise self._closed()
+        if type(decision) is not Decision:
+            raise TypeError("release: expected a Decision")
+        check(lib.sticky_release(ctx, decision._raw), "release")
 
     def route(self, request: Mapping[str, Any], send: Callable[[Decision], Any], *,
-              channels: Union[ChannelSet, Iterable[Any]], max_attempts: int = 3) -> Any:
+              channels: Union[ChannelSet, Iterable[ChannelLike]], max_attempts: int = 3) -> Any:
         """select -> send -> report, retrying on the channel the library
-        chooses next, up to @max_attempts. @request holds select()'s keyword
-        arguments (body, tenant, model, headers, session_id). @send(decision)
-        returns (status, headers, result) or raises (a transport failure,
-        reported and retried; TimeoutError is reported as a timeout).
-        Returns the last result; re-raises the last exception."""
-        cs = channels if isinstance(channels, ChannelSet) else ChannelSet(channels)
-        last_exc: Optional[BaseException] = None
-        result: Any = None
+        chooses next (statuses in RETRYABLE, transport errors, timeouts), up
+        to @max_attempts. @request holds select()'s keyword arguments.
+        @send(decision) returns (status, headers, result) or raises: a
+        TimeoutError is reported as a timeout, any other Exception as a
+        transport failure; anything else (KeyboardInterrupt, ...) releases
+        the attempt and propagates. Returns the last result (possibly of a
+        retryable status when attempts ran out); re-raises the last
+        exception when the last attempt raised. NoChannelError propagates."""
+        if max_attempts < 1:
+            raise ValueError("route: max_attempts must be >= 1")
+        cs = channels if type(channels) is ChannelSet else ChannelSet(channels)
         for attempt in range(max_attempts):
             d = self.select(channels=cs, **request)
             try:
                 status, headers, result = send(d)
-            except TimeoutError as e:
+            except TimeoutError:
                 self.report(d, timeout=True)
-                last_exc = e
+                if attempt + 1 == max_attempts:
+                    raise
                 continue
-            except Exception as e:
+            except Exception:
                 self.report(d, transport=True)
-                last_exc = e
+                if attempt + 1 == max_attempts:
+                    raise
                 continue
             except BaseException:
                 self.release(d)
                 raise
             self.report(d, status=status, headers=headers)
-            last_exc = None
             if status not in RETRYABLE:
                 return result
-        if last_exc is not None:
-            raise last_exc
         return result
 
     # -- observability ---------------------------------------------------
     def stats(self) -> dict:
-        """The context's counters (sticky_ctx_stats) as a dict."""
-        s = ffi.new("sticky_ctx_stats *")
-        lib.sticky_ctx_stats_init_sized(s, ffi.sizeof("sticky_ctx_stats"))
-        _check(lib.sticky_ctx_get_stats(self._live(), s), "stats")
-        return {f: getattr(s, f) for f, _ in ffi.typeof("sticky_ctx_stats").fields
-                if f != "size"}
+        """The context's counters (sticky_ctx_stats) as a dict; with a
+        Redis store also its counters under "redis"."""
+        ctx = self._ctx
+        if ctx == ffi.NULL:
+            raise self._closed()
+        s = _new("sticky_ctx_stats *")
+        check(lib.sticky_ctx_stats_init_sized(s, ffi.sizeof("sticky_ctx_stats")), "stats")
+        check(lib.sticky_ctx_get_stats(ctx, s), "stats")
+        out = {f: getattr(s, f) for f, _ in ffi.typeof("sticky_ctx_stats").fields if f != "size"}
+        if self._store != ffi.NULL:
+            rs = _new("sticky_redis_store_stats *")
+            rl = self._store_lib
+            check(rl.sticky_redis_store_stats_init_sized(
+                rs, ffi.sizeof("sticky_redis_store_stats")), "redis stats")
+            check(rl.sticky_redis_store_get_stats(self._store, rs), "redis stats")
+            out["redis"] = {f: getattr(rs, f)
+                            for f, _ in ffi.typeof("sticky_redis_store_stats").fields
+                            if f != "size"}
+        return out
 
     def prometheus(self) -> str:
         """The Prometheus text exposition of the context's metrics."""
-        ctx = self._live()
-        needed = ffi.new("size_t *")
+        ctx = self._ctx
+        if ctx == ffi.NULL:
+            raise self._closed()
+        needed = _new("size_t *")
         cap = 4096
         while True:
-            buf = ffi.new("char[]", cap)
+            buf = _new("char[]", cap)
             rc = lib.sticky_ctx_format_prometheus(ctx, buf, cap, needed)
             if rc == 0:
                 return ffi.string(buf).decode()
             if needed[0] + 1 <= cap:
-                _check(rc, "prometheus")
+                check(rc, "prometheus")
             cap = needed[0] + 1
