@@ -11,9 +11,10 @@ from .channels import ChannelLike, ChannelSet
 from .decision import Decision, Key, new_decision, new_key
 from .errors import ENOCHANNEL, NoChannelError, StickyError, check
 
-# Statuses route() moves on from (the library has already cooled the
-# channel when it was told).
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 529})
+# Statuses route() moves on from: the library has already cooled the
+# channel when it was told (401 / 403: the account's credential was
+# refused, another account may serve the request).
+RETRYABLE = frozenset({401, 403, 408, 429, 500, 502, 503, 504, 529})
 
 _CONFIG_FIELDS = frozenset({
     "ttl_seconds", "renew_threshold_seconds", "max_sessions", "message_count",

@@ -2,27 +2,11 @@
 libsticky: placement and stickiness, a 429 moving a conversation once,
 errors as exceptions with the library's code, the retry helper, stats,
 and the load-time layout check refusing a mismatched library."""
-import json
-
 import pytest
 
 import sticky
 from sticky import _ffi
-
-
-def conv(n, turns):
-    msgs = []
-    for t in range(turns):
-        msgs.append({"role": "user", "content": f"conversation {n} question {t}"})
-        if t < turns - 1:
-            msgs.append({"role": "assistant", "content": f"answer {t}"})
-    return json.dumps({"model": "claude-sonnet-4-5", "messages": msgs}).encode()
-
-
-@pytest.fixture
-def clock():
-    now = [1_750_000_000_000]
-    return now
+from conftest import conv
 
 
 @pytest.fixture
@@ -173,3 +157,121 @@ def test_layout_check_refuses_a_mismatch():
         _ffi.check_layout(FakeLib(0x000400, bad), "fake")
     with pytest.raises(ImportError, match="this package is for 0.4"):
         _ffi.check_layout(FakeLib(0x000500, good), "fake")
+
+
+def test_precomputed_key_selects_like_the_body(router):
+    body = conv(8, 2)
+    k = router.key(body=body, tenant="t")
+    assert len(k.hex) == 16 and k.depth >= 1 and k.source == "content"
+    a = router.select(key=k, tenant="t", channels=CHANNELS)
+    router.report(a, status=200)
+    b = router.select(body=body, tenant="t", channels=CHANNELS)
+    assert b.channel == a.channel and b.key == a.key == k.hex
+    router.report(b, status=200)
+    with pytest.raises(TypeError):
+        router.select(key="0123456789abcdef", tenant="t", channels=CHANNELS)
+    with pytest.raises(sticky.StickyError) as e:
+        router.key(body=b"{not json", tenant="t")
+    assert e.value.name == "STICKY_EPARSE"
+
+
+def test_decision_and_key_are_immutable(router):
+    d = router.select(body=conv(9, 1), tenant="t", channels=CHANNELS)
+    with pytest.raises(AttributeError):
+        d.channel = "B"
+    with pytest.raises(AttributeError):
+        d._raw = None
+    assert d.as_dict()["channel"] == d.channel and "Decision(" in repr(d)
+    router.release(d)
+    k = router.key(body=conv(9, 1))
+    with pytest.raises(AttributeError):
+        k.hex = "x"
+
+
+def test_ttl_through_the_injected_clock(clock):
+    with sticky.Router(clock=lambda: clock[0], ttl_seconds=60,
+                       renew_threshold_seconds=10) as r:
+        for n in range(6):
+            d = r.select(body=conv(n, 1), tenant="t", channels=CHANNELS)
+            r.report(d, status=200)
+        clock[0] += 59_000
+        d = r.select(body=conv(0, 2), tenant="t", channels=CHANNELS)
+        assert d.reason in ("hit", "promoted_hit")
+        r.report(d, status=200)
+        clock[0] += 61_000 * 3                      # every binding has expired
+        for n in range(1, 6):
+            d = r.select(body=conv(n, 2), tenant="t", channels=CHANNELS)
+            assert d.reason == "new"
+            r.release(d)
+
+
+@pytest.mark.parametrize("value", [-1, 2**63 - 1, -2**63, 0])
+def test_any_int64_clock_value(value):
+    with sticky.Router(clock=lambda: value) as r:
+        d = r.select(body=conv(1, 1), tenant="t", channels=CHANNELS)
+        r.report(d, status=429, headers={"retry-after": "30"})
+        d = r.select(body=conv(1, 2), tenant="t", channels=CHANNELS)
+        r.report(d, status=200)
+
+
+def test_bad_python_values_are_clear_errors(router):
+    with pytest.raises(ValueError, match="NUL"):
+        sticky.ChannelSet(["A\0B"])
+    with pytest.raises(TypeError):
+        sticky.ChannelSet([42])
+    with pytest.raises(TypeError):
+        sticky.ChannelSet([{"id": "A", "models": "claude-*"}])
+    with pytest.raises(ValueError):
+        sticky.ChannelSet([{"id": "A", "weight": -1}])
+    with pytest.raises(ValueError):
+        sticky.ChannelSet([{"id": "A", "priority": 2**40}])
+    with pytest.raises(TypeError):
+        sticky.Router(ttl_seconds="60")
+    with pytest.raises(ValueError):
+        sticky.Router(ttl_seconds=2**40)
+    with pytest.raises(ValueError):
+        sticky.Router(select_policy="fastest")
+    with pytest.raises(TypeError):
+        router.select(body=12345, tenant="t", channels=CHANNELS)
+    with pytest.raises(TypeError):
+        router.select(body=conv(1, 1), tenant=b"t", channels=CHANNELS)
+    with pytest.raises(TypeError):
+        router.select(body=conv(1, 1), headers="x-session-id: 1", channels=CHANNELS)
+    with pytest.raises(TypeError):
+        router.select(body=conv(1, 1), headers=[("a",)], channels=CHANNELS)
+    d = router.select(body=conv(1, 1), tenant="t", channels=CHANNELS)
+    with pytest.raises(ValueError):
+        router.report(d, status=10_000)
+    with pytest.raises(TypeError):
+        router.report(d, status="200")
+    with pytest.raises(ValueError):
+        router.report(d)
+    with pytest.raises(TypeError):
+        router.report(d.as_dict(), status=200)
+    assert d.open                                  # none of that closed it
+    router.report(d, status=200)
+    # a long id the library refuses, with its code
+    with pytest.raises(sticky.StickyError) as e:
+        router.select(body=conv(1, 1), tenant="t", channels=["x" * 500])
+    assert e.value.code < 0
+
+
+def test_headers_as_pairs_and_bytes(router, clock):
+    d = router.select(body=conv(11, 1), tenant="t", channels=CHANNELS)
+    router.report(d, status=200)
+    bound = d.channel
+    d = router.select(body=conv(11, 2), tenant="t", channels=CHANNELS)
+    reset = clock[0] // 1000 + 600
+    router.report(d, status=429, headers=[(b"anthropic-ratelimit-unified-status", b"rejected"),
+                                          ("anthropic-ratelimit-unified-reset", str(reset))])
+    d = router.select(body=conv(11, 3), tenant="t", channels=CHANNELS)
+    assert d.channel != bound and d.moved_from == bound
+    router.release(d)
+
+
+def test_explicit_session_id(router):
+    a = router.select(body=conv(12, 1), tenant="t", session_id="sess-1", channels=CHANNELS)
+    router.report(a, status=200)
+    b = router.select(body=conv(99, 4), tenant="t", session_id="sess-1", channels=CHANNELS)
+    assert b.channel == a.channel and b.reason == "explicit_hit"
+    router.release(b)
