@@ -525,7 +525,15 @@ static size_t place(struct select_state *st, int64_t now, struct cand *cands, si
         return SIZE_MAX;
     n = policy_bounded_load(st->ctx, cands, n);
     int keyed = st->chain->n_keys > 0;
-    size_t k = policy_pick(st->ctx, cands, n, st->deepest, keyed, st->d->store_degraded);
+    /* A side request is placed by rendezvous on the conversation's first
+     * key, which every turn shares: while its channel cannot take this
+     * family, each turn goes to the same fallback and keeps that
+     * account's prompt cache (by policy, consecutive turns could land on
+     * different channels). A degraded store: rendezvous on the deepest
+     * key, as before. */
+    uint64_t key = st->stable_place && keyed ? st->chain->keys[0] : st->deepest;
+    size_t k = policy_pick(st->ctx, cands, n, key, keyed,
+                           st->d->store_degraded || st->stable_place);
     /* A use for the LRU policy now, not at commit: a new session's
      * decision waits for its claim (an asynchronous store answers later),
      * and the placements made meanwhile must see this one, or a burst all
@@ -732,7 +740,9 @@ static int select_bound(struct select_state *st, const struct request_view *v,
     int side = u == UNUSABLE_MODEL ||
                (u == UNUSABLE_COOLING && v->family != STICKY_MODEL_FAMILY_ALL &&
                 !bound_cooling_account_wide(v, bound));
+    st->stable_place = side;
     size_t idx = take_channel(st, v, scratch, bound);
+    st->stable_place = 0;
     if (idx == SIZE_MAX)
         return STICKY_ENOCHANNEL;
     if (idx == bound) {

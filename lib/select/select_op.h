@@ -53,6 +53,9 @@ struct select_state {
     size_t claim_idx;    /* SEL_CLAIM: the channel reserved for the claim */
     size_t placed_plus1; /* the channel place() chose and counted as a
                           * use, + 1 (0: none); commit() counts it once */
+    int stable_place;    /* place() picks by rendezvous on the
+                          * conversation's first key (a side request:
+                          * the same fallback every turn) */
     /* Writes queued by the decision, executed in order after it; all of
      * one decision target one channel. */
     struct write_intent writes[STICKY_MAX_MESSAGE_COUNT];

@@ -287,6 +287,53 @@ static void test_side_request_family_cooling(void **state)
     h_stop(&h);
 }
 
+/* While only its family cools on the bound channel, every turn of a
+ * conversation goes to the same fallback (keeping that account's prompt
+ * cache), not wherever the placement policy points each time: 12
+ * sessions bound to A, A's sonnet limited by a bare Retry-After (family
+ * scope), each session's next 4 turns all on one of B, C, D, and the
+ * sessions spread over them. */
+static void test_side_request_stable_fallback(void **state)
+{
+    (void)state;
+    struct harness h;
+    h_config(&h);
+    h_start(&h, 4);
+    int first[12] = {0};
+    sticky_decision d;
+    int on_a = 0;
+    for (int conv = 0; conv < 48 && on_a < 12; conv++) {
+        assert_int_equal(sel(&h, conv, 1, SONNET, &d), STICKY_OK);
+        h_report(&h, &d, 200, STICKY_ABSENT, STICKY_ABSENT);
+        if (strcmp(d.channel_id, "A") == 0)
+            first[on_a++] = conv;
+    }
+    assert_int_equal(on_a, 12);
+    /* A's own session (the first one there) meets the limit. */
+    assert_int_equal(sel(&h, first[0], 2, SONNET, &d), STICKY_OK);
+    assert_string_equal(d.channel_id, "A");
+    h_report(&h, &d, 429, 600, STICKY_ABSENT); /* Retry-After only: sonnet on A */
+    int used[4] = {0};
+    for (int i = 0; i < 12; i++) {
+        int conv = first[i];
+        char fallback[STICKY_ID_SIZE] = "";
+        for (int turn = 3; turn <= 6; turn++) {
+            h.clk.now_ms += 1000;
+            assert_int_equal(sel(&h, conv, turn, SONNET, &d), STICKY_OK);
+            assert_int_equal(d.reason, STICKY_REASON_SIDE);
+            assert_string_equal(d.moved_from, "A");
+            if (turn == 3)
+                strcpy(fallback, d.channel_id);
+            assert_string_equal(d.channel_id, fallback);
+            h_report(&h, &d, 200, STICKY_ABSENT, STICKY_ABSENT);
+        }
+        used[fallback[0] - 'A']++;
+    }
+    assert_int_equal(used[0], 0);
+    assert_true((used[1] > 0) + (used[2] > 0) + (used[3] > 0) >= 2);
+    h_stop(&h);
+}
+
 /* A spill names the bound channel; the turn back on it carries the spill
  * channel's name until a success there. */
 static void test_spill_moved_from(void **state)
@@ -362,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_least_bad_avoids_rate_limit_window),
         cmocka_unit_test(test_side_request_unserved_model),
         cmocka_unit_test(test_side_request_family_cooling),
+        cmocka_unit_test(test_side_request_stable_fallback),
         cmocka_unit_test(test_spill_moved_from),
         cmocka_unit_test(test_moved_from_until_success),
     };
