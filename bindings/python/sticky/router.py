@@ -38,6 +38,23 @@ _report = lib.sticky_report
 _from_buffer = ffi.from_buffer
 
 
+# Outcomes carrying only an HTTP status, built once per status: the
+# library only reads them (const), from any thread.
+_plain_outcomes = {}
+
+
+def _plain_outcome(status: int):
+    if not 0 <= status <= 999:
+        raise ValueError(f"report: status {status} is not an HTTP status")
+    o = _new(rq.OUTCOME_T)
+    o.size = rq.OUTCOME_SIZE
+    o.status = status
+    o.retry_after_seconds = rq.ABSENT
+    o.reset_epoch_seconds = rq.ABSENT
+    _plain_outcomes[status] = o
+    return o
+
+
 class Router:
     """One libsticky context.
 
@@ -280,6 +297,16 @@ class Router:
             raise self._closed()
         if type(decision) is not Decision:
             raise TypeError("report: expected a Decision")
+        if (not headers and type(status) is int and not timeout and not transport
+                and retry_after_seconds is None and reset_epoch_seconds is None):
+            # the common case (a status alone): a shared, read-only outcome
+            o = _plain_outcomes.get(status)
+            if o is None:
+                o = _plain_outcome(status)
+            rc = _report(ctx, decision._raw, o)
+            if rc:
+                raise StickyError(rc, "report")
+            return
         o = _new(rq.OUTCOME_T)
         o.size = rq.OUTCOME_SIZE
         if timeout:

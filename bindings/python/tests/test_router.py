@@ -275,3 +275,17 @@ def test_explicit_session_id(router):
     b = router.select(body=conv(99, 4), tenant="t", session_id="sess-1", channels=CHANNELS)
     assert b.channel == a.channel and b.reason == "explicit_hit"
     router.release(b)
+
+
+def test_bodies_are_read_in_place():
+    """The library is handed the caller's own buffer, not a copy."""
+    import ctypes
+    from sticky import _request
+    ba = bytearray(conv(1, 1) + b" " * 50_000)
+    view = _request.body_buffer(ba)
+    addr = ctypes.addressof((ctypes.c_char * len(ba)).from_buffer(ba))
+    assert int(_ffi.ffi.cast("uintptr_t", view)) == addr
+    mv = memoryview(ba)[10:]
+    assert int(_ffi.ffi.cast("uintptr_t", _request.body_buffer(mv))) == addr + 10
+    b = bytes(ba)
+    assert _ffi.ffi.buffer(_request.body_buffer(b))[:] == b
