@@ -133,8 +133,9 @@ async def run_gateway(router_kwargs):
                 else:
                     assert chans == [home[n]] * 3, (n, home[n], chans)
             assert moved >= 1
-            # each moved conversation met the 429 once: one refused attempt each
-            assert fakes[victim].refused == moved
+            # a moved conversation met the 429 at most once (the first 429
+            # cools the account, later turns go straight elsewhere)
+            assert 1 <= fakes[victim].refused <= moved
             assert all(f.keys_seen <= {f"sk-{f.name}"} for f in fakes.values())
             async with client.get(gw + "/stats") as r:
                 stats = await r.json()
