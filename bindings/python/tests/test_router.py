@@ -289,3 +289,32 @@ def test_bodies_are_read_in_place():
     assert int(_ffi.ffi.cast("uintptr_t", _request.body_buffer(mv))) == addr + 10
     b = bytes(ba)
     assert _ffi.ffi.buffer(_request.body_buffer(b))[:] == b
+
+
+def test_random_bytes_never_crash(router):
+    """Seeded random bodies, headers and statuses: every call returns or
+    raises StickyError / NoChannelError; attempts never leak."""
+    import random
+    rng = random.Random(15)
+    base = conv(3, 3)
+    for i in range(3000):
+        kind = rng.random()
+        if kind < 0.3:
+            body = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 200)))
+        elif kind < 0.7:  # a real body with a few bytes flipped or cut
+            b = bytearray(base)
+            for _ in range(rng.randrange(1, 4)):
+                b[rng.randrange(len(b))] = rng.getrandbits(8)
+            body = bytes(b[:rng.randrange(1, len(b) + 1)])
+        else:
+            body = base
+        headers = [(bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 12))),
+                    bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 20))))
+                   for _ in range(rng.randrange(0, 4))]
+        try:
+            d = router.select(body=body, tenant="t", headers=headers, channels=CHANNELS)
+        except sticky.StickyError:
+            continue
+        router.report(d, status=rng.choice([200, 400, 429, 500, 529, 401]),
+                      headers=headers + [("retry-after", str(rng.randrange(-5, 10**6)))])
+    assert router.stats()["requests"] > 0
