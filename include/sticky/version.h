@@ -9,11 +9,11 @@
 #include "common.h"
 
 #define STICKY_VERSION_MAJOR 0
-#define STICKY_VERSION_MINOR 4
+#define STICKY_VERSION_MINOR 5
 #define STICKY_VERSION_PATCH 0
-#define STICKY_VERSION_STRING "0.4.0"
+#define STICKY_VERSION_STRING "0.5.0"
 
-/* 0xMMmmpp: one byte each for major, minor, patch (0.4.0 -> 0x000400). */
+/* 0xMMmmpp: one byte each for major, minor, patch (0.5.0 -> 0x000500). */
 #define STICKY_VERSION_HEX                                                   \
     ((STICKY_VERSION_MAJOR << 16) | (STICKY_VERSION_MINOR << 8) |            \
      STICKY_VERSION_PATCH)

@@ -19,4 +19,4 @@ from .router import RETRYABLE, Router
 
 __all__ = ["Router", "AsyncRouter", "Channel", "ChannelSet", "Decision", "Key",
            "StickyError", "NoChannelError", "RETRYABLE", "LIBRARY_PATH", "LIBRARY_VERSION"]
-__version__ = "0.4.0"
+__version__ = "0.5.0"

@@ -15,7 +15,7 @@ import subprocess
 from cffi import FFI
 
 # The library version this package was written for (major.minor must match).
-ABI_VERSION = (0, 4)
+ABI_VERSION = (0, 5)
 
 CDEF = """
 typedef struct sticky_ctx sticky_ctx;

@@ -150,13 +150,13 @@ class FakeLib:
 
 def test_layout_check_refuses_a_mismatch():
     good = {sid: _ffi.ffi.sizeof(name) for name, sid in _ffi.STRUCT_IDS.items()}
-    _ffi.check_layout(FakeLib(0x000400, good), "fake")
+    _ffi.check_layout(FakeLib(0x000500, good), "fake")
     bad = dict(good)
     bad[_ffi.STRUCT_IDS["sticky_decision"]] += 8
     with pytest.raises(ImportError, match="sizeof\\(sticky_decision\\)"):
-        _ffi.check_layout(FakeLib(0x000400, bad), "fake")
-    with pytest.raises(ImportError, match="this package is for 0.4"):
-        _ffi.check_layout(FakeLib(0x000500, good), "fake")
+        _ffi.check_layout(FakeLib(0x000500, bad), "fake")
+    with pytest.raises(ImportError, match="this package is for 0.5"):
+        _ffi.check_layout(FakeLib(0x000600, good), "fake")
 
 
 def test_precomputed_key_selects_like_the_body(router):
