@@ -36,7 +36,7 @@ class ChannelSet {
   #handle;
   /** @param {Iterable<string|object>} channels */
   constructor(channels) {
-    if (channels == null || typeof channels[Symbol.iterator] !== 'function') {
+    if (channels == null || typeof channels === 'string' || typeof channels[Symbol.iterator] !== 'function') {
       throw new TypeError('ChannelSet: expected an array of channels');
     }
     const list = Array.from(channels, normalize);

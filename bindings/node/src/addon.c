@@ -48,7 +48,7 @@ static int abi_check(char *msg, size_t cap)
 {
     unsigned v = sticky_version_number();
     unsigned major = (v >> 16) & 0xff, minor = (v >> 8) & 0xff;
-    const char *path = lib_path((any_fn)sticky_version_number);
+    const char *path = lib_path((any_fn)sticky_ctx_new);
     if (major != STICKY_VERSION_MAJOR || minor != STICKY_VERSION_MINOR) {
         snprintf(msg, cap,
                  "libsticky: %s is version %s (%u.%u), but this addon was built with the "
@@ -108,7 +108,7 @@ static napi_value js_info(napi_env env, napi_callback_info cbinfo)
     napi_set_named_property(env, obj, "version", v);
     napi_create_string_utf8(env, STICKY_VERSION_STRING, NAPI_AUTO_LENGTH, &v);
     napi_set_named_property(env, obj, "headersVersion", v);
-    napi_create_string_utf8(env, lib_path((any_fn)sticky_version_number),
+    napi_create_string_utf8(env, lib_path((any_fn)sticky_ctx_new),
                             NAPI_AUTO_LENGTH, &v);
     napi_set_named_property(env, obj, "path", v);
 #ifdef STICKY_NODE_REDIS_UV
