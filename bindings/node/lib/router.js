@@ -26,7 +26,23 @@ const CONFIG_KEYS = new Set(native.configKeys());
 const REDIS_KEYS = new Set(native.redisKeys());
 const ROUTER_KEYS = new Set(['clock', 'shm', 'redis', 'fromEnv']);
 
-let rawOf; // module-private: the ArrayBuffer holding a Decision's sticky_decision
+// Decisions live in slabs: one ArrayBuffer per decision would cost more
+// than the select itself (~0.5 us); a slab lives while any of its
+// decisions does.
+const SLOT = (DECISION_SIZE + 15) & ~15;
+const SLAB_SLOTS = 128;
+let slab = null;
+let slabNext = SLAB_SLOTS;
+function allocSlot() {
+  if (slabNext === SLAB_SLOTS) {
+    slab = new ArrayBuffer(SLOT * SLAB_SLOTS);
+    slabNext = 0;
+  }
+  return slabNext++ * SLOT;
+}
+
+let rawOf; // module-private: the slab holding a Decision's sticky_decision
+let offOf; // ... and its offset there
 let chainOf; // module-private: a Key's sticky_key_chain
 
 /**
@@ -36,15 +52,18 @@ let chainOf; // module-private: a Key's sticky_key_chain
  */
 class Decision {
   #raw;
+  #off;
   #key;
   #model;
   #movedFrom;
   static {
     rawOf = (d) => (d instanceof Decision ? d.#raw : undefined);
+    offOf = (d) => d.#off;
   }
 
-  constructor(raw, cs) {
+  constructor(raw, off, cs) {
     this.#raw = raw;
+    this.#off = off;
     const i = scratchI32[0];
     /** The chosen channel's id. */
     this.channel = cs.ids[i];
@@ -61,25 +80,25 @@ class Decision {
 
   /** The deepest session key, 16 hex characters ("" when unkeyed). */
   get key() {
-    if (this.#key === undefined) this.#key = native.decisionString(this.#raw, 0);
+    if (this.#key === undefined) this.#key = native.decisionString(this.#raw, this.#off, 0);
     return this.#key;
   }
 
   /** The request's model ("" if none). */
   get model() {
-    if (this.#model === undefined) this.#model = native.decisionString(this.#raw, 1);
+    if (this.#model === undefined) this.#model = native.decisionString(this.#raw, this.#off, 1);
     return this.#model;
   }
 
   /** The channel this conversation moved from (thinking signatures), or null. */
   get movedFrom() {
-    if (this.#movedFrom === undefined) this.#movedFrom = native.decisionString(this.#raw, 2) || null;
+    if (this.#movedFrom === undefined) this.#movedFrom = native.decisionString(this.#raw, this.#off, 2) || null;
     return this.#movedFrom;
   }
 
   /** Whether the attempt is still open (not reported or released). */
   get open() {
-    return native.decisionOpen(this.#raw);
+    return native.decisionOpen(this.#raw, this.#off);
   }
 
   toJSON() {
@@ -179,7 +198,8 @@ class Router {
   select(req) {
     checkRequest(req);
     const cs = ChannelSet.from(req.channels);
-    const raw = new ArrayBuffer(DECISION_SIZE);
+    const off = allocSlot();
+    const raw = slab;
     const key = req.key;
     let tenant = req.tenant, model = req.model, chain;
     if (key !== undefined) {
@@ -188,10 +208,10 @@ class Router {
       if (tenant === undefined) tenant = key.tenant;
       if (model === undefined) model = key.model;
     }
-    native.select(this.#h, ChannelSet.handleOf(cs), raw, req.body, tenant, model,
+    native.select(this.#h, ChannelSet.handleOf(cs), raw, off, req.body, tenant, model,
       req.headers == null ? undefined : flatten(req.headers), req.sessionId,
       req.strict ? SELECT_STRICT : 0, chain);
-    return new Decision(raw, cs);
+    return new Decision(raw, off, cs);
   }
 
   /** select() that never blocks the event loop; resolves at once with the
@@ -203,7 +223,8 @@ class Router {
       const signal = req.signal;
       if (signal && signal.aborted) return Promise.reject(abortError(signal));
       const cs = ChannelSet.from(req.channels);
-      const raw = new ArrayBuffer(DECISION_SIZE);
+      const off = allocSlot();
+      const raw = slab;
       const key = req.key;
       let tenant = req.tenant, model = req.model, chain;
       if (key !== undefined) {
@@ -214,12 +235,12 @@ class Router {
       }
       const id = this.#nextId;
       this.#nextId = id >= 0xfffffff0 ? 1 : id + 1;
-      const rc = native.selectStart(this.#h, ChannelSet.handleOf(cs), raw, req.body, tenant, model,
+      const rc = native.selectStart(this.#h, ChannelSet.handleOf(cs), raw, off, req.body, tenant, model,
         req.headers == null ? undefined : flatten(req.headers), req.sessionId,
         req.strict ? SELECT_STRICT : 0, chain, id);
-      if (rc !== EINPROGRESS) return Promise.resolve(new Decision(raw, cs));
+      if (rc !== EINPROGRESS) return Promise.resolve(new Decision(raw, off, cs));
       return new Promise((resolve, reject) => {
-        const p = { resolve, reject, raw, cs, signal, onAbort: null };
+        const p = { resolve, reject, raw, off, cs, signal, onAbort: null };
         if (signal) {
           p.onAbort = () => {
             if (this.#pending.get(id) === p && native.selectCancel(this.#h, id)) {
@@ -241,8 +262,8 @@ class Router {
     if (p === undefined) return;
     this.#pending.delete(id);
     if (p.signal) p.signal.removeEventListener('abort', p.onAbort);
-    native.decisionFill(p.raw);
-    if (rc === 0) p.resolve(new Decision(p.raw, p.cs));
+    native.decisionFill(p.raw, p.off);
+    if (rc === 0) p.resolve(new Decision(p.raw, p.off, p.cs));
     else p.reject(makeError(rc, 'select', scratchF64[4]));
   }
 
@@ -254,7 +275,7 @@ class Router {
     if (outcome === null || typeof outcome !== 'object') throw new TypeError('report: expected {status, headers} or {timeout: true} / {transport: true}');
     const kind = outcome.timeout ? 1 : outcome.transport ? 2 : 0;
     if (kind === 0 && typeof outcome.status !== 'number') throw new TypeError('report: status (a number), timeout or transport is required');
-    native.report(this.#h, raw, kind, outcome.status, outcome.retryAfterSeconds,
+    native.report(this.#h, raw, offOf(decision), kind, outcome.status, outcome.retryAfterSeconds,
       outcome.resetEpochSeconds, outcome.headers == null ? undefined : flatten(outcome.headers));
   }
 
@@ -262,7 +283,7 @@ class Router {
   release(decision) {
     const raw = rawOf(decision);
     if (raw === undefined) throw new TypeError('release: expected a Decision');
-    native.release(this.#h, raw);
+    native.release(this.#h, raw, offOf(decision));
   }
 
   /** A reusable key for a body (select({key})): tenant / model / headers /

@@ -127,9 +127,11 @@ napi_value js_set_error_factory(napi_env env, napi_callback_info info);
 router *get_router(napi_env env, napi_value v);
 /* The channel set behind @v; throws and returns NULL if it is not one. */
 channel_set *get_channels(napi_env env, napi_value v);
-/* The sticky_decision in ArrayBuffer @v; throws and returns NULL if @v is
- * not an ArrayBuffer of exactly sizeof(sticky_decision) bytes. */
-sticky_decision *get_raw_decision(napi_env env, napi_value v);
+/* The sticky_decision at byte offset @off of ArrayBuffer @v (decisions
+ * live in slabs that JavaScript allocates: one ArrayBuffer per decision
+ * would cost more than the select); throws and returns NULL if @v is not
+ * an ArrayBuffer or the offset is misaligned or out of bounds. */
+sticky_decision *get_raw_decision(napi_env env, napi_value v, napi_value off);
 
 /* ---- requests (request.c) ---------------------------------------------------- */
 

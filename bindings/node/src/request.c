@@ -133,18 +133,21 @@ int build_request(napi_env env, napi_value *argv, arena *a, js_request *out)
     return 0;
 }
 
-sticky_decision *get_raw_decision(napi_env env, napi_value v)
+sticky_decision *get_raw_decision(napi_env env, napi_value v, napi_value off_v)
 {
     bool is;
     void *data;
     size_t n;
+    uint32_t off = 0;
     if (napi_is_arraybuffer(env, v, &is) != napi_ok || !is ||
         napi_get_arraybuffer_info(env, v, &data, &n) != napi_ok ||
-        n != sizeof(sticky_decision) || ((uintptr_t)data % 8u) != 0) {
+        napi_get_value_uint32(env, off_v, &off) != napi_ok || off % 8u != 0 ||
+        n < sizeof(sticky_decision) || off > n - sizeof(sticky_decision) ||
+        ((uintptr_t)data % 8u) != 0) {
         throw_type(env, "not a Decision of this Router");
         return NULL;
     }
-    sticky_decision *d = data;
+    sticky_decision *d = (sticky_decision *)(void *)((char *)data + off);
     /* Only this addon writes it, but keep every string terminated. */
     d->channel_id[STICKY_ID_SIZE - 1] = '\0';
     d->moved_from[STICKY_ID_SIZE - 1] = '\0';

@@ -510,22 +510,22 @@ napi_value js_router_close(napi_env env, napi_callback_info info)
 
 /* ---- routing --------------------------------------------------------------------- */
 
-/* select(h, channels, raw, body, tenant, model, headers, sessionId, flags, chain)
- * -> undefined; the decision's numbers in the scratch slots. */
+/* select(h, channels, raw, off, body, tenant, model, headers, sessionId,
+ * flags, chain) -> undefined; the decision's numbers in the scratch slots. */
 napi_value js_select(napi_env env, napi_callback_info info)
 {
-    size_t argc = 10;
-    napi_value argv[10];
+    size_t argc = 11;
+    napi_value argv[11];
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    if (argc < 10)
-        return throw_type(env, "select: 10 arguments");
+    if (argc < 11)
+        return throw_type(env, "select: 11 arguments");
     router *r = get_router(env, argv[0]);
     if (r == NULL)
         return NULL;
     channel_set *cs = get_channels(env, argv[1]);
     if (cs == NULL)
         return NULL;
-    sticky_decision *d = get_raw_decision(env, argv[2]);
+    sticky_decision *d = get_raw_decision(env, argv[2], argv[3]);
     if (d == NULL)
         return NULL;
     if (r->async_store)
@@ -535,7 +535,7 @@ napi_value js_select(napi_env env, napi_callback_info info)
     arena a;
     arena_init(&a, stack, sizeof stack);
     js_request jr;
-    if (build_request(env, argv + 3, &a, &jr) != 0) {
+    if (build_request(env, argv + 4, &a, &jr) != 0) {
         arena_free(&a);
         return NULL;
     }
@@ -553,18 +553,20 @@ napi_value js_select(napi_env env, napi_callback_info info)
     return NULL;
 }
 
-/* report(h, raw, kind, status, retryAfterSeconds, resetEpochSeconds, headers) */
+/* report(h, raw, off, kind, status, retryAfterSeconds, resetEpochSeconds,
+ * headers) */
 napi_value js_report(napi_env env, napi_callback_info info)
 {
-    size_t argc = 7;
-    napi_value argv[7];
-    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    if (argc < 7)
-        return throw_type(env, "report: 7 arguments");
-    router *r = get_router(env, argv[0]);
+    size_t argc = 8;
+    napi_value argv0[8];
+    napi_get_cb_info(env, info, &argc, argv0, NULL, NULL);
+    if (argc < 8)
+        return throw_type(env, "report: 8 arguments");
+    router *r = get_router(env, argv0[0]);
     if (r == NULL)
         return NULL;
-    sticky_decision *d = get_raw_decision(env, argv[1]);
+    sticky_decision *d = get_raw_decision(env, argv0[1], argv0[2]);
+    napi_value *argv = argv0 + 1; /* argv[2] is the kind, as before */
     if (d == NULL)
         return NULL;
     sticky_outcome o;
@@ -608,18 +610,18 @@ napi_value js_report(napi_env env, napi_callback_info info)
     return NULL;
 }
 
-/* release(h, raw) */
+/* release(h, raw, off) */
 napi_value js_release(napi_env env, napi_callback_info info)
 {
-    size_t argc = 2;
-    napi_value argv[2];
+    size_t argc = 3;
+    napi_value argv[3];
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    if (argc < 2)
-        return throw_type(env, "release: 2 arguments");
+    if (argc < 3)
+        return throw_type(env, "release: 3 arguments");
     router *r = get_router(env, argv[0]);
     if (r == NULL)
         return NULL;
-    sticky_decision *d = get_raw_decision(env, argv[1]);
+    sticky_decision *d = get_raw_decision(env, argv[1], argv[2]);
     if (d == NULL)
         return NULL;
     int rc = sticky_release(r->ctx, d);
@@ -628,19 +630,20 @@ napi_value js_release(napi_env env, napi_callback_info info)
     return NULL;
 }
 
-/* decisionString(raw, which): 0 key_hex, 1 model, 2 moved_from, 3 channel_id */
+/* decisionString(raw, off, which): 0 key_hex, 1 model, 2 moved_from,
+ * 3 channel_id */
 napi_value js_decision_string(napi_env env, napi_callback_info info)
 {
-    size_t argc = 2;
-    napi_value argv[2], out;
+    size_t argc = 3;
+    napi_value argv[3], out;
     int32_t which = -1;
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    if (argc < 2)
-        return throw_type(env, "decisionString: 2 arguments");
-    sticky_decision *d = get_raw_decision(env, argv[0]);
+    if (argc < 3)
+        return throw_type(env, "decisionString: 3 arguments");
+    sticky_decision *d = get_raw_decision(env, argv[0], argv[1]);
     if (d == NULL)
         return NULL;
-    napi_get_value_int32(env, argv[1], &which);
+    napi_get_value_int32(env, argv[2], &which);
     const char *s;
     switch (which) {
     case 0: s = d->key_hex; break;
@@ -653,30 +656,30 @@ napi_value js_decision_string(napi_env env, napi_callback_info info)
     return out;
 }
 
-/* decisionOpen(raw) -> whether the attempt is open. */
+/* decisionOpen(raw, off) -> whether the attempt is open. */
 napi_value js_decision_open(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1], out;
+    size_t argc = 2;
+    napi_value argv[2], out;
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    if (argc < 1)
-        return throw_type(env, "decisionOpen: 1 argument");
-    sticky_decision *d = get_raw_decision(env, argv[0]);
+    if (argc < 2)
+        return throw_type(env, "decisionOpen: 2 arguments");
+    sticky_decision *d = get_raw_decision(env, argv[0], argv[1]);
     if (d == NULL)
         return NULL;
     napi_get_boolean(env, d->attempt != 0, &out);
     return out;
 }
 
-/* decisionFill(raw): its numbers to the scratch slots (async results). */
+/* decisionFill(raw, off): its numbers to the scratch slots (async results). */
 napi_value js_decision_fill(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
+    size_t argc = 2;
+    napi_value argv[2];
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    if (argc < 1)
-        return throw_type(env, "decisionFill: 1 argument");
-    sticky_decision *d = get_raw_decision(env, argv[0]);
+    if (argc < 2)
+        return throw_type(env, "decisionFill: 2 arguments");
+    sticky_decision *d = get_raw_decision(env, argv[0], argv[1]);
     if (d == NULL)
         return NULL;
     write_scratch(get_node_env(env), d);

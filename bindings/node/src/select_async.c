@@ -67,27 +67,27 @@ static void on_decision(sticky_select_op *op, int rc, sticky_decision *d, void *
     napi_close_handle_scope(env, hs);
 }
 
-/* selectStart(h, channels, raw, body, tenant, model, headers, sessionId,
- * flags, chain, id) -> 0 (final: numbers in the scratch slots) or
+/* selectStart(h, channels, raw, off, body, tenant, model, headers,
+ * sessionId, flags, chain, id) -> 0 (final: numbers in the scratch slots) or
  * STICKY_EINPROGRESS (settle(id, rc) comes later); errors are thrown. */
 napi_value js_select_start(napi_env env, napi_callback_info info)
 {
-    size_t argc = 11;
-    napi_value argv[11], out;
+    size_t argc = 12;
+    napi_value argv[12], out;
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    if (argc < 11)
-        return throw_type(env, "selectStart: 11 arguments");
+    if (argc < 12)
+        return throw_type(env, "selectStart: 12 arguments");
     router *r = get_router(env, argv[0]);
     if (r == NULL)
         return NULL;
     channel_set *cs = get_channels(env, argv[1]);
     if (cs == NULL)
         return NULL;
-    sticky_decision *d = get_raw_decision(env, argv[2]);
+    sticky_decision *d = get_raw_decision(env, argv[2], argv[3]);
     if (d == NULL)
         return NULL;
     uint32_t id;
-    if (napi_get_value_uint32(env, argv[10], &id) != napi_ok)
+    if (napi_get_value_uint32(env, argv[11], &id) != napi_ok)
         return throw_type(env, "selectStart: bad id");
     pending_op *p = calloc(1, sizeof(*p));
     if (p == NULL)
@@ -96,7 +96,7 @@ napi_value js_select_start(napi_env env, napi_callback_info info)
     arena a;
     arena_init(&a, stack, sizeof stack);
     js_request jr;
-    if (build_request(env, argv + 3, &a, &jr) != 0) {
+    if (build_request(env, argv + 4, &a, &jr) != 0) {
         arena_free(&a);
         free(p);
         return NULL;
@@ -111,7 +111,7 @@ napi_value js_select_start(napi_env env, napi_callback_info info)
     arena_free(&a);
     if (rc == STICKY_EINPROGRESS) {
         p->op = op;
-        /* The decision lives in the ArrayBuffer: keep it until the end. */
+        /* The decision lives in the slab ArrayBuffer: keep it until the end. */
         napi_create_reference(env, argv[2], 1, &p->raw_ref);
         p->prev = NULL;
         p->next = r->pending;
