@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -566,7 +567,7 @@ napi_value js_report(napi_env env, napi_callback_info info)
     if (r == NULL)
         return NULL;
     sticky_decision *d = get_raw_decision(env, argv0[1], argv0[2]);
-    napi_value *argv = argv0 + 1; /* argv[2] is the kind, as before */
+    napi_value *argv = argv0 + 1; /* argv[2..6]: kind, status, retry, reset, headers */
     if (d == NULL)
         return NULL;
     sticky_outcome o;
