@@ -18,7 +18,7 @@ module.exports = {
   NoChannelError,
   TimeoutError,
   RETRYABLE,
-  /** The loaded libsticky's version, e.g. "0.4.0". */
+  /** The loaded libsticky's version, e.g. "0.5.0". */
   libraryVersion: info.version,
   /** The headers' version the addon was compiled with. */
   headersVersion: info.headersVersion,
