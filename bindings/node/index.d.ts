@@ -189,7 +189,7 @@ export class Router {
   report(decision: Decision, outcome: Outcome): void;
   release(decision: Decision): void;
   key(body: Body, opts?: { tenant?: string; model?: string; headers?: HeadersLike; sessionId?: string }): Key;
-  /** select -> send -> report, retrying on 408/429/500/502/503/504/529 up to maxAttempts (default 3). */
+  /** select -> send -> report, retrying on 401/403/408/429/500/502/503/504/529 up to maxAttempts (default 3). */
   route<T>(
     request: Omit<SelectRequest, 'channels'> & { channels?: SelectRequest['channels'] },
     send: (decision: Decision) => Promise<SendResult<T>> | SendResult<T>,

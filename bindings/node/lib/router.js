@@ -15,7 +15,8 @@ const scratchF64 = new Float64Array(native.scratch);
 const SELECT_STRICT = 1;
 
 // Statuses route() moves on from (the library has already cooled the channel).
-const RETRYABLE = new Set([408, 429, 500, 502, 503, 504, 529]);
+// 401 / 403: the account's credential was refused; another account may serve.
+const RETRYABLE = new Set([401, 403, 408, 429, 500, 502, 503, 504, 529]);
 
 const REASONS = [];
 for (let i = 0; i <= 9; i++) REASONS.push(native.reasonName(i));
@@ -298,7 +299,7 @@ class Router {
 
   /**
    * select -> send -> report, retrying on the channel the library chooses
-   * next (statuses 408, 429, 500, 502, 503, 504, 529), up to maxAttempts.
+   * next (statuses 401, 403, 408, 429, 500, 502, 503, 504, 529), up to maxAttempts.
    * send(decision) resolves to {status, headers, result} or throws (a
    * transport failure; an error named TimeoutError / code ETIMEDOUT is
    * reported as a timeout). Resolves to the last result; rethrows the last
