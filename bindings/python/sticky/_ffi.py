@@ -143,6 +143,24 @@ typedef struct sticky_ctx_stats {
     uint64_t tenant_mismatches;
 } sticky_ctx_stats;
 
+typedef struct sticky_channel_health {
+    size_t size;
+    int state;
+    int cause;
+    int family;
+    int64_t until_ms;
+    uint32_t in_flight;
+    uint32_t consecutive_failures;
+    uint32_t cooling_families;
+    uint32_t reserved;
+    uint64_t selections;
+    uint64_t failures;
+} sticky_channel_health;
+int sticky_channel_health_init_sized(sticky_channel_health *h, size_t size);
+int sticky_ctx_get_channel_health(const sticky_ctx *ctx, const char *channel_id,
+                                  sticky_channel_health *out);
+int sticky_ctx_clear_channel_health(sticky_ctx *ctx, const char *channel_id);
+
 typedef struct sticky_shm sticky_shm;
 typedef struct sticky_shm_options {
     size_t size;
@@ -270,6 +288,7 @@ STRUCT_IDS = {
     "sticky_outcome": 10,
     "sticky_ctx_stats": 11,
     "sticky_header": 15,
+    "sticky_channel_health": 16,
     "sticky_key_chain": 12,
     "sticky_shm_options": 17,
 }

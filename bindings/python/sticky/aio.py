@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, Union
 
 from .channels import ChannelLike, ChannelSet, as_channel_set
 from .decision import Decision, Key
-from .router import RETRYABLE, Router
+from .router import RETRYABLE, Router, _send_result
 
 
 class AsyncRouter:
@@ -35,10 +35,14 @@ class AsyncRouter:
             self._executor = ThreadPoolExecutor(max_workers=workers,
                                                 thread_name_prefix="sticky-redis")
 
-    async def _run(self, fn: Callable[[], Any]) -> Any:
+    async def _run_to_end(self, fn: Callable[[], Any]) -> Any:
+        """Run @fn (a report or release) on the pool; it runs to the end
+        even if the awaiting task is cancelled (shielded), so an attempt is
+        never left open by a cancellation."""
         if self._executor is None:
             return fn()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        fut = asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        return await asyncio.shield(fut)
 
     async def select(self, **request: Any) -> Decision:
         """Router.select() without blocking the loop. If the awaiting task
@@ -62,12 +66,13 @@ class AsyncRouter:
             self._executor.submit(self.router.release, d)
 
     async def report(self, decision: Decision, **outcome: Any) -> None:
-        """Router.report() without blocking the loop."""
-        await self._run(functools.partial(self.router.report, decision, **outcome))
+        """Router.report() without blocking the loop; it completes even if
+        the awaiting task is cancelled."""
+        await self._run_to_end(functools.partial(self.router.report, decision, **outcome))
 
     async def release(self, decision: Decision) -> None:
-        """Router.release()."""
-        await self._run(functools.partial(self.router.release, decision))
+        """Router.release(); completes even if the awaiting task is cancelled."""
+        await self._run_to_end(functools.partial(self.router.release, decision))
 
     def key(self, **request: Any) -> Key:
         """Router.key(): CPU only, never waits."""
@@ -86,7 +91,7 @@ class AsyncRouter:
         for attempt in range(max_attempts):
             d = await self.select(channels=cs, **request)
             try:
-                status, headers, result = await send(d)
+                out = await send(d)
             except (TimeoutError, asyncio.TimeoutError):
                 await self.report(d, timeout=True)
                 if attempt + 1 == max_attempts:
@@ -100,7 +105,15 @@ class AsyncRouter:
             except BaseException:
                 self.router.release(d)
                 raise
-            await self.report(d, status=status, headers=headers)
+            status, headers, result = _send_result(self.router, d, out)
+            try:
+                await self.report(d, status=status, headers=headers)
+            except asyncio.CancelledError:
+                raise  # the shielded report still runs to the end
+            except BaseException:
+                if d.open:
+                    self.router.release(d)
+                raise
             if status not in RETRYABLE:
                 return result
         return result

@@ -10,6 +10,7 @@ from ._ffi import ffi, lib
 from .errors import check
 
 _STATES = {"active": 0, "disabled": 1, "draining": 2}
+_MAX_ID_BYTES = 127  # STICKY_ID_SIZE - 1
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,15 @@ class ChannelSet:
             raise ValueError("ChannelSet: no channels")
         self.channels = chans
         self.ids = tuple(c.id for c in chans)
+        seen = set()
+        for cid in self.ids:
+            if not isinstance(cid, str) or not cid:
+                raise ValueError(f"channel id {cid!r}: expected a non-empty str")
+            if len(cid.encode()) > _MAX_ID_BYTES:
+                raise ValueError(f"channel id {cid[:40]!r}...: longer than {_MAX_ID_BYTES} bytes")
+            if cid in seen:
+                raise ValueError(f"channel id {cid!r} appears twice")
+            seen.add(cid)
         keep = []
         size = ffi.sizeof("sticky_channel")
         array = ffi.new("sticky_channel[]", len(chans))

@@ -87,10 +87,12 @@ def new_decision(raw, ids) -> Decision:
 
 class Key:
     """A request's session key chain (Router.key()), to select() with
-    key=... instead of a body: the body is parsed once. .hex is the deepest
-    key, .source "explicit" (a host-given or header id) or "content"."""
+    key=... instead of a body: the body is parsed once. It carries the
+    tenant and model of the request it was derived from, which select()
+    uses unless given others. .hex is the deepest key, .source "explicit"
+    (a host-given or header id) or "content"."""
 
-    __slots__ = ("_chain",)
+    __slots__ = ("_chain", "tenant", "model")
 
     def __setattr__(self, name, value):
         raise AttributeError("Key is immutable")
@@ -114,10 +116,13 @@ class Key:
         return _KEY_SOURCES[s] if 0 <= s < len(_KEY_SOURCES) else str(s)
 
     def __repr__(self) -> str:
-        return f"Key(hex={self.hex!r}, depth={self.depth}, source={self.source!r})"
+        return (f"Key(hex={self.hex!r}, depth={self.depth}, source={self.source!r}, "
+                f"tenant={self.tenant!r}, model={self.model!r})")
 
 
-def new_key(chain) -> Key:
+def new_key(chain, tenant: str, model: Optional[str]) -> Key:
     k = object.__new__(Key)
     _set(k, "_chain", chain)
+    _set(k, "tenant", tenant)
+    _set(k, "model", model)
     return k

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._ffi import ffi, lib
 
 ENOCHANNEL = -7
+ENOTFOUND = -4
 EINVAL = -1
 
 

@@ -3,13 +3,14 @@ default, a shared-memory segment, or Redis); select / report / release,
 key(), the retry helper route(), stats and the Prometheus text."""
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from . import _request as rq
 from ._ffi import ffi, lib, redis_lib
 from .channels import ChannelLike, ChannelSet
 from .decision import Decision, Key, new_decision, new_key
-from .errors import ENOCHANNEL, NoChannelError, StickyError, check
+from .errors import ENOCHANNEL, ENOTFOUND, NoChannelError, StickyError, check
 
 # Statuses route() moves on from: the library has already cooled the
 # channel when it was told (401 / 403: the account's credential was
@@ -38,13 +39,49 @@ _report = lib.sticky_report
 _from_buffer = ffi.from_buffer
 
 
+_HEALTH_STATES = {0: "ok", 1: "cooling", 2: "rate_limited", 3: "auth"}
+_HEALTH_CAUSES = {0: "none", 1: "rate_limit", 2: "rate_limit_guess", 3: "overloaded",
+                  4: "server", 5: "timeout", 6: "auth", 7: "breaker"}
+
+
+def _channel_id(channel: str):
+    if not isinstance(channel, str) or "\0" in channel:
+        raise TypeError("channel: expected a channel id (str)")
+    return channel.encode()
+
+
+def _body_model(body: rq.Body) -> Optional[str]:
+    """The top-level "model" of a JSON body, or None."""
+    try:
+        doc = json.loads(body if not isinstance(body, memoryview) else body.tobytes())
+    except (ValueError, TypeError):
+        return None
+    m = doc.get("model") if isinstance(doc, dict) else None
+    return m if isinstance(m, str) and "\0" not in m else None
+
+
+def _send_result(router: "Router", d: Decision, out: Any):
+    """(status, headers, result) from what send() returned; a malformed
+    value is the host's bug: the attempt is released and TypeError raised
+    (never reported as the channel's failure)."""
+    try:
+        status, headers, result = out
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 999:
+            raise TypeError
+    except (TypeError, ValueError):
+        router.release(d)
+        raise TypeError("route: send() must return (status, headers, result) with an int "
+                        f"HTTP status, got {out!r:.80}") from None
+    return status, headers, result
+
+
 # Outcomes carrying only an HTTP status, built once per status: the
 # library only reads them (const), from any thread.
 _plain_outcomes = {}
 
 
 def _plain_outcome(status: int):
-    if not 0 <= status <= 999:
+    if not 100 <= status <= 999:
         raise ValueError(f"report: status {status} is not an HTTP status")
     o = _new(rq.OUTCOME_T)
     o.size = rq.OUTCOME_SIZE
@@ -106,9 +143,10 @@ class Router:
             except OverflowError:
                 raise ValueError(f"Router: {k}={v} is out of range") from None
         self._clock = None
+        self._in_clock = False
+        self._clock_error = None
         if clock is not None:
-            self._clock = ffi.callback("int64_t(void *)", lambda _u: int(clock()),
-                                       onerror=lambda *_: None)
+            self._clock = ffi.callback("int64_t(void *)", self._clock_wrapper(clock))
             cfg.clock_fn = self._clock
         ctx = _new("sticky_ctx **")
         check(lib.sticky_ctx_new(cfg, ctx), "context")
@@ -121,6 +159,36 @@ class Router:
         except BaseException:
             self.close()
             raise
+
+    def _clock_wrapper(self, clock: Callable[[], int]):
+        """The C clock callback: calls @clock; if it raises (or returns a
+        non-int), the library gets the last good reading and the call that
+        asked for the time re-raises the error when it returns."""
+        last = [0]
+
+        def now(_user):
+            self._in_clock = True
+            try:
+                value = clock()
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise TypeError(f"clock() returned {type(value).__name__}, not int ms")
+                if not -2**63 <= value < 2**63:
+                    raise ValueError(f"clock() returned {value}: outside int64")
+                last[0] = value
+            except BaseException as e:
+                self._clock_error = e
+            finally:
+                self._in_clock = False
+            return last[0]
+        return now
+
+    def _raise_clock_error(self, decision=None):
+        """After a library call: re-raise the clock's error, if any,
+        releasing the attempt the call opened."""
+        e, self._clock_error = self._clock_error, None
+        if decision is not None and decision.attempt != 0:
+            lib.sticky_release(self._ctx, decision)
+        raise e
 
     def _use_shm(self, path: str) -> None:
         if not isinstance(path, str) or "\0" in path:
@@ -166,7 +234,10 @@ class Router:
     # -- lifetime --------------------------------------------------------
     def close(self) -> None:
         """Free the store the Router made, then the context. Idempotent;
-        no call may be running in another thread."""
+        no call may be running in another thread. Raises RuntimeError when
+        called from the injected clock (a library call is running)."""
+        if getattr(self, "_in_clock", False):
+            raise RuntimeError("Router.close() from inside its clock: a call is running")
         if self._store != ffi.NULL:
             lib.sticky_store_free(self._store)
             self._store = ffi.NULL
@@ -220,6 +291,18 @@ class Router:
         cs = channels if type(channels) is ChannelSet else ChannelSet(channels)
         r = _new(rq.REQUEST_T)
         r.size = rq.REQUEST_SIZE
+        if key is not None:
+            if type(key) is not Key:
+                raise TypeError("key: expected a Key from Router.key()")
+            r.chain = key._chain
+            if not tenant:
+                tenant = key.tenant
+            if model is None:
+                model = key.model
+        elif body is not None:
+            buf = rq.body_buffer(body)
+            r.body = buf
+            r.body_len = len(buf)
         if tenant:
             tb = self._tenants.get(tenant)
             r.tenant = tb[0]
@@ -228,14 +311,6 @@ class Router:
             mb = self._models.get(model)
             r.model = mb[0]
             r.model_len = mb[1]
-        if key is not None:
-            if type(key) is not Key:
-                raise TypeError("key: expected a Key from Router.key()")
-            r.chain = key._chain
-        elif body is not None:
-            buf = rq.body_buffer(body)
-            r.body = buf
-            r.body_len = len(buf)
         keep = None
         if headers:
             keep = []
@@ -250,6 +325,8 @@ class Router:
         d.size = rq.DECISION_SIZE
         d.channel_index = -1
         rc = _select(ctx, r, cs._array, len(cs.ids), d)
+        if self._clock_error is not None:
+            self._raise_clock_error(d)
         if rc:
             if rc == ENOCHANNEL:
                 raise NoChannelError(rc, "select", d.retry_at_ms)
@@ -257,10 +334,14 @@ class Router:
         return new_decision(d, cs.ids)
 
     def key(self, *, body: Optional[rq.Body] = None, tenant: str = "",
-            headers: rq.Headers = None, session_id: Optional[str] = None) -> Key:
+            model: Optional[str] = None, headers: rq.Headers = None,
+            session_id: Optional[str] = None) -> Key:
         """Derive a request's session key chain once (sticky_key_derive),
-        for select(key=...). Raises StickyError (STICKY_EPARSE for malformed
-        JSON, STICKY_ELIMIT for an oversized body)."""
+        for select(key=...). The Key carries @tenant and the model: @model,
+        else the body's top-level "model" (read here, once), so a keyed
+        select filters channels by model like a select with the body.
+        Raises StickyError (STICKY_EPARSE for malformed JSON, STICKY_ELIMIT
+        for an oversized body)."""
         ctx = self._ctx
         if ctx == ffi.NULL:
             raise self._closed()
@@ -282,7 +363,9 @@ class Router:
         chain = _new(rq.CHAIN_T)
         chain.size = rq.CHAIN_SIZE
         check(lib.sticky_key_derive(ctx, r, chain), "key")
-        return new_key(chain)
+        if model is None and body is not None:
+            model = _body_model(body)
+        return new_key(chain, tenant, model)
 
     def report(self, decision: Decision, *, status: Optional[int] = None,
                headers: rq.Headers = None, timeout: bool = False, transport: bool = False,
@@ -291,7 +374,7 @@ class Router:
         """How the attempt ended: the upstream's HTTP @status and response
         @headers (retry-after and rate-limit headers are read), or
         timeout=True / transport=True. Closes the attempt. Raises
-        StickyError (e.g. STICKY_EINVAL when it was already reported)."""
+        StickyError (STICKY_ENOTFOUND when it was already reported)."""
         ctx = self._ctx
         if ctx == ffi.NULL:
             raise self._closed()
@@ -304,6 +387,8 @@ class Router:
             if o is None:
                 o = _plain_outcome(status)
             rc = _report(ctx, decision._raw, o)
+            if self._clock_error is not None:
+                self._raise_clock_error()
             if rc:
                 raise StickyError(rc, "report")
             return
@@ -318,7 +403,7 @@ class Router:
         else:
             if isinstance(status, bool) or not isinstance(status, int):
                 raise TypeError("report: status must be an int")
-            if not 0 <= status <= 999:
+            if not 100 <= status <= 999:
                 raise ValueError(f"report: status {status} is not an HTTP status")
             o.status = status
         o.retry_after_seconds = rq.ABSENT if retry_after_seconds is None else retry_after_seconds
@@ -328,6 +413,8 @@ class Router:
             keep = []
             o.headers, o.n_headers = rq.header_array(headers, keep)
         rc = _report(ctx, decision._raw, o)
+        if self._clock_error is not None:
+            self._raise_clock_error()
         if rc:
             raise StickyError(rc, "report")
 
@@ -357,7 +444,7 @@ class Router:
         for attempt in range(max_attempts):
             d = self.select(channels=cs, **request)
             try:
-                status, headers, result = send(d)
+                out = send(d)
             except TimeoutError:
                 self.report(d, timeout=True)
                 if attempt + 1 == max_attempts:
@@ -371,10 +458,52 @@ class Router:
             except BaseException:
                 self.release(d)
                 raise
-            self.report(d, status=status, headers=headers)
+            status, headers, result = _send_result(self, d, out)
+            try:
+                self.report(d, status=status, headers=headers)
+            except BaseException:
+                if d.open:
+                    self.release(d)
+                raise
             if status not in RETRYABLE:
                 return result
         return result
+
+    # -- channel health --------------------------------------------------
+    def health(self, channel: str) -> dict:
+        """A channel's health (sticky_ctx_get_channel_health): state ("ok",
+        "cooling", "rate_limited", "auth"), cause, family, until_ms,
+        in_flight, consecutive_failures, selections, failures. A channel
+        the context never saw is reported as ok with zero counts."""
+        ctx = self._ctx
+        if ctx == ffi.NULL:
+            raise self._closed()
+        h = _new("sticky_channel_health *")
+        check(lib.sticky_channel_health_init_sized(h, ffi.sizeof("sticky_channel_health")),
+              "health")
+        cid = _channel_id(channel)
+        rc = lib.sticky_ctx_get_channel_health(ctx, cid, h)
+        if rc == ENOTFOUND:
+            return {"state": "ok", "cause": "none", "family": "all", "until_ms": 0,
+                    "in_flight": 0, "consecutive_failures": 0, "selections": 0,
+                    "failures": 0}
+        check(rc, "health")
+        return {"state": _HEALTH_STATES.get(h.state, str(h.state)),
+                "cause": _HEALTH_CAUSES.get(h.cause, str(h.cause)),
+                "family": ffi.string(lib.sticky_model_family_name(h.family)).decode(),
+                "until_ms": h.until_ms, "in_flight": h.in_flight,
+                "consecutive_failures": h.consecutive_failures,
+                "selections": h.selections, "failures": h.failures}
+
+    def clear_health(self, channel: str) -> None:
+        """End every cooldown of @channel, auth state included (the admin
+        action after its key was replaced). Unknown channels are ignored."""
+        ctx = self._ctx
+        if ctx == ffi.NULL:
+            raise self._closed()
+        rc = lib.sticky_ctx_clear_channel_health(ctx, _channel_id(channel))
+        if rc != ENOTFOUND:
+            check(rc, "clear health")
 
     # -- observability ---------------------------------------------------
     def stats(self) -> dict:

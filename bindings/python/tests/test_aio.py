@@ -122,3 +122,33 @@ def test_async_route_moves_once_on_429(clock):
                                       channels=CHANNELS)
                 assert again == moved
     asyncio.run(main())
+
+
+def test_a_route_cancelled_while_reporting_leaves_no_attempt_open(redis_server):
+    """The report of a finished attempt is queued behind a busy pool when
+    the client goes away: it still runs, and the channel's one slot frees."""
+    capped = sticky.ChannelSet([{"id": "A", "max_inflight": 1}])
+
+    async def main():
+        async with sticky.AsyncRouter(redis=redis_server.options(command_timeout_ms=300),
+                                      max_workers=1) as r:
+            seen = []
+
+            async def send(d):
+                seen.append(d)
+                r._executor.submit(time.sleep, 0.3)   # another call occupies the pool
+                return 200, {}, "ok"
+
+            task = asyncio.create_task(r.route({"body": conv(1, 1), "tenant": "t"}, send,
+                                               channels=capped))
+            await asyncio.sleep(0.05)                 # route awaits its queued report
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            await asyncio.sleep(0.6)
+            assert seen and not seen[0].open
+            d = await r.select(body=conv(2, 1), tenant="t", channels=capped)
+            await r.report(d, status=200)
+    asyncio.run(main())
