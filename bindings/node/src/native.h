@@ -40,6 +40,9 @@ typedef struct node_env {
     int32_t *scratch;       /* its bytes */
     int tearing_down;       /* the environment is being torn down */
     napi_ref error_factory; /* JS (code, what, retryAtMs) => StickyError */
+    struct router *routers; /* every native Router not yet freed */
+    size_t n_deferred;      /* stores being freed on loop timers */
+    napi_async_cleanup_hook_handle cleanup; /* teardown waiting for them */
 } node_env;
 
 /* One selection in progress on an async store. */
@@ -69,6 +72,7 @@ typedef struct router {
     int finalized;             /* JavaScript dropped the handle */
     int ctx_free_deferred;     /* deferred_ctx is freed by a loop timer */
     sticky_ctx *deferred_ctx;
+    struct router *env_next, *env_prev; /* node_env.routers */
 } router;
 
 /* A channel list converted once (the library's array and its strings). */
@@ -168,6 +172,12 @@ void pending_cancel_all(router *r);
 /* Free the context now, or (async store) after the loop has closed the
  * store's handles. */
 void router_free_ctx(router *r);
+/* Environment teardown (the async cleanup hook): close every Router still
+ * open, so that no handle of a Redis store is left on the loop. */
+void routers_teardown(node_env *ne);
+/* A deferred store free has closed its last handle: ends the teardown
+ * when it was the last one. */
+void env_deferred_done(node_env *ne);
 
 /* Names of the configuration / Redis option keys (router.c). */
 napi_value js_config_keys(napi_env env, napi_callback_info info);

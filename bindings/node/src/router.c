@@ -162,7 +162,7 @@ static int apply_config(napi_env env, napi_value obj, sticky_config *cfg)
 static int64_t node_clock(void *user)
 {
     router *r = user;
-    if (r->clock_ref == NULL || !pthread_equal(pthread_self(), r->thread))
+    if (r->clock_ref == NULL || r->ne->tearing_down || !pthread_equal(pthread_self(), r->thread))
         return r->last_now;
     napi_env env = r->ne->env;
     napi_handle_scope hs;
@@ -201,6 +201,30 @@ static int clock_check(napi_env env, router *r)
 
 /* ---- lifetime ------------------------------------------------------------------ */
 
+/* Native Routers are listed in their environment until freed (teardown
+ * closes those still open). */
+static void router_link(router *r)
+{
+    node_env *ne = r->ne;
+    r->env_prev = NULL;
+    r->env_next = ne->routers;
+    if (ne->routers != NULL)
+        ne->routers->env_prev = r;
+    ne->routers = r;
+}
+
+static void router_destroy(router *r)
+{
+    node_env *ne = r->ne;
+    if (r->env_prev != NULL)
+        r->env_prev->env_next = r->env_next;
+    else if (ne->routers == r)
+        ne->routers = r->env_next;
+    if (r->env_next != NULL)
+        r->env_next->env_prev = r->env_prev;
+    free(r);
+}
+
 #ifdef STICKY_NODE_REDIS_UV
 #include <uv.h>
 /* An async store is freed from a loop timer, never inside one of the
@@ -212,13 +236,17 @@ static int clock_check(napi_env env, router *r)
 typedef struct deferred_free {
     uv_timer_t timer;
     router *r;
+    node_env *ne;
     sticky_store *store;
     int fires;
 } deferred_free;
 
 static void deferred_closed(uv_handle_t *h)
 {
-    free(h->data);
+    deferred_free *df = h->data;
+    node_env *ne = df->ne;
+    free(df);
+    env_deferred_done(ne);
 }
 
 static void deferred_fire(uv_timer_t *t)
@@ -236,7 +264,7 @@ static void deferred_fire(uv_timer_t *t)
     r->deferred_ctx = NULL;
     r->ctx_free_deferred = 0;
     if (r->finalized)
-        free(r);
+        router_destroy(r);
     uv_close((uv_handle_t *)t, deferred_closed);
 }
 #endif
@@ -253,19 +281,21 @@ void router_free_ctx(router *r)
         r->store = NULL;
         uv_loop_t *loop = NULL;
         deferred_free *df = NULL;
-        if (!r->ne->tearing_down && napi_get_uv_event_loop(r->ne->env, &loop) == napi_ok &&
+        /* Also during teardown: Node runs the loop until the cleanup hook
+         * is removed, which the last deferred free does. */
+        if (napi_get_uv_event_loop(r->ne->env, &loop) == napi_ok &&
             (df = calloc(1, sizeof(*df))) != NULL && uv_timer_init(loop, &df->timer) == 0) {
             df->r = r;
+            df->ne = r->ne;
             df->store = st;
             df->timer.data = df;
             r->deferred_ctx = ctx;
             r->ctx_free_deferred = 1;
+            r->ne->n_deferred++;
             uv_timer_start(&df->timer, deferred_fire, 0, 0);
             return;
         }
         free(df);
-        if (r->ne->tearing_down)
-            return; /* the loop will not run again: the exit reclaims it */
         sticky_store_free(st); /* no timer: best effort, at once */
     }
 #endif
@@ -303,7 +333,19 @@ static void router_finalize(napi_env env, void *data, void *hint)
     router_close(r, env);
     r->finalized = 1;
     if (!r->ctx_free_deferred)
-        free(r);
+        router_destroy(r);
+}
+
+void routers_teardown(node_env *ne)
+{
+    /* References and the async context go with the environment; only the
+     * library's objects are freed here (no JavaScript runs any more). */
+    for (router *r = ne->routers; r != NULL; r = r->env_next) {
+        if (r->ctx == NULL)
+            continue;
+        pending_cancel_all(r);
+        router_free_ctx(r);
+    }
 }
 
 router *get_router(napi_env env, napi_value v)
@@ -353,6 +395,7 @@ napi_value js_router_new(napi_env env, napi_callback_info info)
         return throw_error(env, "STICKY_ENOMEM", "Router: out of memory");
     r->ne = get_node_env(env);
     r->thread = pthread_self();
+    router_link(r);
     napi_valuetype t;
     napi_typeof(env, argv[2], &t);
     if (t == napi_function) {
@@ -362,11 +405,11 @@ napi_value js_router_new(napi_env env, napi_callback_info info)
         node_clock(r); /* a first reading, and a check */
         if (r->clock_failed) {
             router_release_refs(r, env);
-            free(r);
+            router_destroy(r);
             return throw_type(env, "clock() must return a finite number of milliseconds >= 0");
         }
     } else if (t != napi_undefined && t != napi_null) {
-        free(r);
+        router_destroy(r);
         return throw_type(env, "clock must be a function returning milliseconds");
     }
     napi_typeof(env, argv[5], &t);
@@ -380,7 +423,7 @@ napi_value js_router_new(napi_env env, napi_callback_info info)
     int rc = sticky_ctx_new(&cfg, &ctx);
     if (rc != 0) {
         router_release_refs(r, env);
-        free(r);
+        router_destroy(r);
         return throw_sticky(env, rc, "Router configuration", 0);
     }
     r->ctx = ctx;
@@ -488,7 +531,7 @@ fail:
     router_close(r, env);
     router_release_refs(r, env);
     if (!r->ctx_free_deferred)
-        free(r);
+        router_destroy(r);
     else
         r->finalized = 1;
     return NULL;
