@@ -150,6 +150,7 @@ function checkRequest(req) {
 
 class Router {
   #h;
+  #keep; // the clock and settle(): the addon holds them weakly (they capture this)
   #pending = new Map();
   #nextId = 1;
   #closed = false;
@@ -187,8 +188,10 @@ class Router {
         if (!REDIS_KEYS.has(k)) throw new TypeError(`Router: unknown redis option ${JSON.stringify(k)}`);
       }
     }
+    const settle = (id, rc) => this.#settle(id, rc);
     this.#h = native.routerNew(cfg, !!fromEnv, clock || null, shm == null ? null : shm,
-      redis || null, (id, rc) => this.#settle(id, rc));
+      redis || null, settle);
+    this.#keep = [clock, settle];
     /** Whether selections may complete later (a Redis store). */
     this.async = redis != null;
   }

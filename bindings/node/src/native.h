@@ -41,7 +41,7 @@ typedef struct node_env {
     int tearing_down;       /* the environment is being torn down */
     napi_ref error_factory; /* JS (code, what, retryAtMs) => StickyError */
     struct router *routers; /* every native Router not yet freed */
-    size_t n_deferred;      /* stores being freed on loop timers */
+    size_t n_deferred;      /* stores being freed on loop idle callbacks */
     napi_async_cleanup_hook_handle cleanup; /* teardown waiting for them */
 } node_env;
 
@@ -61,16 +61,17 @@ typedef struct router {
     sticky_store *store;       /* the Redis store, or NULL */
     int async_store;           /* selections may complete later */
     pthread_t thread;          /* the JavaScript thread */
-    napi_ref clock_ref;        /* the host's clock(), or NULL */
+    napi_ref clock_ref;        /* the host's clock(), or NULL (weak) */
     int64_t last_now;          /* its last good answer */
     int clock_failed;          /* it threw / returned a non-number */
-    napi_ref settle_ref;       /* JS settle(id, rc) for async completions */
+    napi_ref settle_ref;       /* JS settle(id, rc) for async completions:
+                                * weak, strong while n_pending > 0 */
     napi_ref resource_ref;     /* resource object of the async context */
     napi_async_context async_ctx;
     pending_op *pending;       /* selections in progress */
     size_t n_pending;
     int finalized;             /* JavaScript dropped the handle */
-    int ctx_free_deferred;     /* deferred_ctx is freed by a loop timer */
+    int ctx_free_deferred;     /* deferred_ctx is freed on a later loop turn */
     sticky_ctx *deferred_ctx;
     struct router *env_next, *env_prev; /* node_env.routers */
 } router;

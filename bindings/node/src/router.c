@@ -227,14 +227,19 @@ static void router_destroy(router *r)
 
 #ifdef STICKY_NODE_REDIS_UV
 #include <uv.h>
-/* An async store is freed from a loop timer, never inside one of the
- * library's callbacks (a Promise continuation may close the Router while
- * a selection callback is on the stack; docs/async.md forbids freeing the
- * store there). The context is freed two timer phases later: a whole loop
- * iteration with its closing phase lies between, so the store's handles
- * are closed (their last memory goes through the context). */
+/* An async store is freed from a loop idle callback, never inside one of
+ * the library's callbacks (a Promise continuation may close the Router
+ * while a selection callback is on the stack; docs/async.md forbids
+ * freeing the store there). The context is freed three loop iterations
+ * later, so the store's handles are closed by then (their last memory goes
+ * through the context; the closing phase comes after the idle phase). An
+ * idle handle runs exactly once per iteration and keeps the loop from
+ * blocking; a 0 ms timer restarted from its own callback may run again in
+ * the same timer phase, so counting its runs did not count iterations
+ * (the context went before the store's timers were closed). */
+#define DEFERRED_ITERATIONS 4
 typedef struct deferred_free {
-    uv_timer_t timer;
+    uv_idle_t idle;
     router *r;
     node_env *ne;
     sticky_store *store;
@@ -249,23 +254,22 @@ static void deferred_closed(uv_handle_t *h)
     env_deferred_done(ne);
 }
 
-static void deferred_fire(uv_timer_t *t)
+static void deferred_fire(uv_idle_t *h)
 {
-    deferred_free *df = t->data;
+    deferred_free *df = h->data;
     df->fires++;
     if (df->fires == 1)
         sticky_store_free(df->store);
-    if (df->fires < 3) {
-        uv_timer_start(t, deferred_fire, 0, 0);
+    if (df->fires < DEFERRED_ITERATIONS)
         return;
-    }
+    uv_idle_stop(h);
     router *r = df->r;
     sticky_ctx_free(r->deferred_ctx);
     r->deferred_ctx = NULL;
     r->ctx_free_deferred = 0;
     if (r->finalized)
         router_destroy(r);
-    uv_close((uv_handle_t *)t, deferred_closed);
+    uv_close((uv_handle_t *)h, deferred_closed);
 }
 #endif
 
@@ -284,19 +288,19 @@ void router_free_ctx(router *r)
         /* Also during teardown: Node runs the loop until the cleanup hook
          * is removed, which the last deferred free does. */
         if (napi_get_uv_event_loop(r->ne->env, &loop) == napi_ok &&
-            (df = calloc(1, sizeof(*df))) != NULL && uv_timer_init(loop, &df->timer) == 0) {
+            (df = calloc(1, sizeof(*df))) != NULL && uv_idle_init(loop, &df->idle) == 0) {
             df->r = r;
             df->ne = r->ne;
             df->store = st;
-            df->timer.data = df;
+            df->idle.data = df;
             r->deferred_ctx = ctx;
             r->ctx_free_deferred = 1;
             r->ne->n_deferred++;
-            uv_timer_start(&df->timer, deferred_fire, 0, 0);
+            uv_idle_start(&df->idle, deferred_fire);
             return;
         }
         free(df);
-        sticky_store_free(st); /* no timer: best effort, at once */
+        sticky_store_free(st); /* no idle handle: best effort, at once */
     }
 #endif
     sticky_ctx_free(ctx);
@@ -398,8 +402,12 @@ napi_value js_router_new(napi_env env, napi_callback_info info)
     router_link(r);
     napi_valuetype t;
     napi_typeof(env, argv[2], &t);
+    /* The clock and settle() are held weakly: the JavaScript Router keeps
+     * them (they may capture it; a strong reference here would keep the
+     * Router alive forever and its finalizer would never run). settle() is
+     * held strongly only while selections are in flight (select_async.c). */
     if (t == napi_function) {
-        napi_create_reference(env, argv[2], 1, &r->clock_ref);
+        napi_create_reference(env, argv[2], 0, &r->clock_ref);
         cfg.clock_fn = node_clock;
         cfg.clock_user = r;
         node_clock(r); /* a first reading, and a check */
@@ -414,7 +422,7 @@ napi_value js_router_new(napi_env env, napi_callback_info info)
     }
     napi_typeof(env, argv[5], &t);
     if (t == napi_function)
-        napi_create_reference(env, argv[5], 1, &r->settle_ref);
+        napi_create_reference(env, argv[5], 0, &r->settle_ref);
 
     char stack[1024];
     arena a;
