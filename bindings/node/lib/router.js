@@ -144,6 +144,10 @@ function isTimeout(e) {
     e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.timeout === true);
 }
 
+function isStatus(s) {
+  return Number.isInteger(s) && s >= 100 && s <= 999;
+}
+
 function checkRequest(req) {
   if (req === null || typeof req !== 'object') throw new TypeError('select: expected a request object');
 }
@@ -306,7 +310,9 @@ class Router {
    * send(decision) resolves to {status, headers, result} or throws (a
    * transport failure; an error named TimeoutError / code ETIMEDOUT is
    * reported as a timeout). Resolves to the last result; rethrows the last
-   * error when the last attempt threw.
+   * error when the last attempt threw. Whatever else throws between the
+   * selection and its report (a bad send() result, bad headers) releases
+   * the attempt first.
    */
   async route(request, send, { channels, maxAttempts = 3 } = {}) {
     if (typeof send !== 'function') throw new TypeError('route: send must be a function');
@@ -317,25 +323,41 @@ class Router {
     let lastErr, result;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const d = await this.selectAsync(req);
-      let res;
+      let ended = false; // reported: anything thrown before releases the attempt
       try {
-        res = await send(d);
-      } catch (e) {
-        this.report(d, isTimeout(e) ? { timeout: true } : { transport: true });
-        lastErr = e;
-        continue;
+        let res;
+        try {
+          res = await send(d);
+        } catch (e) {
+          this.report(d, isTimeout(e) ? { timeout: true } : { transport: true });
+          ended = true;
+          lastErr = e;
+          continue;
+        }
+        if (res === null || typeof res !== 'object' || !isStatus(res.status)) {
+          throw new TypeError('route: send() must resolve to {status (an integer HTTP status 100..999), headers, result}');
+        }
+        this.report(d, { status: res.status, headers: res.headers });
+        ended = true;
+        lastErr = undefined;
+        result = res.result;
+        if (!RETRYABLE.has(res.status)) return result;
+      } finally {
+        if (!ended) this.#releaseQuietly(d);
       }
-      if (res === null || typeof res !== 'object' || typeof res.status !== 'number') {
-        this.release(d);
-        throw new TypeError('route: send() must resolve to {status, headers, result}');
-      }
-      this.report(d, { status: res.status, headers: res.headers });
-      lastErr = undefined;
-      result = res.result;
-      if (!RETRYABLE.has(res.status)) return result;
     }
     if (lastErr !== undefined) throw lastErr;
     return result;
+  }
+
+  // Ends an attempt route() will not report; an error here (the Router was
+  // closed meanwhile) must not hide the one being thrown.
+  #releaseQuietly(d) {
+    try {
+      this.release(d);
+    } catch {
+      // closed: the attempt went with the context
+    }
   }
 
   /** The context's counters (sticky_ctx_stats, camelCase). */
