@@ -144,6 +144,12 @@ function isTimeout(e) {
     e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.timeout === true);
 }
 
+// The client went away (an AbortSignal fired): the attempt is released,
+// not reported, and route() rethrows at once.
+function isAbort(e) {
+  return e != null && (e.name === 'AbortError' || e.code === 'ABORT_ERR');
+}
+
 function isStatus(s) {
   return Number.isInteger(s) && s >= 100 && s <= 999;
 }
@@ -309,10 +315,11 @@ class Router {
    * next (statuses 401, 403, 408, 429, 500, 502, 503, 504, 529), up to maxAttempts.
    * send(decision) resolves to {status, headers, result} or throws (a
    * transport failure; an error named TimeoutError / code ETIMEDOUT is
-   * reported as a timeout). Resolves to the last result; rethrows the last
-   * error when the last attempt threw. Whatever else throws between the
-   * selection and its report (a bad send() result, bad headers) releases
-   * the attempt first.
+   * reported as a timeout; one named AbortError / code ABORT_ERR - the
+   * client went away - releases the attempt and is rethrown at once).
+   * Resolves to the last result; rethrows the last error when the last
+   * attempt threw. Whatever else throws between the selection and its
+   * report (a bad send() result, bad headers) releases the attempt first.
    */
   async route(request, send, { channels, maxAttempts = 3 } = {}) {
     if (typeof send !== 'function') throw new TypeError('route: send must be a function');
@@ -329,6 +336,7 @@ class Router {
         try {
           res = await send(d);
         } catch (e) {
+          if (isAbort(e)) throw e; // the client went away: not the channel's fault
           this.report(d, isTimeout(e) ? { timeout: true } : { transport: true });
           ended = true;
           lastErr = e;

@@ -2,7 +2,9 @@
 // test/route.test.js - route() ends every attempt it starts: a send()
 // result report() would refuse ({status: 0}, headers that are not
 // headers) releases the attempt before the TypeError (a channel with
-// maxInflight 1 stays usable).
+// maxInflight 1 stays usable), and an AbortError from send() (the client
+// went away) releases the attempt and is rethrown without a report, so the
+// channel is not cooled or counted as failing.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Router, ChannelSet } = require('../lib');
@@ -24,6 +26,33 @@ test('a send() result report() refuses releases the attempt (maxInflight 1 stays
       r.release(d);
     }
     assert.equal(r.stats().reports, 0);
+  } finally {
+    r.close();
+  }
+});
+
+test('an AbortError from send() releases the attempt, is rethrown, and cools nothing', async () => {
+  const r = new Router();
+  const cs = new ChannelSet(['A', 'B', 'C']);
+  try {
+    const kinds = [
+      () => { const ac = new AbortController(); ac.abort(); return ac.signal.reason; }, // DOMException AbortError
+      () => Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }),
+    ];
+    for (const [i, make] of kinds.entries()) {
+      const seen = [];
+      const err = make();
+      await assert.rejects(r.route({ body: body(i) }, async (d) => { seen.push(d); throw err; }, { channels: cs, maxAttempts: 3 }),
+        (e) => e === err);
+      assert.equal(seen.length, 1, 'no retry after the client went away');
+      assert.equal(seen[0].open, false, 'the attempt was released');
+    }
+    assert.equal(r.stats().reports, 0, 'nothing reported');
+    assert.doesNotMatch(r.prometheus(), /^sticky_channel_failures_total\{[^}]*\} [1-9]/m);
+    // A transport failure still is reported (and counted).
+    await assert.rejects(r.route({ body: body(9) }, async () => { throw new Error('ECONNRESET'); }, { channels: ['A'], maxAttempts: 1 }),
+      /ECONNRESET/);
+    assert.equal(r.stats().reports, 1);
   } finally {
     r.close();
   }
