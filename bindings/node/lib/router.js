@@ -45,6 +45,7 @@ function allocSlot() {
 let rawOf; // module-private: the slab holding a Decision's sticky_decision
 let offOf; // ... and its offset there
 let chainOf; // module-private: a Key's sticky_key_chain
+let bodyOf; // ... and the body select() reads the model from (no model given)
 
 /**
  * A routing decision. Report it (router.report) or release it
@@ -113,16 +114,22 @@ class Decision {
 /**
  * A precomputed session key (router.key()): pass it as select({key}) to
  * skip hashing the body again (e.g. when the key was computed while the
- * body streamed in).
+ * body streamed in). It carries the tenant and the model: the model given
+ * to key(), else the body's top-level "model", which select() has the
+ * library read from the body the Key keeps (a scan, no hashing), so that
+ * channels' model lists still apply.
  */
 class Key {
   #chain;
+  #body;
   static {
     chainOf = (k) => (k instanceof Key ? k.#chain : undefined);
+    bodyOf = (k) => k.#body;
   }
 
-  constructor(chain, hex, tenant, model) {
+  constructor(chain, hex, tenant, model, body) {
     this.#chain = chain;
+    this.#body = body;
     /** The deepest key, 16 hex characters ("" when nothing to key on). */
     this.hex = hex;
     this.tenant = tenant;
@@ -215,14 +222,15 @@ class Router {
     const off = allocSlot();
     const raw = slab;
     const key = req.key;
-    let tenant = req.tenant, model = req.model, chain;
+    let body = req.body, tenant = req.tenant, model = req.model, chain;
     if (key !== undefined) {
       chain = chainOf(key);
       if (chain === undefined) throw new TypeError('select: key must come from router.key()');
       if (tenant === undefined) tenant = key.tenant;
       if (model === undefined) model = key.model;
+      if (body === undefined && model === undefined) body = bodyOf(key);
     }
-    native.select(this.#h, ChannelSet.handleOf(cs), raw, off, req.body, tenant, model,
+    native.select(this.#h, ChannelSet.handleOf(cs), raw, off, body, tenant, model,
       req.headers == null ? undefined : flatten(req.headers), req.sessionId,
       req.strict ? SELECT_STRICT : 0, chain);
     return new Decision(raw, off, cs);
@@ -240,16 +248,17 @@ class Router {
       const off = allocSlot();
       const raw = slab;
       const key = req.key;
-      let tenant = req.tenant, model = req.model, chain;
+      let body = req.body, tenant = req.tenant, model = req.model, chain;
       if (key !== undefined) {
         chain = chainOf(key);
         if (chain === undefined) throw new TypeError('select: key must come from router.key()');
         if (tenant === undefined) tenant = key.tenant;
         if (model === undefined) model = key.model;
+        if (body === undefined && model === undefined) body = bodyOf(key);
       }
       const id = this.#nextId;
       this.#nextId = id >= 0xfffffff0 ? 1 : id + 1;
-      const rc = native.selectStart(this.#h, ChannelSet.handleOf(cs), raw, off, req.body, tenant, model,
+      const rc = native.selectStart(this.#h, ChannelSet.handleOf(cs), raw, off, body, tenant, model,
         req.headers == null ? undefined : flatten(req.headers), req.sessionId,
         req.strict ? SELECT_STRICT : 0, chain, id);
       if (rc !== EINPROGRESS) return Promise.resolve(new Decision(raw, off, cs));
@@ -301,13 +310,17 @@ class Router {
   }
 
   /** A reusable key for a body (select({key})): tenant / model / headers /
-   * sessionId as for select. */
+   * sessionId as for select. Without opts.model the Key keeps the body,
+   * and select({key}) has the library read its top-level "model" (do not
+   * change a Buffer body until then; give the model to skip that scan). */
   key(body, opts = {}) {
     if (opts === null || typeof opts !== 'object') throw new TypeError('key: options must be an object');
     const chain = new ArrayBuffer(KEY_CHAIN_SIZE);
     const hex = native.keyDerive(this.#h, chain, body, opts.tenant,
       opts.headers == null ? undefined : flatten(opts.headers), opts.sessionId);
-    return new Key(chain, hex, opts.tenant, opts.model);
+    const model = opts.model == null ? undefined : opts.model;
+    if (model !== undefined && typeof model !== 'string') throw new TypeError('key: model must be a string');
+    return new Key(chain, hex, opts.tenant, model, model === undefined ? body : undefined);
   }
 
   /**
