@@ -74,6 +74,8 @@ typedef struct router {
     int ctx_free_deferred;     /* deferred_ctx is freed on a later loop turn */
     sticky_ctx *deferred_ctx;
     struct router *env_next, *env_prev; /* node_env.routers */
+    int busy;                  /* inside a library call (it may call the clock) */
+    int close_pending;         /* close() came during that call */
 } router;
 
 /* A channel list converted once (the library's array and its strings). */
@@ -167,6 +169,14 @@ napi_value js_prometheus(napi_env env, napi_callback_info info);
 napi_value js_channels_new(napi_env env, napi_callback_info info);
 napi_value js_select_start(napi_env env, napi_callback_info info);
 napi_value js_select_cancel(napi_env env, napi_callback_info info);
+
+/* Around a library call that may run JavaScript (the host's clock): a
+ * close() meanwhile is deferred until the call returns (freeing the
+ * context under the library crashed), and any other call on the Router
+ * throws. router_leave() returns 0, or -1 with ERR_STICKY_CLOSED thrown
+ * when the Router was closed during the call (it is closed now). */
+void router_enter(router *r);
+int router_leave(napi_env env, router *r);
 
 /* Cancel every selection in progress (close; no callback to JavaScript). */
 void pending_cancel_all(router *r);

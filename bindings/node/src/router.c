@@ -362,11 +362,31 @@ router *get_router(napi_env env, napi_value v)
         return NULL;
     }
     router *r = p;
-    if (r->ctx == NULL) {
+    if (r->ctx == NULL || r->close_pending) {
         throw_error(env, "ERR_STICKY_CLOSED", "Router is closed");
         return NULL;
     }
+    if (r->busy) {
+        throw_error(env, "ERR_STICKY_REENTRANT",
+                    "Router: called from inside one of its own calls (its clock)");
+        return NULL;
+    }
     return r;
+}
+
+void router_enter(router *r)
+{
+    r->busy++;
+}
+
+int router_leave(napi_env env, router *r)
+{
+    if (--r->busy > 0 || !r->close_pending)
+        return 0;
+    r->close_pending = 0;
+    router_close(r, env);
+    throw_error(env, "ERR_STICKY_CLOSED", "Router was closed during the call (by its clock)");
+    return -1;
 }
 
 /* routerNew(config, fromEnv, clock|null, shmPath|null, redis|null, settle) */
@@ -556,7 +576,12 @@ napi_value js_router_close(napi_env env, napi_callback_info info)
     if (argc < 1 || napi_check_object_type_tag(env, argv[0], &ROUTER_TAG, &ok) != napi_ok ||
         !ok || napi_get_value_external(env, argv[0], &p) != napi_ok)
         return throw_type(env, "not a Router handle");
-    router_close(p, env);
+    router *r = p;
+    if (r->busy) {
+        r->close_pending = 1; /* the library is on the stack: at router_leave */
+        return NULL;
+    }
+    router_close(r, env);
     return NULL;
 }
 
@@ -592,8 +617,13 @@ napi_value js_select(napi_env env, napi_callback_info info)
         return NULL;
     }
     sticky_decision_init(d);
+    router_enter(r);
     int rc = sticky_select(r->ctx, &jr.req, cs->array, cs->n, d);
+    if (rc == 0 && r->close_pending)
+        sticky_release(r->ctx, d); /* no Decision will be returned */
     arena_free(&a);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (clock_check(env, r) != 0) {
         if (rc == 0)
             sticky_release(r->ctx, d);
@@ -653,8 +683,11 @@ napi_value js_report(napi_env env, napi_callback_info info)
         arena_free(&a);
         return NULL;
     }
+    router_enter(r);
     int rc = r->async_store ? sticky_report_async(r->ctx, d, &o, 0) : sticky_report(r->ctx, d, &o);
     arena_free(&a);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (clock_check(env, r) != 0)
         return NULL;
     if (rc != 0)
@@ -676,7 +709,10 @@ napi_value js_release(napi_env env, napi_callback_info info)
     sticky_decision *d = get_raw_decision(env, argv[1], argv[2]);
     if (d == NULL)
         return NULL;
+    router_enter(r);
     int rc = sticky_release(r->ctx, d);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (rc != 0)
         return throw_sticky(env, rc, "release", 0);
     return NULL;
@@ -775,8 +811,11 @@ napi_value js_key_derive(napi_env env, napi_callback_info info)
     }
     sticky_key_chain *c = data;
     sticky_key_chain_init(c);
+    router_enter(r);
     int rc = sticky_key_derive(r->ctx, &jr.req, c);
     arena_free(&a);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (rc != 0)
         return throw_sticky(env, rc, "key", 0);
     napi_value out;
@@ -809,7 +848,10 @@ napi_value js_stats(napi_env env, napi_callback_info info)
         return NULL;
     sticky_ctx_stats s;
     sticky_ctx_stats_init(&s);
+    router_enter(r);
     int rc = sticky_ctx_get_stats(r->ctx, &s);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (rc != 0)
         return throw_sticky(env, rc, "stats", 0);
     napi_create_object(env, &obj);
@@ -845,7 +887,12 @@ napi_value js_prometheus(napi_env env, napi_callback_info info)
         char *buf = malloc(cap);
         if (buf == NULL)
             return throw_error(env, "STICKY_ENOMEM", "prometheus: out of memory");
+        router_enter(r);
         int rc = sticky_ctx_format_prometheus(r->ctx, buf, cap, &needed);
+        if (router_leave(env, r) != 0) {
+            free(buf);
+            return NULL;
+        }
         if (rc == 0) {
             napi_create_string_utf8(env, buf, needed, &out);
             free(buf);

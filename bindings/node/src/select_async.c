@@ -130,8 +130,19 @@ napi_value js_select_start(napi_env env, napi_callback_info info)
     sticky_select_op *op = NULL;
     /* The library reads the request and channels only during this call
      * (docs/async.md): the arena can go right after it. */
+    router_enter(r);
     int rc = sticky_select_start(r->ctx, &jr.req, cs->array, cs->n, d, 0, on_decision, p, &op);
     arena_free(&a);
+    if (r->close_pending) { /* closed by the clock: nothing to hand back */
+        if (rc == STICKY_EINPROGRESS)
+            sticky_select_cancel(r->ctx, op);
+        else if (rc == 0)
+            sticky_release(r->ctx, d);
+        free(p);
+        router_leave(env, r);
+        return NULL;
+    }
+    router_leave(env, r);
     if (rc == STICKY_EINPROGRESS) {
         p->op = op;
         /* The decision lives in the slab ArrayBuffer: keep it until the end. */
@@ -166,11 +177,14 @@ napi_value js_select_cancel(napi_env env, napi_callback_info info)
     while (p != NULL && p->id != id)
         p = p->next;
     int done = 0;
+    router_enter(r);
     if (p != NULL && sticky_select_cancel(r->ctx, p->op) == 0) {
         pending_unlink(r, p);
         pending_free(env, p);
         done = 1;
     }
+    if (router_leave(env, r) != 0)
+        return NULL;
     napi_get_boolean(env, done, &out);
     return out;
 }
