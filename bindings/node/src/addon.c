@@ -71,6 +71,9 @@ static int abi_check(char *msg, size_t cap)
         }
     }
 #ifdef STICKY_NODE_REDIS_UV
+    /* libsticky-redis and libsticky-redis-uv export no version function
+     * (sticky/redis_store.h, sticky/redis_uv.h): only the size of the one
+     * struct the addon passes them can be checked. */
     size_t lib = sticky_redis_store_struct_size(STICKY_REDIS_STORE_STRUCT_OPTIONS);
     if (lib != sizeof(sticky_redis_store_options)) {
         snprintf(msg, cap,
