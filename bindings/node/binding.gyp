@@ -20,7 +20,9 @@
       'defines': ['NAPI_VERSION=8', '_POSIX_C_SOURCE=200809L'],
       'cflags': ['<!@(pkg-config --cflags sticky)', '-std=c11', '-fvisibility=hidden', '-Wall', '-Wextra'],
       'libraries': ['<!@(pkg-config --libs sticky)'],
-      'ldflags': ['-Wl,-rpath,<!(pkg-config --variable=libdir sticky)'],
+      # -z nodelete: a worker's exit must not unload the addon and its
+      # libuv.so.1, whose destructor would shut down Node's own libuv.
+      'ldflags': ['-Wl,-rpath,<!(pkg-config --variable=libdir sticky)', '-Wl,-z,nodelete'],
       'conditions': [
         ['sticky_redis_uv==1', {
           'defines': ['STICKY_NODE_REDIS_UV'],

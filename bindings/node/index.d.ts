@@ -63,7 +63,9 @@ export class Decision {
   toJSON(): object;
 }
 
-/** A precomputed session key (router.key()). */
+/** A precomputed session key (router.key()). It carries the tenant and the
+ * model given to key(); without a model it keeps the body, and
+ * select({key}) has the library read the body's top-level "model". */
 export class Key {
   private constructor();
   readonly hex: string;

@@ -45,6 +45,7 @@ function allocSlot() {
 let rawOf; // module-private: the slab holding a Decision's sticky_decision
 let offOf; // ... and its offset there
 let chainOf; // module-private: a Key's sticky_key_chain
+let bodyOf; // ... and the body select() reads the model from (no model given)
 
 /**
  * A routing decision. Report it (router.report) or release it
@@ -113,16 +114,22 @@ class Decision {
 /**
  * A precomputed session key (router.key()): pass it as select({key}) to
  * skip hashing the body again (e.g. when the key was computed while the
- * body streamed in).
+ * body streamed in). It carries the tenant and the model: the model given
+ * to key(), else the body's top-level "model", which select() has the
+ * library read from the body the Key keeps (a scan, no hashing), so that
+ * channels' model lists still apply.
  */
 class Key {
   #chain;
+  #body;
   static {
     chainOf = (k) => (k instanceof Key ? k.#chain : undefined);
+    bodyOf = (k) => k.#body;
   }
 
-  constructor(chain, hex, tenant, model) {
+  constructor(chain, hex, tenant, model, body) {
     this.#chain = chain;
+    this.#body = body;
     /** The deepest key, 16 hex characters ("" when nothing to key on). */
     this.hex = hex;
     this.tenant = tenant;
@@ -144,12 +151,23 @@ function isTimeout(e) {
     e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.timeout === true);
 }
 
+// The client went away (an AbortSignal fired): the attempt is released,
+// not reported, and route() rethrows at once.
+function isAbort(e) {
+  return e != null && (e.name === 'AbortError' || e.code === 'ABORT_ERR');
+}
+
+function isStatus(s) {
+  return Number.isInteger(s) && s >= 100 && s <= 999;
+}
+
 function checkRequest(req) {
   if (req === null || typeof req !== 'object') throw new TypeError('select: expected a request object');
 }
 
 class Router {
   #h;
+  #keep; // the clock and settle(): the addon holds them weakly (they capture this)
   #pending = new Map();
   #nextId = 1;
   #closed = false;
@@ -187,8 +205,10 @@ class Router {
         if (!REDIS_KEYS.has(k)) throw new TypeError(`Router: unknown redis option ${JSON.stringify(k)}`);
       }
     }
+    const settle = (id, rc) => this.#settle(id, rc);
     this.#h = native.routerNew(cfg, !!fromEnv, clock || null, shm == null ? null : shm,
-      redis || null, (id, rc) => this.#settle(id, rc));
+      redis || null, settle);
+    this.#keep = [clock, settle];
     /** Whether selections may complete later (a Redis store). */
     this.async = redis != null;
   }
@@ -202,14 +222,15 @@ class Router {
     const off = allocSlot();
     const raw = slab;
     const key = req.key;
-    let tenant = req.tenant, model = req.model, chain;
+    let body = req.body, tenant = req.tenant, model = req.model, chain;
     if (key !== undefined) {
       chain = chainOf(key);
       if (chain === undefined) throw new TypeError('select: key must come from router.key()');
       if (tenant === undefined) tenant = key.tenant;
       if (model === undefined) model = key.model;
+      if (body === undefined && model === undefined) body = bodyOf(key);
     }
-    native.select(this.#h, ChannelSet.handleOf(cs), raw, off, req.body, tenant, model,
+    native.select(this.#h, ChannelSet.handleOf(cs), raw, off, body, tenant, model,
       req.headers == null ? undefined : flatten(req.headers), req.sessionId,
       req.strict ? SELECT_STRICT : 0, chain);
     return new Decision(raw, off, cs);
@@ -227,16 +248,17 @@ class Router {
       const off = allocSlot();
       const raw = slab;
       const key = req.key;
-      let tenant = req.tenant, model = req.model, chain;
+      let body = req.body, tenant = req.tenant, model = req.model, chain;
       if (key !== undefined) {
         chain = chainOf(key);
         if (chain === undefined) throw new TypeError('select: key must come from router.key()');
         if (tenant === undefined) tenant = key.tenant;
         if (model === undefined) model = key.model;
+        if (body === undefined && model === undefined) body = bodyOf(key);
       }
       const id = this.#nextId;
       this.#nextId = id >= 0xfffffff0 ? 1 : id + 1;
-      const rc = native.selectStart(this.#h, ChannelSet.handleOf(cs), raw, off, req.body, tenant, model,
+      const rc = native.selectStart(this.#h, ChannelSet.handleOf(cs), raw, off, body, tenant, model,
         req.headers == null ? undefined : flatten(req.headers), req.sessionId,
         req.strict ? SELECT_STRICT : 0, chain, id);
       if (rc !== EINPROGRESS) return Promise.resolve(new Decision(raw, off, cs));
@@ -288,13 +310,17 @@ class Router {
   }
 
   /** A reusable key for a body (select({key})): tenant / model / headers /
-   * sessionId as for select. */
+   * sessionId as for select. Without opts.model the Key keeps the body,
+   * and select({key}) has the library read its top-level "model" (do not
+   * change a Buffer body until then; give the model to skip that scan). */
   key(body, opts = {}) {
     if (opts === null || typeof opts !== 'object') throw new TypeError('key: options must be an object');
     const chain = new ArrayBuffer(KEY_CHAIN_SIZE);
     const hex = native.keyDerive(this.#h, chain, body, opts.tenant,
       opts.headers == null ? undefined : flatten(opts.headers), opts.sessionId);
-    return new Key(chain, hex, opts.tenant, opts.model);
+    const model = opts.model == null ? undefined : opts.model;
+    if (model !== undefined && typeof model !== 'string') throw new TypeError('key: model must be a string');
+    return new Key(chain, hex, opts.tenant, model, model === undefined ? body : undefined);
   }
 
   /**
@@ -302,8 +328,11 @@ class Router {
    * next (statuses 401, 403, 408, 429, 500, 502, 503, 504, 529), up to maxAttempts.
    * send(decision) resolves to {status, headers, result} or throws (a
    * transport failure; an error named TimeoutError / code ETIMEDOUT is
-   * reported as a timeout). Resolves to the last result; rethrows the last
-   * error when the last attempt threw.
+   * reported as a timeout; one named AbortError / code ABORT_ERR - the
+   * client went away - releases the attempt and is rethrown at once).
+   * Resolves to the last result; rethrows the last error when the last
+   * attempt threw. Whatever else throws between the selection and its
+   * report (a bad send() result, bad headers) releases the attempt first.
    */
   async route(request, send, { channels, maxAttempts = 3 } = {}) {
     if (typeof send !== 'function') throw new TypeError('route: send must be a function');
@@ -314,25 +343,42 @@ class Router {
     let lastErr, result;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const d = await this.selectAsync(req);
-      let res;
+      let ended = false; // reported: anything thrown before releases the attempt
       try {
-        res = await send(d);
-      } catch (e) {
-        this.report(d, isTimeout(e) ? { timeout: true } : { transport: true });
-        lastErr = e;
-        continue;
+        let res;
+        try {
+          res = await send(d);
+        } catch (e) {
+          if (isAbort(e)) throw e; // the client went away: not the channel's fault
+          this.report(d, isTimeout(e) ? { timeout: true } : { transport: true });
+          ended = true;
+          lastErr = e;
+          continue;
+        }
+        if (res === null || typeof res !== 'object' || !isStatus(res.status)) {
+          throw new TypeError('route: send() must resolve to {status (an integer HTTP status 100..999), headers, result}');
+        }
+        this.report(d, { status: res.status, headers: res.headers });
+        ended = true;
+        lastErr = undefined;
+        result = res.result;
+        if (!RETRYABLE.has(res.status)) return result;
+      } finally {
+        if (!ended) this.#releaseQuietly(d);
       }
-      if (res === null || typeof res !== 'object' || typeof res.status !== 'number') {
-        this.release(d);
-        throw new TypeError('route: send() must resolve to {status, headers, result}');
-      }
-      this.report(d, { status: res.status, headers: res.headers });
-      lastErr = undefined;
-      result = res.result;
-      if (!RETRYABLE.has(res.status)) return result;
     }
     if (lastErr !== undefined) throw lastErr;
     return result;
+  }
+
+  // Ends an attempt route() will not report; an error here (the Router was
+  // closed meanwhile) must not hide the one being thrown.
+  #releaseQuietly(d) {
+    try {
+      this.release(d);
+    } catch {
+      // closed: the attempt went with the context
+    }
   }
 
   /** The context's counters (sticky_ctx_stats, camelCase). */

@@ -71,6 +71,9 @@ static int abi_check(char *msg, size_t cap)
         }
     }
 #ifdef STICKY_NODE_REDIS_UV
+    /* libsticky-redis and libsticky-redis-uv export no version function
+     * (sticky/redis_store.h, sticky/redis_uv.h): only the size of the one
+     * struct the addon passes them can be checked. */
     size_t lib = sticky_redis_store_struct_size(STICKY_REDIS_STORE_STRUCT_OPTIONS);
     if (lib != sizeof(sticky_redis_store_options)) {
         snprintf(msg, cap,
@@ -84,10 +87,32 @@ static int abi_check(char *msg, size_t cap)
     return 0;
 }
 
-static void env_cleanup(void *arg)
+/* The environment is being torn down (a worker ends, or the process):
+ * close the Routers JavaScript never closed. A Redis store's handles close
+ * on the loop, which Node keeps running until the hook is removed; before,
+ * a worker with an open Redis Router aborted the process
+ * (uv_loop_close() while having open handles). */
+static void env_cleanup(napi_async_cleanup_hook_handle h, void *arg)
 {
     node_env *ne = arg;
     ne->tearing_down = 1;
+    ne->cleanup = h;
+    routers_teardown(ne);
+    if (ne->n_deferred == 0) {
+        ne->cleanup = NULL;
+        napi_remove_async_cleanup_hook(h);
+    }
+}
+
+void env_deferred_done(node_env *ne)
+{
+    if (ne->n_deferred > 0)
+        ne->n_deferred--;
+    if (ne->n_deferred == 0 && ne->cleanup != NULL) {
+        napi_async_cleanup_hook_handle h = ne->cleanup;
+        ne->cleanup = NULL;
+        napi_remove_async_cleanup_hook(h);
+    }
 }
 
 static void env_finalize(napi_env env, void *data, void *hint)
@@ -175,7 +200,10 @@ static napi_value init(napi_env env, napi_value exports)
     }
     ne->env = env;
     napi_set_instance_data(env, ne, env_finalize, NULL);
-    napi_add_env_cleanup_hook(env, env_cleanup, ne);
+    if (napi_add_async_cleanup_hook(env, env_cleanup, ne, NULL) != napi_ok) {
+        napi_throw_error(env, "ERR_STICKY_ENV", "libsticky: napi_add_async_cleanup_hook failed");
+        return NULL;
+    }
 
     napi_value scratch;
     void *bytes;

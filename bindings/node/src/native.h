@@ -40,6 +40,9 @@ typedef struct node_env {
     int32_t *scratch;       /* its bytes */
     int tearing_down;       /* the environment is being torn down */
     napi_ref error_factory; /* JS (code, what, retryAtMs) => StickyError */
+    struct router *routers; /* every native Router not yet freed */
+    size_t n_deferred;      /* stores being freed on loop idle callbacks */
+    napi_async_cleanup_hook_handle cleanup; /* teardown waiting for them */
 } node_env;
 
 /* One selection in progress on an async store. */
@@ -58,17 +61,21 @@ typedef struct router {
     sticky_store *store;       /* the Redis store, or NULL */
     int async_store;           /* selections may complete later */
     pthread_t thread;          /* the JavaScript thread */
-    napi_ref clock_ref;        /* the host's clock(), or NULL */
+    napi_ref clock_ref;        /* the host's clock(), or NULL (weak) */
     int64_t last_now;          /* its last good answer */
     int clock_failed;          /* it threw / returned a non-number */
-    napi_ref settle_ref;       /* JS settle(id, rc) for async completions */
+    napi_ref settle_ref;       /* JS settle(id, rc) for async completions:
+                                * weak, strong while n_pending > 0 */
     napi_ref resource_ref;     /* resource object of the async context */
     napi_async_context async_ctx;
     pending_op *pending;       /* selections in progress */
     size_t n_pending;
     int finalized;             /* JavaScript dropped the handle */
-    int ctx_free_deferred;     /* deferred_ctx is freed by a loop timer */
+    int ctx_free_deferred;     /* deferred_ctx is freed on a later loop turn */
     sticky_ctx *deferred_ctx;
+    struct router *env_next, *env_prev; /* node_env.routers */
+    int busy;                  /* inside a library call (it may call the clock) */
+    int close_pending;         /* close() came during that call */
 } router;
 
 /* A channel list converted once (the library's array and its strings). */
@@ -163,11 +170,25 @@ napi_value js_channels_new(napi_env env, napi_callback_info info);
 napi_value js_select_start(napi_env env, napi_callback_info info);
 napi_value js_select_cancel(napi_env env, napi_callback_info info);
 
+/* Around a library call that may run JavaScript (the host's clock): a
+ * close() meanwhile is deferred until the call returns (freeing the
+ * context under the library crashed), and any other call on the Router
+ * throws. router_leave() returns 0, or -1 with ERR_STICKY_CLOSED thrown
+ * when the Router was closed during the call (it is closed now). */
+void router_enter(router *r);
+int router_leave(napi_env env, router *r);
+
 /* Cancel every selection in progress (close; no callback to JavaScript). */
 void pending_cancel_all(router *r);
 /* Free the context now, or (async store) after the loop has closed the
  * store's handles. */
 void router_free_ctx(router *r);
+/* Environment teardown (the async cleanup hook): close every Router still
+ * open, so that no handle of a Redis store is left on the loop. */
+void routers_teardown(node_env *ne);
+/* A deferred store free has closed its last handle: ends the teardown
+ * when it was the last one. */
+void env_deferred_done(node_env *ne);
 
 /* Names of the configuration / Redis option keys (router.c). */
 napi_value js_config_keys(napi_env env, napi_callback_info info);

@@ -162,7 +162,7 @@ static int apply_config(napi_env env, napi_value obj, sticky_config *cfg)
 static int64_t node_clock(void *user)
 {
     router *r = user;
-    if (r->clock_ref == NULL || !pthread_equal(pthread_self(), r->thread))
+    if (r->clock_ref == NULL || r->ne->tearing_down || !pthread_equal(pthread_self(), r->thread))
         return r->last_now;
     napi_env env = r->ne->env;
     napi_handle_scope hs;
@@ -201,43 +201,75 @@ static int clock_check(napi_env env, router *r)
 
 /* ---- lifetime ------------------------------------------------------------------ */
 
+/* Native Routers are listed in their environment until freed (teardown
+ * closes those still open). */
+static void router_link(router *r)
+{
+    node_env *ne = r->ne;
+    r->env_prev = NULL;
+    r->env_next = ne->routers;
+    if (ne->routers != NULL)
+        ne->routers->env_prev = r;
+    ne->routers = r;
+}
+
+static void router_destroy(router *r)
+{
+    node_env *ne = r->ne;
+    if (r->env_prev != NULL)
+        r->env_prev->env_next = r->env_next;
+    else if (ne->routers == r)
+        ne->routers = r->env_next;
+    if (r->env_next != NULL)
+        r->env_next->env_prev = r->env_prev;
+    free(r);
+}
+
 #ifdef STICKY_NODE_REDIS_UV
 #include <uv.h>
-/* An async store is freed from a loop timer, never inside one of the
- * library's callbacks (a Promise continuation may close the Router while
- * a selection callback is on the stack; docs/async.md forbids freeing the
- * store there). The context is freed two timer phases later: a whole loop
- * iteration with its closing phase lies between, so the store's handles
- * are closed (their last memory goes through the context). */
+/* An async store is freed from a loop idle callback, never inside one of
+ * the library's callbacks (a Promise continuation may close the Router
+ * while a selection callback is on the stack; docs/async.md forbids
+ * freeing the store there). The context is freed three loop iterations
+ * later, so the store's handles are closed by then (their last memory goes
+ * through the context; the closing phase comes after the idle phase). An
+ * idle handle runs exactly once per iteration and keeps the loop from
+ * blocking; a 0 ms timer restarted from its own callback may run again in
+ * the same timer phase, so counting its runs did not count iterations
+ * (the context went before the store's timers were closed). */
+#define DEFERRED_ITERATIONS 4
 typedef struct deferred_free {
-    uv_timer_t timer;
+    uv_idle_t idle;
     router *r;
+    node_env *ne;
     sticky_store *store;
     int fires;
 } deferred_free;
 
 static void deferred_closed(uv_handle_t *h)
 {
-    free(h->data);
+    deferred_free *df = h->data;
+    node_env *ne = df->ne;
+    free(df);
+    env_deferred_done(ne);
 }
 
-static void deferred_fire(uv_timer_t *t)
+static void deferred_fire(uv_idle_t *h)
 {
-    deferred_free *df = t->data;
+    deferred_free *df = h->data;
     df->fires++;
     if (df->fires == 1)
         sticky_store_free(df->store);
-    if (df->fires < 3) {
-        uv_timer_start(t, deferred_fire, 0, 0);
+    if (df->fires < DEFERRED_ITERATIONS)
         return;
-    }
+    uv_idle_stop(h);
     router *r = df->r;
     sticky_ctx_free(r->deferred_ctx);
     r->deferred_ctx = NULL;
     r->ctx_free_deferred = 0;
     if (r->finalized)
-        free(r);
-    uv_close((uv_handle_t *)t, deferred_closed);
+        router_destroy(r);
+    uv_close((uv_handle_t *)h, deferred_closed);
 }
 #endif
 
@@ -253,20 +285,22 @@ void router_free_ctx(router *r)
         r->store = NULL;
         uv_loop_t *loop = NULL;
         deferred_free *df = NULL;
-        if (!r->ne->tearing_down && napi_get_uv_event_loop(r->ne->env, &loop) == napi_ok &&
-            (df = calloc(1, sizeof(*df))) != NULL && uv_timer_init(loop, &df->timer) == 0) {
+        /* Also during teardown: Node runs the loop until the cleanup hook
+         * is removed, which the last deferred free does. */
+        if (napi_get_uv_event_loop(r->ne->env, &loop) == napi_ok &&
+            (df = calloc(1, sizeof(*df))) != NULL && uv_idle_init(loop, &df->idle) == 0) {
             df->r = r;
+            df->ne = r->ne;
             df->store = st;
-            df->timer.data = df;
+            df->idle.data = df;
             r->deferred_ctx = ctx;
             r->ctx_free_deferred = 1;
-            uv_timer_start(&df->timer, deferred_fire, 0, 0);
+            r->ne->n_deferred++;
+            uv_idle_start(&df->idle, deferred_fire);
             return;
         }
         free(df);
-        if (r->ne->tearing_down)
-            return; /* the loop will not run again: the exit reclaims it */
-        sticky_store_free(st); /* no timer: best effort, at once */
+        sticky_store_free(st); /* no idle handle: best effort, at once */
     }
 #endif
     sticky_ctx_free(ctx);
@@ -303,7 +337,19 @@ static void router_finalize(napi_env env, void *data, void *hint)
     router_close(r, env);
     r->finalized = 1;
     if (!r->ctx_free_deferred)
-        free(r);
+        router_destroy(r);
+}
+
+void routers_teardown(node_env *ne)
+{
+    /* References and the async context go with the environment; only the
+     * library's objects are freed here (no JavaScript runs any more). */
+    for (router *r = ne->routers; r != NULL; r = r->env_next) {
+        if (r->ctx == NULL)
+            continue;
+        pending_cancel_all(r);
+        router_free_ctx(r);
+    }
 }
 
 router *get_router(napi_env env, napi_value v)
@@ -316,11 +362,31 @@ router *get_router(napi_env env, napi_value v)
         return NULL;
     }
     router *r = p;
-    if (r->ctx == NULL) {
+    if (r->ctx == NULL || r->close_pending) {
         throw_error(env, "ERR_STICKY_CLOSED", "Router is closed");
         return NULL;
     }
+    if (r->busy) {
+        throw_error(env, "ERR_STICKY_REENTRANT",
+                    "Router: called from inside one of its own calls (its clock)");
+        return NULL;
+    }
     return r;
+}
+
+void router_enter(router *r)
+{
+    r->busy++;
+}
+
+int router_leave(napi_env env, router *r)
+{
+    if (--r->busy > 0 || !r->close_pending)
+        return 0;
+    r->close_pending = 0;
+    router_close(r, env);
+    throw_error(env, "ERR_STICKY_CLOSED", "Router was closed during the call (by its clock)");
+    return -1;
 }
 
 /* routerNew(config, fromEnv, clock|null, shmPath|null, redis|null, settle) */
@@ -353,25 +419,30 @@ napi_value js_router_new(napi_env env, napi_callback_info info)
         return throw_error(env, "STICKY_ENOMEM", "Router: out of memory");
     r->ne = get_node_env(env);
     r->thread = pthread_self();
+    router_link(r);
     napi_valuetype t;
     napi_typeof(env, argv[2], &t);
+    /* The clock and settle() are held weakly: the JavaScript Router keeps
+     * them (they may capture it; a strong reference here would keep the
+     * Router alive forever and its finalizer would never run). settle() is
+     * held strongly only while selections are in flight (select_async.c). */
     if (t == napi_function) {
-        napi_create_reference(env, argv[2], 1, &r->clock_ref);
+        napi_create_reference(env, argv[2], 0, &r->clock_ref);
         cfg.clock_fn = node_clock;
         cfg.clock_user = r;
         node_clock(r); /* a first reading, and a check */
         if (r->clock_failed) {
             router_release_refs(r, env);
-            free(r);
+            router_destroy(r);
             return throw_type(env, "clock() must return a finite number of milliseconds >= 0");
         }
     } else if (t != napi_undefined && t != napi_null) {
-        free(r);
+        router_destroy(r);
         return throw_type(env, "clock must be a function returning milliseconds");
     }
     napi_typeof(env, argv[5], &t);
     if (t == napi_function)
-        napi_create_reference(env, argv[5], 1, &r->settle_ref);
+        napi_create_reference(env, argv[5], 0, &r->settle_ref);
 
     char stack[1024];
     arena a;
@@ -380,7 +451,7 @@ napi_value js_router_new(napi_env env, napi_callback_info info)
     int rc = sticky_ctx_new(&cfg, &ctx);
     if (rc != 0) {
         router_release_refs(r, env);
-        free(r);
+        router_destroy(r);
         return throw_sticky(env, rc, "Router configuration", 0);
     }
     r->ctx = ctx;
@@ -488,7 +559,7 @@ fail:
     router_close(r, env);
     router_release_refs(r, env);
     if (!r->ctx_free_deferred)
-        free(r);
+        router_destroy(r);
     else
         r->finalized = 1;
     return NULL;
@@ -505,7 +576,12 @@ napi_value js_router_close(napi_env env, napi_callback_info info)
     if (argc < 1 || napi_check_object_type_tag(env, argv[0], &ROUTER_TAG, &ok) != napi_ok ||
         !ok || napi_get_value_external(env, argv[0], &p) != napi_ok)
         return throw_type(env, "not a Router handle");
-    router_close(p, env);
+    router *r = p;
+    if (r->busy) {
+        r->close_pending = 1; /* the library is on the stack: at router_leave */
+        return NULL;
+    }
+    router_close(r, env);
     return NULL;
 }
 
@@ -541,8 +617,13 @@ napi_value js_select(napi_env env, napi_callback_info info)
         return NULL;
     }
     sticky_decision_init(d);
+    router_enter(r);
     int rc = sticky_select(r->ctx, &jr.req, cs->array, cs->n, d);
+    if (rc == 0 && r->close_pending)
+        sticky_release(r->ctx, d); /* no Decision will be returned */
     arena_free(&a);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (clock_check(env, r) != 0) {
         if (rc == 0)
             sticky_release(r->ctx, d);
@@ -602,8 +683,11 @@ napi_value js_report(napi_env env, napi_callback_info info)
         arena_free(&a);
         return NULL;
     }
+    router_enter(r);
     int rc = r->async_store ? sticky_report_async(r->ctx, d, &o, 0) : sticky_report(r->ctx, d, &o);
     arena_free(&a);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (clock_check(env, r) != 0)
         return NULL;
     if (rc != 0)
@@ -625,7 +709,10 @@ napi_value js_release(napi_env env, napi_callback_info info)
     sticky_decision *d = get_raw_decision(env, argv[1], argv[2]);
     if (d == NULL)
         return NULL;
+    router_enter(r);
     int rc = sticky_release(r->ctx, d);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (rc != 0)
         return throw_sticky(env, rc, "release", 0);
     return NULL;
@@ -724,8 +811,11 @@ napi_value js_key_derive(napi_env env, napi_callback_info info)
     }
     sticky_key_chain *c = data;
     sticky_key_chain_init(c);
+    router_enter(r);
     int rc = sticky_key_derive(r->ctx, &jr.req, c);
     arena_free(&a);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (rc != 0)
         return throw_sticky(env, rc, "key", 0);
     napi_value out;
@@ -758,7 +848,10 @@ napi_value js_stats(napi_env env, napi_callback_info info)
         return NULL;
     sticky_ctx_stats s;
     sticky_ctx_stats_init(&s);
+    router_enter(r);
     int rc = sticky_ctx_get_stats(r->ctx, &s);
+    if (router_leave(env, r) != 0)
+        return NULL;
     if (rc != 0)
         return throw_sticky(env, rc, "stats", 0);
     napi_create_object(env, &obj);
@@ -794,7 +887,12 @@ napi_value js_prometheus(napi_env env, napi_callback_info info)
         char *buf = malloc(cap);
         if (buf == NULL)
             return throw_error(env, "STICKY_ENOMEM", "prometheus: out of memory");
+        router_enter(r);
         int rc = sticky_ctx_format_prometheus(r->ctx, buf, cap, &needed);
+        if (router_leave(env, r) != 0) {
+            free(buf);
+            return NULL;
+        }
         if (rc == 0) {
             napi_create_string_utf8(env, buf, needed, &out);
             free(buf);

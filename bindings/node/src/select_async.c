@@ -10,6 +10,20 @@
 
 #include "native.h"
 
+/* settle() is held strongly only while selections are in flight: then the
+ * Router must live to settle them; otherwise the reference is weak, so an
+ * unclosed Router can be collected (the JavaScript Router keeps settle). */
+static void pending_link(napi_env env, router *r, pending_op *p)
+{
+    p->prev = NULL;
+    p->next = r->pending;
+    if (r->pending != NULL)
+        r->pending->prev = p;
+    r->pending = p;
+    if (r->n_pending++ == 0 && r->settle_ref != NULL)
+        napi_reference_ref(env, r->settle_ref, NULL);
+}
+
 static void pending_unlink(router *r, pending_op *p)
 {
     if (p->prev != NULL)
@@ -18,7 +32,8 @@ static void pending_unlink(router *r, pending_op *p)
         r->pending = p->next;
     if (p->next != NULL)
         p->next->prev = p->prev;
-    r->n_pending--;
+    if (--r->n_pending == 0 && r->settle_ref != NULL && !r->ne->tearing_down)
+        napi_reference_unref(r->ne->env, r->settle_ref, NULL);
 }
 
 static void pending_free(napi_env env, pending_op *p)
@@ -37,21 +52,29 @@ static void on_decision(sticky_select_op *op, int rc, sticky_decision *d, void *
     router *r = p->r;
     node_env *ne = r->ne;
     napi_env env = ne->env;
-    pending_unlink(r, p);
     uint32_t id = p->id;
     if (ne->tearing_down) {
+        pending_unlink(r, p);
         free(p); /* references die with the environment */
         return;
     }
-    pending_free(env, p);
-    if (r->settle_ref == NULL || r->async_ctx == NULL)
-        return;
     napi_handle_scope hs;
-    if (napi_open_handle_scope(env, &hs) != napi_ok)
+    int scoped = napi_open_handle_scope(env, &hs) == napi_ok;
+    napi_value fn = NULL, recv = NULL, argv[2], res;
+    /* settle() into the handle scope before the last unlink makes its
+     * reference weak. */
+    if (scoped && r->settle_ref != NULL && r->resource_ref != NULL) {
+        napi_get_reference_value(env, r->settle_ref, &fn);
+        napi_get_reference_value(env, r->resource_ref, &recv);
+    }
+    pending_unlink(r, p);
+    pending_free(env, p);
+    if (!scoped)
         return;
-    napi_value fn, recv, argv[2], res;
-    napi_get_reference_value(env, r->settle_ref, &fn);
-    napi_get_reference_value(env, r->resource_ref, &recv);
+    if (fn == NULL || recv == NULL || r->async_ctx == NULL) {
+        napi_close_handle_scope(env, hs);
+        return;
+    }
     napi_create_uint32(env, id, &argv[0]);
     napi_create_int32(env, rc, &argv[1]);
     /* make_callback: a callback scope, so Promise continuations run now. */
@@ -107,18 +130,24 @@ napi_value js_select_start(napi_env env, napi_callback_info info)
     sticky_select_op *op = NULL;
     /* The library reads the request and channels only during this call
      * (docs/async.md): the arena can go right after it. */
+    router_enter(r);
     int rc = sticky_select_start(r->ctx, &jr.req, cs->array, cs->n, d, 0, on_decision, p, &op);
     arena_free(&a);
+    if (r->close_pending) { /* closed by the clock: nothing to hand back */
+        if (rc == STICKY_EINPROGRESS)
+            sticky_select_cancel(r->ctx, op);
+        else if (rc == 0)
+            sticky_release(r->ctx, d);
+        free(p);
+        router_leave(env, r);
+        return NULL;
+    }
+    router_leave(env, r);
     if (rc == STICKY_EINPROGRESS) {
         p->op = op;
         /* The decision lives in the slab ArrayBuffer: keep it until the end. */
         napi_create_reference(env, argv[2], 1, &p->raw_ref);
-        p->prev = NULL;
-        p->next = r->pending;
-        if (r->pending != NULL)
-            r->pending->prev = p;
-        r->pending = p;
-        r->n_pending++;
+        pending_link(env, r, p);
         napi_create_int32(env, rc, &out);
         return out;
     }
@@ -148,11 +177,14 @@ napi_value js_select_cancel(napi_env env, napi_callback_info info)
     while (p != NULL && p->id != id)
         p = p->next;
     int done = 0;
+    router_enter(r);
     if (p != NULL && sticky_select_cancel(r->ctx, p->op) == 0) {
         pending_unlink(r, p);
         pending_free(env, p);
         done = 1;
     }
+    if (router_leave(env, r) != 0)
+        return NULL;
     napi_get_boolean(env, done, &out);
     return out;
 }

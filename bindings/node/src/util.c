@@ -80,8 +80,11 @@ int get_string(napi_env env, napi_value v, arena *a, const char *what,
                const char **out, size_t *len)
 {
     size_t n;
-    /* One pass when the string fits in what is left of the stack block:
-     * a copy shorter than the room is complete. */
+    /* One pass when the string fits in what is left of the stack block.
+     * The copy stops before a character that does not fit whole, so it is
+     * complete only if the longest UTF-8 character (4 bytes) would still
+     * have fit after it: a copy that ends closer to the end may be cut off
+     * (and two strings would become one), so that case measures first. */
     size_t room = a->cap - a->used;
     if (room >= 64) {
         char *s = a->buf + a->used;
@@ -89,7 +92,7 @@ int get_string(napi_env env, napi_value v, arena *a, const char *what,
             throw_type(env, "%s must be a string", what);
             return -1;
         }
-        if (n + 1 < room) {
+        if (n + 1 + 4 <= room) {
             a->used += (n + 1 + 7u) & ~(size_t)7u;
             if (a->used > a->cap)
                 a->used = a->cap;

@@ -5,7 +5,8 @@
 # into a fresh project with PKG_CONFIG_PATH=<prefix>/lib/pkgconfig and
 # npm_config_nodedir=/usr (node-gyp builds the addon with the local Node
 # headers: no download; --offline: nothing from the network at all), then
-# require it, check it loaded the prefix's libsticky, and select.
+# require it, check it loaded the prefix's libsticky, and select; the
+# addon must be linked with -z nodelete (test/worker.test.js says why).
 # Exit 77 (skipped) when npm / node-gyp's toolchain is missing, except in CI.
 # usage: check_package.sh PKG_DIR SOURCE_ROOT BUILD_ROOT [MESON]
 set -euo pipefail
@@ -60,6 +61,11 @@ npm install --offline --no-audit --no-fund "$tarball" >"$work/npm.log" 2>&1 ||
     { cat "$work/npm.log"; echo "FAIL: npm install of the tarball"; exit 1; }
 addon=node_modules/libsticky/build/Release/sticky.node
 [ -f "$addon" ] || { echo "FAIL: node-gyp built no $addon"; cat "$work/npm.log"; exit 1; }
+# -z nodelete (binding.gyp): a worker thread's exit must not unload it.
+if command -v readelf >/dev/null; then
+    readelf -d "$addon" | grep -q NODELETE ||
+        { echo "FAIL: $addon is not linked with -z nodelete"; readelf -d "$addon"; exit 1; }
+fi
 
 # 3. It loads the prefix's library (rpath, no LD_LIBRARY_PATH) and selects.
 where=$(ldd "$addon" | awk '$1 == "libsticky.so.0" { print $3 }')
