@@ -30,7 +30,7 @@ type Channel struct {
 	// ID is the channel's stable id: 1..127 bytes, no NUL, unique in a set.
 	ID string
 	// Models are the model names it serves: exact names or prefixes
-	// ending in '*' ("claude-sonnet-*"); nil serves every model.
+	// ending in '*' ("claude-sonnet-*"); empty (nil) serves every model.
 	Models []string
 	// Priority: a lower number wins (tiers); default 0.
 	Priority int
@@ -95,20 +95,15 @@ func NewChannelSet(chs []Channel) (*ChannelSet, error) {
 		}
 		ch.id = id
 		cs.ids[i] = c.ID
-		if c.Models != nil {
+		if len(c.Models) > 0 {
 			ch.n_models = C.size_t(len(c.Models))
-			if len(c.Models) > 0 {
-				names := unsafe.Slice((**C.char)(cs.alloc(C.size_t(len(c.Models))*C.size_t(unsafe.Sizeof(id)))), len(c.Models))
-				for j, m := range c.Models {
-					if names[j], err = cs.str(m, "channel "+c.ID+": model"); err != nil {
-						return nil, err
-					}
+			names := unsafe.Slice((**C.char)(cs.alloc(C.size_t(len(c.Models))*C.size_t(unsafe.Sizeof(id)))), len(c.Models))
+			for j, m := range c.Models {
+				if names[j], err = cs.str(m, "channel "+c.ID+": model"); err != nil {
+					return nil, err
 				}
-				ch.models = &names[0]
-			} else {
-				// an empty, non-nil list serves no model
-				ch.models = (**C.char)(cs.alloc(C.size_t(unsafe.Sizeof(id))))
 			}
+			ch.models = &names[0]
 		}
 		if c.Priority < -1<<31 || c.Priority > 1<<31-1 {
 			return nil, goError(C.STICKY_EINVAL, "channel "+c.ID, "priority out of range")

@@ -96,20 +96,17 @@ func (r *Router) Report(d Decision, o Outcome) error {
 	default:
 		kind = -1 // the library refuses it (EINVAL) and the attempt is released
 	}
-	status := C.int(o.Status)
 	if o.Status < 0 || o.Status > 999 {
-		status = -1
+		C.gs_release(r.ctx, a.raw)
+		return goError(C.STICKY_EINVAL, "report", fmt.Sprintf("status %d is not an HTTP status (0..999)", o.Status))
 	}
+	status := C.int(o.Status)
 	hb := flattenHeader(o.Header)
 	hdata, hlens, hn := hb.ptrs()
 	rc := C.gs_report(r.ctx, a.raw, kind, status, C.STICKY_ABSENT, C.STICKY_ABSENT, hdata, hlens, hn)
 	runtime.KeepAlive(&hb)
 	if rc != 0 {
-		e := newError(rc, "report")
-		if status < 0 {
-			e.Message += fmt.Sprintf(": status %d is not an HTTP status", o.Status)
-		}
-		return e
+		return newError(rc, "report")
 	}
 	return nil
 }
