@@ -112,3 +112,10 @@ var ErrClosed = errors.New("sticky: router is closed")
 // ErrNotFound, the library's answer. Since 0.5.0.
 var ErrReleased error = &Error{Op: "report", Code: int(C.STICKY_ENOTFOUND),
 	Name: "STICKY_ENOTFOUND", Message: "the attempt already ended (reported or released)"}
+
+// NewError returns the *Error of library code code for operation op: for
+// store packages (libsticky/sticky/redis) reporting their library's codes
+// the way this package does. Since 0.5.0.
+func NewError(code int, op string) *Error {
+	return newError(C.int(code), op)
+}
