@@ -150,7 +150,7 @@ func (a *attempt) leak() {
 }
 
 // newDecision reads the C decision into a Decision.
-func newDecision(raw *C.sticky_decision, cs *ChannelSet, req *Request) Decision {
+func (r *Router) newDecision(raw *C.sticky_decision, cs *ChannelSet, req *Request) Decision {
 	d := Decision{
 		ChannelIndex:  int(raw.channel_index),
 		Reason:        Reason(raw.reason),
@@ -168,8 +168,12 @@ func newDecision(raw *C.sticky_decision, cs *ChannelSet, req *Request) Decision 
 	if raw.model[0] != 0 {
 		if req.Model != "" && cEquals(&raw.model[0], req.Model) {
 			d.Model = req.Model
+		} else if last := r.lastModel.Load(); last != nil && cEquals(&raw.model[0], *last) {
+			d.Model = *last // the body's model, as in the previous request: no allocation
 		} else {
-			d.Model = C.GoString(&raw.model[0])
+			m := C.GoString(&raw.model[0])
+			r.lastModel.Store(&m)
+			d.Model = m
 		}
 	}
 	return d

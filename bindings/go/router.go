@@ -17,7 +17,8 @@ import (
 // Router is one libsticky context: the sessions (in its store), channel
 // health, in-flight counts and counters. Safe for concurrent use by any
 // number of goroutines; each Select and each Report is one cgo call
-// (about 100 ns added to the library's own work, see README.md). Close it
+// (together about 0.5-1 us added to the library's own work, see
+// README.md). Close it
 // (io.Closer) when no call is running any more. Since 0.5.0.
 type Router struct {
 	ctx      *C.sticky_ctx
@@ -28,6 +29,9 @@ type Router struct {
 	freeSt   func()
 	blocking bool
 	leaked   atomic.Uint64
+	// lastModel is the model name of a recent decision, reused when the
+	// next one names the same model (most do).
+	lastModel atomic.Pointer[string]
 }
 
 // New creates a Router from cfg (see Config; the zero Config is all

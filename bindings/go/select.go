@@ -61,11 +61,11 @@ func (r *Router) Select(ctx context.Context, req *Request, channels Channels) (D
 	if res.rc != 0 {
 		e := newError(res.rc, "select")
 		e.RetryAt = int64(res.d.retry_at_ms)
-		d := newDecision(res.d, cs, req)
+		d := r.newDecision(res.d, cs, req)
 		C.gs_free(unsafePtr(res.d))
 		return d, e
 	}
-	d := newDecision(res.d, cs, req)
+	d := r.newDecision(res.d, cs, req)
 	a := &attempt{raw: res.d, r: r}
 	runtime.SetFinalizer(a, (*attempt).leak)
 	d.att = a
