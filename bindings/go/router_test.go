@@ -615,3 +615,27 @@ func TestLibraryCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestLogCallback(t *testing.T) {
+	var lines []string
+	logf := func(level sticky.LogLevel, msg string) {
+		lines = append(lines, fmt.Sprintf("%d %s", level, msg))
+	}
+	_, err := sticky.New(sticky.Config{TTLSeconds: 10, RenewThresholdSeconds: 20, Log: logf})
+	if !errors.Is(err, sticky.ErrConfig) {
+		t.Fatalf("threshold above ttl: %v", err)
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], fmt.Sprint(int(sticky.LogError), " ")) {
+		t.Fatalf("the library's reason was not logged: %q", lines)
+	}
+	lines = nil
+	r := newRouter(t, sticky.Config{Log: logf, LogLevel: sticky.LogDebug})
+	_, _ = r.Select(bg, &sticky.Request{Body: []byte("{")}, channelSet(t, "a"))
+	_, _ = r.Select(bg, &sticky.Request{Body: conv(1, 1, "")}, channelSet(t, "a", "a"))
+	if len(lines) == 0 {
+		t.Fatal("no debug line for bad requests")
+	}
+	// a panicking logger does not take the process down
+	r2 := newRouter(t, sticky.Config{Log: func(sticky.LogLevel, string) { panic("log") }, LogLevel: sticky.LogDebug})
+	_, _ = r2.Select(bg, &sticky.Request{Body: conv(1, 1, "")}, channelSet(t, "a", "a"))
+}

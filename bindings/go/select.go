@@ -21,7 +21,9 @@ import (
 // exactly once, or an *Error: ErrNoChannel (Error.RetryAt says when a
 // channel recovers; 0 unknown), ErrParse / ErrLimit for a malformed or
 // oversized body, ErrInvalid for bad arguments (e.g. two channels with
-// one id). Safe from any number of goroutines. Since 0.5.0.
+// one id). With ErrNoChannel the returned Decision is not open and carries
+// Reason ReasonNoChannel, RetryAt and the request's Key and Model. Safe
+// from any number of goroutines. Since 0.5.0.
 func (r *Router) Select(ctx context.Context, req *Request, channels Channels) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, err
