@@ -1,0 +1,159 @@
+// concurrency_test.go owns the tests of one Router shared by many
+// goroutines (run under -race by meson's go-race test), and the re-run of
+// the unit tests with GODEBUG=cgocheck=2 (every pointer cgo passes or
+// stores is checked against the cgo rules).
+package sticky_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+
+	"libsticky/sticky"
+)
+
+func TestConcurrentSelectReport(t *testing.T) {
+	r := newRouter(t, sticky.Config{})
+	chs := []sticky.Channel{{ID: "a", MaxInflight: 8}, {ID: "b", MaxInflight: 8}, {ID: "c"}, {ID: "d", Priority: 1}}
+	cs, err := sticky.NewChannelSet(chs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, perG = 16, 1500
+	bodies := make([][]byte, 64)
+	for i := range bodies {
+		bodies[i] = conv(i, 1+i%4, "")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	var mu sync.Mutex
+	home := map[int]map[string]bool{}
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			hdr := http.Header{"Retry-After": {"0"}}
+			for i := 0; i < perG; i++ {
+				n := (g*perG + i) % len(bodies)
+				req := &sticky.Request{Tenant: fmt.Sprint("tenant-", g%3), Body: bodies[n]}
+				if i%7 == 0 {
+					k, err := r.Key(req)
+					if err != nil {
+						errs <- err
+						return
+					}
+					req = &sticky.Request{Tenant: req.Tenant, Chain: k, Model: "claude-sonnet-4-5"}
+				}
+				d, err := r.Select(bg, req, cs)
+				if errors.Is(err, sticky.ErrNoChannel) {
+					continue
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				if home[n] == nil {
+					home[n] = map[string]bool{}
+				}
+				home[n][d.Channel] = true
+				mu.Unlock()
+				switch i % 50 {
+				case 0:
+					err = r.Release(d)
+				case 1:
+					err = r.Report(d, sticky.Outcome{Status: 200, Header: hdr})
+				default:
+					err = r.Report(d, sticky.Status(200))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				if i%500 == 0 {
+					if _, err := r.Prometheus(); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st, _ := r.Stats()
+	if st.Requests != goroutines*perG {
+		t.Fatalf("requests %d, want %d", st.Requests, goroutines*perG)
+	}
+	for _, id := range cs.IDs() {
+		if h, err := r.ChannelHealth(id); err == nil && h.InFlight != 0 {
+			t.Fatalf("%s: %d in flight after every attempt ended", id, h.InFlight)
+		}
+	}
+}
+
+// TestConcurrentReportOfCopies: many goroutines end the same attempt
+// through copies; exactly one report wins.
+func TestConcurrentReportOfCopies(t *testing.T) {
+	r := newRouter(t, sticky.Config{})
+	cs := channelSet(t, "a", "b")
+	for round := 0; round < 200; round++ {
+		d := mustSelect(t, r, &sticky.Request{Body: conv(round, 1, "")}, cs)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func(g int, d sticky.Decision) {
+				defer wg.Done()
+				var err error
+				if g%2 == 0 {
+					err = r.Report(d, sticky.Status(200))
+					if err == nil {
+						mu.Lock()
+						wins++
+						mu.Unlock()
+					} else if err != sticky.ErrReleased {
+						t.Error(err)
+					}
+				} else if err = r.Release(d); err != nil {
+					t.Error(err)
+				}
+			}(g, d)
+		}
+		wg.Wait()
+		if wins > 1 {
+			t.Fatalf("%d reports of one attempt succeeded", wins)
+		}
+	}
+	st, _ := r.Stats()
+	if st.Reports > 200 {
+		t.Fatalf("reports %d", st.Reports)
+	}
+}
+
+// TestCgoCheck2 re-runs the tests that pass bodies, headers, chains and
+// channel sets to C with GODEBUG=cgocheck=2: a Go pointer stored in C
+// memory, or Go memory holding Go pointers passed to C, aborts the child.
+func TestCgoCheck2(t *testing.T) {
+	if isChild() {
+		t.Skip("child")
+	}
+	if testing.Short() {
+		t.Skip("short")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run",
+		"Placement|RateLimit|NoChannel|Errors|BadInputs|KeyChain|Explicit|Stats|Concurrent|Leaked|Route|Incident", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GODEBUG=cgocheck=2", childEnv+"=cgocheck")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tests under GODEBUG=cgocheck=2: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,3 @@
+module libsticky/sticky
+
+go 1.19
