@@ -78,8 +78,11 @@ class FakeUpstream:
         self.thread.start()
 
     def close(self):
+        if self.server is None:
+            return
         self.server.shutdown()
         self.server.server_close()
+        self.server = None
 
 
 def lua_channels(upstreams):
@@ -183,6 +186,23 @@ http {{
                 ngx.header["content-type"] = "application/json"
                 ngx.say(string.format('{{"n":%d,"mean_us":%.3f,"max_us":%.3f,"shared":%s}}',
                         n, total / n, worst, tostring(r.shared)))
+            }}
+        }}
+
+        location = /sticky/health {{
+            content_by_lua_block {{
+                local r = require("resty.sticky").router()
+                local out = {{}}
+                for _, c in ipairs(r.channels) do
+                    local hh = r:health(c.id)
+                    if hh then
+                        local left = hh.until_ms > 0 and (hh.until_ms - r:now_ms()) / 1000 or 0
+                        out[#out + 1] = string.format('"%s":{{"state":%d,"cause":%d,"seconds_left":%.1f,"in_flight":%d}}',
+                            c.id, hh.state, hh.cause, left > 1e9 and -1 or left, hh.in_flight)
+                    end
+                end
+                ngx.header["content-type"] = "application/json"
+                ngx.say("{{", table.concat(out, ","), "}}")
             }}
         }}
 

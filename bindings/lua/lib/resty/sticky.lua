@@ -16,13 +16,23 @@ local ngx_var = ngx.var
 local ngx_log = ngx.log
 local ERR, WARN, INFO = ngx.ERR, ngx.WARN, ngx.INFO
 local tonumber = tonumber
-local match = string.match
+local gmatch = string.gmatch
 
 local _M = { _VERSION = "0.5.0" }
 
 local router       -- this worker's router (init_worker)
 local settings     -- the phase options given to init_worker
-local stash = {}   -- request id -> state, for retry() after error_page
+local stash = {}   -- request key -> state, for retry() after error_page
+
+local ffi = require "ffi"
+local get_request = require("resty.core.base").get_request
+
+-- A key for the current request that survives internal redirects (unlike
+-- ngx.ctx and $request_id): the address of nginx's request struct, unique
+-- while the request lives (log() forgets it).
+local function request_key()
+    return tonumber(ffi.cast("uintptr_t", get_request()))
+end
 
 -- Response headers the library reads on a failed attempt.
 local RATE_HEADERS = {
@@ -200,17 +210,19 @@ function _M.access()
     state.channel = router:channel(d)
     state.first_reason = router:reason(d)
     ngx.ctx.sticky = state
-    local id = ngx_var.request_id
-    state.id = id
-    stash[id] = state
+    stash[request_key()] = state
 end
 
--- The last value of an $upstream_* list ("a, b : c").
+-- The last value of an $upstream_* list ("a, b : c"; in the balancer the
+-- attempt being set up has no value yet).
 local function last_of(list)
-    if not list then
-        return nil
+    local last
+    if list then
+        for v in gmatch(list, "[^%s,:]+") do
+            last = v
+        end
     end
-    return match(list, "([^%s,:]+)%s*$")
+    return last
 end
 
 -- The failed attempt's rate-limit headers, from $upstream_http_*.
@@ -271,9 +283,12 @@ function _M.balancer()
             end
         end
     else
-        local how, code = balancer.get_last_failure()
+        -- nginx says "failed" for 429 / 5xx too: whether the upstream
+        -- answered is told by the attempt's header time
+        local _, code = balancer.get_last_failure()
         local status, kind, headers
-        if how == "next" then
+        local htime = last_of(ngx_var.upstream_header_time)
+        if code and htime and htime ~= "-" then
             status, headers = code, failed_headers()
         elseif code == 504 then
             kind = "timeout"
@@ -298,11 +313,10 @@ end
 -- (nginx cannot retry a 401 through proxy_next_upstream): report the
 -- intercepted answer (the channel's key is refused; every worker stops
 -- using it) and select again, then proxy_pass as before. ngx.ctx does not
--- survive the redirect; the state is found by $request_id.
+-- survive the redirect; the state is found by the request's address.
 -- Phase: access_by_lua* of the named location. Since 0.5.0.
 function _M.retry()
-    local id = ngx_var.request_id
-    local state = stash[id]
+    local state = stash[request_key()]
     if not state then
         ngx_log(ERR, "sticky: retry() without a request from access()")
         return ngx.exit(502)
@@ -366,13 +380,11 @@ end
 -- Phase: log_by_lua*. Since 0.5.0.
 function _M.log()
     local state = ngx.ctx.sticky
-    local id = ngx_var.request_id
+    local key = request_key()
     if not state then
-        state = id and stash[id]
+        state = stash[key]
     end
-    if id then
-        stash[id] = nil
-    end
+    stash[key] = nil
     if state and state.decision and not state.reported then
         router:release(state.decision)
     end
