@@ -16,7 +16,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA_LIB = os.path.normpath(os.path.join(HERE, "..", "lib"))
-NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
+NGINX = os.environ.get("STICKY_NGINX", "/usr/sbin/nginx")
 MODULES = "/usr/share/nginx/modules"
 
 
@@ -236,9 +236,16 @@ class Gateway:
             f.write(conf)
         self.pidfile = os.path.join(prefix, "logs", "nginx.pid")
         self.error_log = os.path.join(prefix, "logs", "error.log")
-        subprocess.run([NGINX, "-p", prefix, "-c", self.conf], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self._wait_up()
+        # output to a file, not a pipe: the daemon keeps what it inherits
+        try:
+            with open(os.path.join(prefix, "logs", "start.log"), "wb") as out:
+                subprocess.run([NGINX, "-p", prefix, "-c", self.conf], check=True,
+                               stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=subprocess.STDOUT, timeout=30)
+            self._wait_up()
+        except BaseException:
+            self.stop()   # leave no nginx behind
+            raise
 
     def _wait_up(self):
         deadline = time.time() + 15
