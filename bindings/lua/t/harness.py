@@ -69,6 +69,11 @@ class FakeUpstream:
                     self.send_header(k, v)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
+                if mode == "slow":          # headers now, the body a second later
+                    self.wfile.write(data[:1])
+                    self.wfile.flush()
+                    time.sleep(1.5)
+                    data = data[1:]
                 self.wfile.write(data)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -119,6 +124,7 @@ http {{
         local ok, err = pcall(sticky.init_worker, {{
             {store}
             expose_headers = true,
+            {extra}
             config = {{ cooldown_429_seconds = 60 }},
             channels = {{
 {channels}
@@ -217,7 +223,7 @@ http {{
 class Gateway:
     """A real nginx with resty.sticky in front of @upstreams."""
 
-    def __init__(self, prefix, upstreams, store=None, body_buffer="1m", library=None):
+    def __init__(self, prefix, upstreams, store=None, body_buffer="1m", library=None, extra=""):
         self.prefix = prefix
         self.port = free_port()
         for d in ("logs", "tmp", "conf"):
@@ -229,7 +235,7 @@ class Gateway:
             store += ' library = "%s",' % library
         conf = CONF.format(prefix=prefix, modules=MODULES, lua_lib=LUA_LIB, port=self.port,
                            channels=lua_channels(upstreams), store=store,
-                           body_buffer=body_buffer,
+                           body_buffer=body_buffer, extra=extra,
                            user="user root;" if os.geteuid() == 0 else "")
         self.conf = os.path.join(prefix, "conf", "nginx.conf")
         with open(self.conf, "w") as f:

@@ -153,6 +153,38 @@ def test_all_upstreams_down_is_503_with_retry_after(gateway, upstreams):
     assert json.loads(body)["error"]["type"] == "overloaded_error"
 
 
+def test_no_channel_left_for_a_retry(tmp_path, upstreams):
+    # more tries than channels: the balancer finds nothing usable
+    os.chmod(tmp_path, 0o755)
+    gw = h.Gateway(str(tmp_path), upstreams, extra="max_tries = 5,")
+    try:
+        for u in upstreams:
+            u.mode = "429"
+        status, headers, _ = gw.post({"model": "claude-sonnet-4-5", "messages": [
+            {"role": "user", "content": "nowhere to go"}]})
+        assert status == 502
+        assert sum(u.hits for u in upstreams) == 3   # each account tried once
+    finally:
+        gw.stop()
+
+
+def test_stream_holds_its_in_flight_slot(gateway, upstreams):
+    import threading
+    ups = by_name(upstreams)
+    c = h.Conversation(gateway, "streaming")
+    assert c.turn()[0] == 200
+    bound = c.upstreams()[0]
+    ups[bound].mode = "slow"
+    t = threading.Thread(target=c.turn)
+    t.start()
+    time.sleep(0.7)                               # headers arrived, body pending
+    during = json.loads(gateway.get("/sticky/health")[1])[bound]["in_flight"]
+    t.join()
+    after = json.loads(gateway.get("/sticky/health")[1])[bound]["in_flight"]
+    assert c.served[-1][:2] == (200, bound)
+    assert (during, after) == (1, 0)
+
+
 def test_select_is_microseconds(gateway):
     status, body = gateway.get("/sticky/bench?n=5000")
     assert status == 200

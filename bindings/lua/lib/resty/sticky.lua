@@ -4,8 +4,9 @@
 -- balancer() sets the peer and, on a retry, reports the failed attempt
 -- and selects again; retry() does the same after an error_page redirect
 -- (401, which proxy_next_upstream cannot retry); header_filter() reports
--- the upstream's status and rate-limit headers; log() ends whatever is
--- still open. The per-request state lives in ngx.ctx.sticky.
+-- a failure with the upstream's status and rate-limit headers at once;
+-- log() reports a success when the response has ended, or ends an
+-- attempt still open. The per-request state lives in ngx.ctx.sticky.
 -- README.md beside lib/ explains the nginx.conf; nginx.conf.example is one.
 -- Since 0.5.0.
 local router_mod = require "resty.sticky.router"
@@ -17,6 +18,8 @@ local ngx_log = ngx.log
 local ERR, WARN, INFO = ngx.ERR, ngx.WARN, ngx.INFO
 local tonumber = tonumber
 local gmatch = string.gmatch
+
+local NGX_BUSY = -3
 
 local _M = { _VERSION = "0.5.0" }
 
@@ -296,7 +299,10 @@ function _M.balancer()
             kind = "transport"
         end
         if not report_and_reselect(state, status, kind, headers) then
-            return ngx.exit(502)
+            -- NGX_BUSY: nginx ends the request with 502 "no live upstreams"
+            -- (an error status would make it a 500); checked with
+            -- lua-nginx-module 0.10.23 by t/test_nginx.py
+            return ngx.exit(NGX_BUSY)
         end
     end
     state.tries = state.tries + 1
@@ -327,15 +333,19 @@ function _M.retry()
     end
     state.tries = 0          -- a new upstream round in this location
     state.reported = nil
+    state.success = nil
     ngx.ctx.sticky = state
 end
 
---- header_filter(): report the attempt's outcome as soon as the upstream's
--- headers arrive: its status and, for a failure, its rate-limit headers
--- (retry-after, anthropic-ratelimit-unified-status / -reset, ...). When
--- nginx answered itself (no upstream header: connect error, timeout) the
--- attempt is reported as transport / timeout. With expose_headers, adds
--- x-sticky-channel and x-sticky-reason.
+--- header_filter(): take the attempt's outcome when the upstream's headers
+-- arrive. A failure (status >= 400, or nginx answering itself after a
+-- connect error / timeout) is reported at once, with the rate-limit
+-- headers (retry-after, anthropic-ratelimit-unified-status / -reset, ...),
+-- so every worker stops choosing that channel now; a success is reported
+-- by log() when the response (a stream, maybe minutes long) ends, so the
+-- attempt holds its in-flight slot (max_inflight) while it streams.
+-- With expose_headers, adds x-sticky-channel, x-sticky-reason and
+-- x-sticky-attempts.
 -- Phase: header_filter_by_lua* (non-blocking). Since 0.5.0.
 function _M.header_filter()
     local state = ngx.ctx.sticky
@@ -357,7 +367,10 @@ function _M.header_filter()
     if not htime or htime == "-" or not status then
         kind = (status == 504) and "timeout" or "transport"
         status = nil
-    elseif status >= 400 then
+    elseif status < 400 then
+        state.success = status   -- reported by log()
+        return
+    else
         local h = ngx.header
         for _, name in ipairs(RATE_HEADERS) do
             local v = h[name]
@@ -375,8 +388,9 @@ function _M.header_filter()
     state.reported = true
 end
 
---- log(): end an attempt still open (the client went away before the
--- upstream answered, or no header_filter ran) and forget the request.
+--- log(): report a success when its response has ended; end an attempt
+-- still open otherwise (the client went away before the upstream
+-- answered); forget the request.
 -- Phase: log_by_lua*. Since 0.5.0.
 function _M.log()
     local state = ngx.ctx.sticky
@@ -385,7 +399,16 @@ function _M.log()
         state = stash[key]
     end
     stash[key] = nil
-    if state and state.decision and not state.reported then
+    if not state or not state.decision or state.reported then
+        return
+    end
+    state.reported = true
+    if state.success then
+        local ok, err = router:report(state.decision, state.success)
+        if not ok then
+            ngx_log(WARN, "sticky: ", err)
+        end
+    else
         router:release(state.decision)
     end
 end
