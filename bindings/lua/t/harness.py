@@ -35,6 +35,7 @@ class FakeUpstream:
         self.name = name
         self.mode = "ok"
         self.hits = 0
+        self.api_keys = set()   # x-api-key values received
         self.lock = threading.Lock()
         up = self
 
@@ -49,6 +50,7 @@ class FakeUpstream:
                 body = self.rfile.read(n)
                 with up.lock:
                     up.hits += 1
+                    up.api_keys.add(self.headers.get("x-api-key"))
                     mode = up.mode
                 headers = {"content-type": "application/json", "x-upstream": up.name}
                 if mode == "429":
