@@ -2,7 +2,8 @@
 against the C headers, field by field: a C program generated from the
 cdef's struct fields prints sizeof / offsetof as the compiler sees the
 headers, and LuaJIT's ffi.sizeof / ffi.offsetof (run inside nginx) must
-print the same. Also the load-time check: a library of another version or
+print the same; every function prototype, redeclared after the headers,
+compiles without a conflict. Also the load-time check: a library of another version or
 struct size, or a missing one, is refused with a message naming it.
 Needs a C compiler (CC, else cc), STICKY_INCLUDE_DIR and STICKY_LIBRARY
 (set by meson)."""
@@ -72,6 +73,35 @@ def test_every_declared_field_matches_the_headers(tmp_path):
     got = run_lua(str(tmp_path / "lua"), "\n".join(lua_lines))
     assert got == expected
     assert len(expected) > 100   # every struct, every field
+
+
+def cdef_functions():
+    """The function prototypes of the cdef text, one string each."""
+    text = open(CDEF_LUA).read()
+    cdef = text[text.index("_M.CDEF = [[") + 12:]
+    cdef = cdef[:cdef.index("]]")]
+    cdef = re.sub(r"typedef struct \w+ \{.*?\} \w+;", "", cdef, flags=re.S)
+    cdef = re.sub(r"typedef struct \w+ \w+;", "", cdef)
+    return [d.strip() + ";" for d in cdef.split(";") if "(" in d]
+
+
+def test_every_declared_function_matches_the_headers(tmp_path):
+    # redeclared after the headers: any difference in a return or
+    # parameter type is a "conflicting types" compile error
+    include = os.environ.get("STICKY_INCLUDE_DIR")
+    cc = os.environ.get("CC") or shutil.which("cc")
+    if not include or not cc:
+        if os.environ.get("CI") == "true":
+            pytest.fail("STICKY_INCLUDE_DIR / a C compiler missing")
+        pytest.skip("needs STICKY_INCLUDE_DIR and a C compiler")
+    protos = cdef_functions()
+    assert len(protos) > 25 and any("sticky_select(" in p for p in protos)
+    src = tmp_path / "protos.c"
+    src.write_text("#include <sticky/sticky.h>\n" + "\n".join(protos) + "\n")
+    p = subprocess.run(cc.split() + ["-std=c11", "-Werror", "-I", include, "-c", "-o",
+                                     str(tmp_path / "protos.o"), str(src)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
 
 
 def library():
