@@ -70,10 +70,20 @@ end
 --   without the body: the request is placed as a new session);
 -- @opts.expose_headers: add x-sticky-channel / x-sticky-reason to
 --   responses (default false).
--- Returns: the router. Raises on a bad option or library mismatch (nginx
---   logs it; the worker then answers 503 from access()).
+-- Returns: the router (nil in a cache loader / manager or privileged
+--   agent process: they route nothing). Raises on a bad option or library
+--   mismatch (nginx logs it; the worker then answers 500 from access()).
 -- Phase: init_worker_by_lua*. Since 0.5.0.
 function _M.init_worker(opts)
+    -- cache loader / manager and privileged agent processes route nothing:
+    -- they take no process slot in the segment
+    local ok, process = pcall(require, "ngx.process")
+    if ok then
+        local t = process.type()
+        if t ~= "worker" and t ~= "single" then
+            return nil
+        end
+    end
     local ropts = {}
     for k, v in pairs(opts) do
         if k ~= "max_tries" and k ~= "tenant" and k ~= "body_file"
@@ -183,12 +193,18 @@ end
 --- access(): read the body, select a channel, keep the decision.
 -- Stores ngx.ctx.sticky = { req, decision, channel, ... }. Answers 503
 -- (with retry-after) itself when no channel is usable, 500 when the
--- worker has no router.
+-- worker has no router or in a subrequest (no log phase would end its
+-- attempt: use it in main requests only).
 -- Phase: access_by_lua*. Non-blocking except a body buffered to a file
 -- with body_file = "read". Since 0.5.0.
 function _M.access()
     if not router then
         ngx_log(ERR, "sticky: no router in this worker (init_worker failed: see the log)")
+        return ngx.exit(500)
+    end
+    if ngx.is_subrequest then
+        -- no log phase would end the attempt
+        ngx_log(ERR, "sticky: access() in a subrequest; use it in the main request")
         return ngx.exit(500)
     end
     local tenant = settings.tenant and settings.tenant() or nil
