@@ -185,6 +185,14 @@ def test_stream_holds_its_in_flight_slot(gateway, upstreams):
     assert (during, after) == (1, 0)
 
 
+def test_malformed_body_is_still_forwarded(gateway, upstreams):
+    # the library cannot key it; access() selects without the body and the
+    # upstream answers the request itself
+    for _ in range(3):
+        status, headers, _ = gateway.post(b'{"model": "claude-sonnet-4-5", "messages": [')
+        assert status == 200 and headers["x-upstream"] in {u.name for u in upstreams}
+
+
 def test_select_is_microseconds(gateway):
     status, body = gateway.get("/sticky/bench?n=5000")
     assert status == 200
