@@ -36,6 +36,7 @@ class FakeUpstream:
         self.mode = "ok"
         self.hits = 0
         self.api_keys = set()   # x-api-key values received
+        self.authorizations = set()   # Authorization values received (None: absent)
         self.lock = threading.Lock()
         up = self
 
@@ -51,6 +52,7 @@ class FakeUpstream:
                 with up.lock:
                     up.hits += 1
                     up.api_keys.add(self.headers.get("x-api-key"))
+                    up.authorizations.add(self.headers.get("authorization"))
                     mode = up.mode
                 headers = {"content-type": "application/json", "x-upstream": up.name}
                 if mode == "429":
