@@ -200,7 +200,13 @@ function _M.new(opts)
     if rc ~= 0 then
         error(errmsg(lib, rc, "resty.sticky: context"), 0)
     end
-    local ctx = ffi.gc(out[0], lib.sticky_ctx_free)
+    -- alive[1]: the context is not freed yet. Finalizers run in any order
+    -- when the VM closes: a decision's (below) must not touch a freed one.
+    local alive = { true }
+    local ctx = ffi.gc(out[0], function(c)
+        alive[1] = false
+        lib.sticky_ctx_free(c)
+    end)
     if opts.shm then
         if type(opts.shm) ~= "string" or opts.shm == "" then
             error("resty.sticky: shm must be a path", 0)
@@ -225,6 +231,14 @@ function _M.new(opts)
         hdrs = ffi_new("sticky_header[?]", MAX_HEADERS),
         outcome = ffi_new("sticky_outcome"),
         shared = opts.shm ~= nil,
+        -- the safety net of an open decision: collected (its request gone)
+        -- without report() or release(), its attempt and in-flight slot
+        -- are released, while the context lives
+        release_gc = function(d)
+            if alive[1] then
+                lib.sticky_release(ctx, d)
+            end
+        end,
     }, Router)
     return self
 end
@@ -258,6 +272,9 @@ end
 -- Returns: the decision (a sticky_decision cdata; .channel_index is
 --   0-based, router.channels[d.channel_index + 1] the channel); or nil,
 --   message, rc, decision (rc = cdef.ENOCHANNEL: decision.retry_at_ms).
+--   End its attempt with report() or release(); a decision collected
+--   with its attempt still open is released by its finalizer (a safety
+--   net for a lost request, at an unpredictable time: not a substitute).
 -- Phase: any request phase (access, balancer); never blocks (shm or
 --   memory store only); no yield. Since 0.5.0.
 function Router:select(r)
@@ -315,7 +332,9 @@ function Router:select(r)
     if rc ~= 0 then
         return nil, errmsg(lib, rc, "select"), rc, d
     end
-    return d
+    -- the attempt is open until report() / release(); if the decision is
+    -- dropped before, the garbage collector releases it
+    return ffi.gc(d, self.release_gc)
 end
 
 --- router:report(d, status, headers, kind): how the attempt ended; ends it.
@@ -343,6 +362,9 @@ function Router:report(d, status, headers, kind)
     end
     local rc = self.lib.sticky_report(self.ctx, d, o)
     o.headers = C_NULL
+    if rc == 0 or rc == cdef.ENOTFOUND then
+        ffi.gc(d, nil)   -- the attempt has ended: nothing left to release
+    end
     if rc ~= 0 then
         return nil, errmsg(self.lib, rc, "report"), rc
     end
@@ -353,6 +375,9 @@ end
 -- Idempotent. Returns: true, or nil, message, rc. Phase: any. Since 0.5.0.
 function Router:release(d)
     local rc = self.lib.sticky_release(self.ctx, d)
+    if rc == 0 or rc == cdef.ENOTFOUND then
+        ffi.gc(d, nil)
+    end
     if rc ~= 0 then
         return nil, errmsg(self.lib, rc, "release"), rc
     end
