@@ -20,7 +20,9 @@ local format = string.format
 local REQUEST_SIZE = ffi_sizeof("sticky_request")
 local DECISION_SIZE = ffi_sizeof("sticky_decision")
 local OUTCOME_SIZE = ffi_sizeof("sticky_outcome")
-local MAX_HEADERS = 16
+-- Header pairs one select() / report() passes (resty.sticky passes at most
+-- 3 / 9); more is an error, not a silent cut.
+local MAX_HEADERS = 32
 
 local _M = {}
 local Router = {}
@@ -88,6 +90,11 @@ local function build_channels(lib, list)
             end
             local m = ffi_new("const char *[?]", #c.models)
             for j, name in ipairs(c.models) do
+                -- C sees a NUL-terminated pattern: a NUL would cut it short
+                if type(name) ~= "string" or #name == 0 or name:find("\0", 1, true) then
+                    error(format("resty.sticky: channel %s: model %d must be a non-empty "
+                                 .. "string without NUL bytes", id, j), 0)
+                end
                 anchor[#anchor + 1] = name
                 m[j - 1] = name
             end
@@ -244,12 +251,17 @@ function _M.new(opts)
 end
 
 -- Point the reusable header array at @list ({name, value, name, value...}).
+-- Returns the count, or nil and a message (more than MAX_HEADERS pairs, a
+-- name without a value).
 local function fill_headers(hdrs, list, n)
+    if n > 2 * MAX_HEADERS then
+        return nil, format("too many headers: %d pairs (at most %d)", (n + 1) / 2, MAX_HEADERS)
+    end
+    if n % 2 ~= 0 then
+        return nil, "headers: a flat list of name, value pairs is required"
+    end
     local k = 0
     for i = 1, n, 2 do
-        if k == MAX_HEADERS then
-            break
-        end
         local name, value = list[i], list[i + 1]
         local h = hdrs[k]
         h.name = name
@@ -267,7 +279,8 @@ end
 --   nil: no content key (explicit ids only, else placed as new).
 -- @r.tenant, @r.model, @r.session_id: strings or nil. @r.headers: a flat
 --   list {name, value, ...} of request headers carrying session ids
---   (x-claude-code-session-id, session_id, x-session-id), or nil.
+--   (x-claude-code-session-id, session_id, x-session-id), or nil; at
+--   most 32 pairs (more: nil, message, cdef.EINVAL - never cut short).
 -- @r.strict: true = never move a bound session.
 -- Returns: the decision (a sticky_decision cdata; .channel_index is
 --   0-based, router.channels[d.channel_index + 1] the channel); or nil,
@@ -315,8 +328,13 @@ function Router:select(r)
     end
     local headers = r.headers
     if headers and #headers > 0 then
+        local nh, herr = fill_headers(self.hdrs, headers, #headers)
+        if not nh then
+            req.body = C_NULL
+            return nil, "select: " .. herr, cdef.EINVAL
+        end
         req.headers = self.hdrs
-        req.n_headers = fill_headers(self.hdrs, headers, #headers)
+        req.n_headers = nh
     else
         req.headers = C_NULL
         req.n_headers = 0
@@ -341,7 +359,8 @@ end
 -- @d: a decision from select(). @status: the upstream's HTTP status (for
 --   kind "http"). @headers: flat list {name, value, ...} of the upstream's
 --   response headers (retry-after, anthropic-ratelimit-unified-status,
---   anthropic-ratelimit-unified-reset, ...) or nil. @kind: "http"
+--   anthropic-ratelimit-unified-reset, ...) or nil; at most 32 pairs
+--   (more: nil, message, cdef.EINVAL; the attempt stays open). @kind: "http"
 --   (default), "timeout" or "transport".
 -- Returns: true; or nil, message, rc (ENOTFOUND: already ended).
 -- Phase: any request phase; no I/O with the shm store. Since 0.5.0.
@@ -354,8 +373,12 @@ function Router:report(d, status, headers, kind)
     o.retry_after_seconds = cdef.ABSENT
     o.reset_epoch_seconds = cdef.ABSENT
     if headers and #headers > 0 then
+        local nh, herr = fill_headers(self.hdrs, headers, #headers)
+        if not nh then
+            return nil, "report: " .. herr, cdef.EINVAL
+        end
         o.headers = self.hdrs
-        o.n_headers = fill_headers(self.hdrs, headers, #headers)
+        o.n_headers = nh
     else
         o.headers = C_NULL
         o.n_headers = 0
