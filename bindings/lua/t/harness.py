@@ -36,6 +36,7 @@ class FakeUpstream:
         self.mode = "ok"
         self.hits = 0
         self.api_keys = set()   # x-api-key values received
+        self.authorizations = set()   # Authorization values received (None: absent)
         self.lock = threading.Lock()
         up = self
 
@@ -51,6 +52,7 @@ class FakeUpstream:
                 with up.lock:
                     up.hits += 1
                     up.api_keys.add(self.headers.get("x-api-key"))
+                    up.authorizations.add(self.headers.get("authorization"))
                     mode = up.mode
                 headers = {"content-type": "application/json", "x-upstream": up.name}
                 if mode == "429":
@@ -99,7 +101,7 @@ def lua_channels(upstreams):
 
 CONF = r"""
 master_process on;
-worker_processes 4;
+worker_processes {workers};
 daemon on;
 pid {prefix}/logs/nginx.pid;
 error_log {prefix}/logs/error.log info;
@@ -159,7 +161,9 @@ http {{
         }}
 
         location @sticky_retry {{
-            access_by_lua_block {{ require("resty.sticky").retry() }}
+            # a full collection first: the state must survive the redirect
+            # (held by the request, not only by the weak stash)
+            access_by_lua_block {{ collectgarbage() require("resty.sticky").retry() }}
             proxy_pass http://sticky_backend;
             proxy_next_upstream error timeout http_429 http_500 http_502 http_503 http_504 non_idempotent;
             header_filter_by_lua_block {{
@@ -167,6 +171,25 @@ http {{
                 ngx.header["x-worker-pid"] = ngx.worker.pid()
             }}
             log_by_lua_block {{ require("resty.sticky").log() }}
+        }}
+
+        # access() then an internal redirect to a location without
+        # log_by_lua: no log() ever sees the decision
+        location = /sticky/exec-nolog {{
+            access_by_lua_block {{
+                require("resty.sticky").access()
+                return ngx.exec("/sticky/nolog")
+            }}
+        }}
+        location = /sticky/nolog {{
+            content_by_lua_block {{ ngx.say("no log phase") }}
+        }}
+        # access() twice in one request: here, then again in /v1/
+        location = /sticky/exec-twice {{
+            access_by_lua_block {{
+                require("resty.sticky").access()
+                return ngx.exec("/v1/messages")
+            }}
         }}
 
         location = /sticky/bench {{
@@ -200,6 +223,10 @@ http {{
 
         location = /sticky/health {{
             content_by_lua_block {{
+                if ngx.var.arg_gc then
+                    collectgarbage()
+                    collectgarbage()
+                end
                 local r = require("resty.sticky").router()
                 local out = {{}}
                 for _, c in ipairs(r.channels) do
@@ -226,7 +253,8 @@ http {{
 class Gateway:
     """A real nginx with resty.sticky in front of @upstreams."""
 
-    def __init__(self, prefix, upstreams, store=None, body_buffer="1m", library=None, extra=""):
+    def __init__(self, prefix, upstreams, store=None, body_buffer="1m", library=None, extra="",
+                 workers=4):
         self.prefix = prefix
         self.port = free_port()
         for d in ("logs", "tmp", "conf"):
@@ -241,7 +269,7 @@ class Gateway:
             store += ' library = "%s",' % library
         conf = CONF.format(prefix=prefix, modules=MODULES, lua_lib=LUA_LIB, port=self.port,
                            channels=lua_channels(upstreams), store=store,
-                           body_buffer=body_buffer, extra=extra,
+                           body_buffer=body_buffer, extra=extra, workers=workers,
                            user="user root;" if os.geteuid() == 0 else "")
         self.conf = os.path.join(prefix, "conf", "nginx.conf")
         with open(self.conf, "w") as f:

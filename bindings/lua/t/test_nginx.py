@@ -231,3 +231,42 @@ def test_body_buffered_to_a_file_is_read(tmp_path, upstreams):
         assert "request body buffered to a file" in gw.log()
     finally:
         gw.stop()
+
+
+def in_flight(gw, gc=False):
+    health = json.loads(gw.get("/sticky/health" + ("?gc=1" if gc else ""))[1])
+    return {k: v["in_flight"] for k, v in health.items()}
+
+
+def test_access_twice_releases_the_first_attempt(gateway, upstreams):
+    # access() in /sticky/exec-twice, ngx.exec to /v1/messages, access()
+    # again: the first decision is released, not left holding its slot
+    for i in range(6):
+        status, headers, _ = gateway.post({"model": "claude-sonnet-4-5", "messages": [
+            {"role": "user", "content": "twice %d" % i}]}, path="/sticky/exec-twice")
+        assert status == 200 and headers["x-upstream"]
+    assert set(in_flight(gateway).values()) == {0}
+
+
+def test_request_without_log_phase_releases_its_attempt(tmp_path, upstreams):
+    # access() then ngx.exec to a location without log_by_lua: no log()
+    # reports the decision; once the request is gone, its state is
+    # collected and the decision's finalizer releases the attempt (one
+    # worker, so the forced collection runs where the requests ran)
+    os.chmod(tmp_path, 0o755)
+    gw = h.Gateway(str(tmp_path), upstreams, workers=1)
+    try:
+        for i in range(6):
+            status, _, body = gw.post({"model": "claude-sonnet-4-5", "messages": [
+                {"role": "user", "content": "lost %d" % i}]}, path="/sticky/exec-nolog")
+            assert status == 200 and body == b"no log phase\n"
+        assert set(in_flight(gw, gc=True).values()) == {0}
+        # and the accounts still route normally
+        c = h.Conversation(gw, "after the lost ones")
+        for _ in range(3):
+            assert c.turn()[0] == 200
+        assert set(in_flight(gw).values()) == {0}
+    finally:
+        gw.stop()
+    log = "\n".join(l for l in gw.log().splitlines() if "connect() failed" not in l)
+    assert "[error]" not in log and "[alert]" not in log and "[crit]" not in log, log[-4000:]

@@ -116,6 +116,10 @@ def test_malformed_body_is_an_error_not_a_crash(tmp_path):
     ('memory = true, channels = {}', "channels: a non-empty list is required"),
     ('memory = true, channels = { "a", "a" }', "channel a is listed twice"),
     ('memory = true, channels = { { id = "a", state = "sleepy" } }', "state must be active"),
+    ('memory = true, channels = { { id = "a", models = { "claude-\\0x" } } }',
+     "channel a: model 1 must be a non-empty string without NUL bytes"),
+    ('memory = true, channels = { { id = "a", models = { "ok", 5 } } }',
+     "channel a: model 2 must be"),
     ('memory = true, channels = { "a" }, config = { ttl = 5 }', "unknown setting ttl"),
     ('memory = true, channels = { "a" }, config = { select_policy = "best" }', "select_policy"),
     ('memory = true, channels = { "a" }, config = { ttl_seconds = 0 }',
@@ -128,3 +132,25 @@ def test_bad_options_are_clear_errors(tmp_path, opts, message):
         emit(tostring(ok), err)
     """ % opts)
     assert out[0].startswith("false ") and message in out[0], out
+
+
+def test_too_many_headers_is_an_error_not_a_cut(tmp_path):
+    out = lua(tmp_path, """
+        local r = router.new{ library = LIB, memory = true, channels = { "a" } }
+        local many = {}
+        for i = 1, 33 do
+            many[#many + 1] = "x-h" .. i
+            many[#many + 1] = "v"
+        end
+        local nd, err, rc = r:select{ body = body("hdrs"), headers = many }
+        emit(tostring(nd), rc, err)
+        local d = assert(r:select{ body = body("hdrs") })
+        local ok, rerr, rrc = r:report(d, 429, many)
+        emit(tostring(ok), rrc, rerr)
+        emit("in_flight", r:health("a").in_flight)
+        assert(r:report(d, 200))
+        emit("in_flight", r:health("a").in_flight)
+    """)
+    assert out[0].startswith("nil -1 select: too many headers: 33 pairs (at most 32)"), out
+    assert out[1].startswith("nil -1 report: too many headers"), out
+    assert out[2:] == ["in_flight 1", "in_flight 0"], out

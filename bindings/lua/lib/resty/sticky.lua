@@ -25,7 +25,13 @@ local _M = { _VERSION = "0.5.0" }
 
 local router       -- this worker's router (init_worker)
 local settings     -- the phase options given to init_worker
-local stash = {}   -- request key -> state, for retry() after error_page
+-- request key -> state, for retry() after error_page. Weak values: the
+-- state is held by the request's ngx.ctx table, which lua-nginx-module
+-- keeps referenced until the request ends, internal redirects included;
+-- a request that ends without log() (a redirect to a location without
+-- log_by_lua) lets its state be collected, and the decision's finalizer
+-- (resty.sticky.router) releases its attempt.
+local stash = setmetatable({}, { __mode = "v" })
 
 local ffi = require "ffi"
 local get_request = require("resty.core.base").get_request
@@ -195,6 +201,8 @@ end
 -- (with retry-after) itself when no channel is usable, 500 when the
 -- worker has no router or in a subrequest (no log phase would end its
 -- attempt: use it in main requests only).
+-- Run twice in one request (an internal redirect to a location with
+-- access() again), it releases the first attempt before selecting.
 -- Phase: access_by_lua*. Non-blocking except a body buffered to a file
 -- with body_file = "read". Since 0.5.0.
 function _M.access()
@@ -206,6 +214,18 @@ function _M.access()
         -- no log phase would end the attempt
         ngx_log(ERR, "sticky: access() in a subrequest; use it in the main request")
         return ngx.exit(500)
+    end
+    -- access() again in this request (ngx.exec / a rewrite to a location
+    -- with access() again): end the previous, never reported attempt
+    local key = request_key()
+    local prev = stash[key] or ngx.ctx.sticky
+    if prev then
+        stash[key] = nil
+        if prev.decision and not prev.reported then
+            prev.reported = true
+            router:release(prev.decision)
+            prev.decision = nil
+        end
     end
     local tenant = settings.tenant and settings.tenant() or nil
     local state = {
@@ -229,7 +249,7 @@ function _M.access()
     state.channel = router:channel(d)
     state.first_reason = router:reason(d)
     ngx.ctx.sticky = state
-    stash[request_key()] = state
+    stash[key] = state
 end
 
 -- The last value of an $upstream_* list ("a, b : c"; in the balancer the

@@ -220,6 +220,7 @@ _M.STRUCT_IDS = {
 
 -- Enum values used by the binding (sticky/error.h, select.h, config.h).
 _M.OK = 0
+_M.EINVAL = -1
 _M.EPARSE = -3
 _M.ENOTFOUND = -4
 _M.ENOCHANNEL = -7

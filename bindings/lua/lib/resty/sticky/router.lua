@@ -20,7 +20,9 @@ local format = string.format
 local REQUEST_SIZE = ffi_sizeof("sticky_request")
 local DECISION_SIZE = ffi_sizeof("sticky_decision")
 local OUTCOME_SIZE = ffi_sizeof("sticky_outcome")
-local MAX_HEADERS = 16
+-- Header pairs one select() / report() passes (resty.sticky passes at most
+-- 3 / 9); more is an error, not a silent cut.
+local MAX_HEADERS = 32
 
 local _M = {}
 local Router = {}
@@ -88,6 +90,11 @@ local function build_channels(lib, list)
             end
             local m = ffi_new("const char *[?]", #c.models)
             for j, name in ipairs(c.models) do
+                -- C sees a NUL-terminated pattern: a NUL would cut it short
+                if type(name) ~= "string" or #name == 0 or name:find("\0", 1, true) then
+                    error(format("resty.sticky: channel %s: model %d must be a non-empty "
+                                 .. "string without NUL bytes", id, j), 0)
+                end
                 anchor[#anchor + 1] = name
                 m[j - 1] = name
             end
@@ -200,7 +207,13 @@ function _M.new(opts)
     if rc ~= 0 then
         error(errmsg(lib, rc, "resty.sticky: context"), 0)
     end
-    local ctx = ffi.gc(out[0], lib.sticky_ctx_free)
+    -- alive[1]: the context is not freed yet. Finalizers run in any order
+    -- when the VM closes: a decision's (below) must not touch a freed one.
+    local alive = { true }
+    local ctx = ffi.gc(out[0], function(c)
+        alive[1] = false
+        lib.sticky_ctx_free(c)
+    end)
     if opts.shm then
         if type(opts.shm) ~= "string" or opts.shm == "" then
             error("resty.sticky: shm must be a path", 0)
@@ -225,17 +238,30 @@ function _M.new(opts)
         hdrs = ffi_new("sticky_header[?]", MAX_HEADERS),
         outcome = ffi_new("sticky_outcome"),
         shared = opts.shm ~= nil,
+        -- the safety net of an open decision: collected (its request gone)
+        -- without report() or release(), its attempt and in-flight slot
+        -- are released, while the context lives
+        release_gc = function(d)
+            if alive[1] then
+                lib.sticky_release(ctx, d)
+            end
+        end,
     }, Router)
     return self
 end
 
 -- Point the reusable header array at @list ({name, value, name, value...}).
+-- Returns the count, or nil and a message (more than MAX_HEADERS pairs, a
+-- name without a value).
 local function fill_headers(hdrs, list, n)
+    if n > 2 * MAX_HEADERS then
+        return nil, format("too many headers: %d pairs (at most %d)", (n + 1) / 2, MAX_HEADERS)
+    end
+    if n % 2 ~= 0 then
+        return nil, "headers: a flat list of name, value pairs is required"
+    end
     local k = 0
     for i = 1, n, 2 do
-        if k == MAX_HEADERS then
-            break
-        end
         local name, value = list[i], list[i + 1]
         local h = hdrs[k]
         h.name = name
@@ -253,11 +279,15 @@ end
 --   nil: no content key (explicit ids only, else placed as new).
 -- @r.tenant, @r.model, @r.session_id: strings or nil. @r.headers: a flat
 --   list {name, value, ...} of request headers carrying session ids
---   (x-claude-code-session-id, session_id, x-session-id), or nil.
+--   (x-claude-code-session-id, session_id, x-session-id), or nil; at
+--   most 32 pairs (more: nil, message, cdef.EINVAL - never cut short).
 -- @r.strict: true = never move a bound session.
 -- Returns: the decision (a sticky_decision cdata; .channel_index is
 --   0-based, router.channels[d.channel_index + 1] the channel); or nil,
 --   message, rc, decision (rc = cdef.ENOCHANNEL: decision.retry_at_ms).
+--   End its attempt with report() or release(); a decision collected
+--   with its attempt still open is released by its finalizer (a safety
+--   net for a lost request, at an unpredictable time: not a substitute).
 -- Phase: any request phase (access, balancer); never blocks (shm or
 --   memory store only); no yield. Since 0.5.0.
 function Router:select(r)
@@ -298,8 +328,13 @@ function Router:select(r)
     end
     local headers = r.headers
     if headers and #headers > 0 then
+        local nh, herr = fill_headers(self.hdrs, headers, #headers)
+        if not nh then
+            req.body = C_NULL
+            return nil, "select: " .. herr, cdef.EINVAL
+        end
         req.headers = self.hdrs
-        req.n_headers = fill_headers(self.hdrs, headers, #headers)
+        req.n_headers = nh
     else
         req.headers = C_NULL
         req.n_headers = 0
@@ -315,14 +350,17 @@ function Router:select(r)
     if rc ~= 0 then
         return nil, errmsg(lib, rc, "select"), rc, d
     end
-    return d
+    -- the attempt is open until report() / release(); if the decision is
+    -- dropped before, the garbage collector releases it
+    return ffi.gc(d, self.release_gc)
 end
 
 --- router:report(d, status, headers, kind): how the attempt ended; ends it.
 -- @d: a decision from select(). @status: the upstream's HTTP status (for
 --   kind "http"). @headers: flat list {name, value, ...} of the upstream's
 --   response headers (retry-after, anthropic-ratelimit-unified-status,
---   anthropic-ratelimit-unified-reset, ...) or nil. @kind: "http"
+--   anthropic-ratelimit-unified-reset, ...) or nil; at most 32 pairs
+--   (more: nil, message, cdef.EINVAL; the attempt stays open). @kind: "http"
 --   (default), "timeout" or "transport".
 -- Returns: true; or nil, message, rc (ENOTFOUND: already ended).
 -- Phase: any request phase; no I/O with the shm store. Since 0.5.0.
@@ -335,14 +373,21 @@ function Router:report(d, status, headers, kind)
     o.retry_after_seconds = cdef.ABSENT
     o.reset_epoch_seconds = cdef.ABSENT
     if headers and #headers > 0 then
+        local nh, herr = fill_headers(self.hdrs, headers, #headers)
+        if not nh then
+            return nil, "report: " .. herr, cdef.EINVAL
+        end
         o.headers = self.hdrs
-        o.n_headers = fill_headers(self.hdrs, headers, #headers)
+        o.n_headers = nh
     else
         o.headers = C_NULL
         o.n_headers = 0
     end
     local rc = self.lib.sticky_report(self.ctx, d, o)
     o.headers = C_NULL
+    if rc == 0 or rc == cdef.ENOTFOUND then
+        ffi.gc(d, nil)   -- the attempt has ended: nothing left to release
+    end
     if rc ~= 0 then
         return nil, errmsg(self.lib, rc, "report"), rc
     end
@@ -353,6 +398,9 @@ end
 -- Idempotent. Returns: true, or nil, message, rc. Phase: any. Since 0.5.0.
 function Router:release(d)
     local rc = self.lib.sticky_release(self.ctx, d)
+    if rc == 0 or rc == cdef.ENOTFOUND then
+        ffi.gc(d, nil)
+    end
     if rc ~= 0 then
         return nil, errmsg(self.lib, rc, "release"), rc
     end
