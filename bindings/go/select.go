@@ -28,9 +28,6 @@ func (r *Router) Select(ctx context.Context, req *Request, channels Channels) (D
 	if err := ctx.Err(); err != nil {
 		return Decision{}, err
 	}
-	if r.closed.Load() {
-		return Decision{}, ErrClosed
-	}
 	if req == nil {
 		return Decision{}, goError(C.STICKY_EINVAL, "select", "nil request")
 	}
@@ -51,9 +48,13 @@ func (r *Router) Select(ctx context.Context, req *Request, channels Channels) (D
 	if req.Strict {
 		flags = C.STICKY_SELECT_STRICT
 	}
+	if !r.rlock() {
+		return Decision{}, ErrClosed
+	}
 	res := C.gs_select(r.ctx, req.Tenant, req.Model, cbool(req.Model != ""),
 		bytesPtr(req.Body), C.size_t(len(req.Body)), req.SessionID, cbool(req.SessionID != ""),
 		chain, flags, C.int(req.Format), hdata, hlens, hn, cs.arr, C.size_t(cs.n))
+	r.mu.RUnlock()
 	runtime.KeepAlive(cs)
 	runtime.KeepAlive(req)
 	runtime.KeepAlive(&hb)
@@ -118,17 +119,18 @@ func (k *KeyChain) Deepest() SessionKey {
 // malformed JSON, ErrLimit for an oversized or too deep body. Safe from
 // any number of goroutines. Since 0.5.0.
 func (r *Router) Key(req *Request) (*KeyChain, error) {
-	if r.closed.Load() {
-		return nil, ErrClosed
-	}
 	if req == nil {
 		return nil, goError(C.STICKY_EINVAL, "key", "nil request")
 	}
 	k := &KeyChain{}
 	hb := flattenHeader(req.Header)
 	hdata, hlens, hn := hb.ptrs()
+	if !r.rlock() {
+		return nil, ErrClosed
+	}
 	rc := C.gs_key(r.ctx, req.Tenant, bytesPtr(req.Body), C.size_t(len(req.Body)),
 		req.SessionID, cbool(req.SessionID != ""), C.int(req.Format), hdata, hlens, hn, &k.raw)
+	r.mu.RUnlock()
 	runtime.KeepAlive(req)
 	runtime.KeepAlive(&hb)
 	if rc != 0 {
