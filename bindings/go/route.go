@@ -23,7 +23,10 @@ func Retryable(status int) bool {
 // SendFunc sends the request to d.Channel and returns the upstream's
 // status and response header, or an error when no response came (a
 // timeout - net.Error.Timeout() or context.DeadlineExceeded - or a
-// transport failure). Since 0.5.0.
+// transport failure). Route reports the attempt when send returns, so
+// send should read the response body to its end first (a body failing
+// mid-way is an error); a send returning at header time has a stream
+// counted as served before it is. Since 0.5.0.
 type SendFunc func(d Decision) (status int, header http.Header, err error)
 
 // Route runs select -> send -> report up to maxAttempts times (at least
