@@ -1,6 +1,6 @@
 // concurrency_test.go owns the tests of one Router shared by many
 // goroutines (run under -race by meson's go-race test), and the re-run of
-// the unit tests with GODEBUG=cgocheck=2 (every pointer cgo passes or
+// the unit tests with cgo's full checks, cgocheck=2 (every pointer cgo passes or
 // stores is checked against the cgo rules).
 package sticky_test
 
@@ -10,7 +10,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -219,8 +222,11 @@ func TestConcurrentClose(t *testing.T) {
 }
 
 // TestCgoCheck2 re-runs the tests that pass bodies, headers, chains and
-// channel sets to C with GODEBUG=cgocheck=2: a Go pointer stored in C
-// memory, or Go memory holding Go pointers passed to C, aborts the child.
+// channel sets to C with cgo's full pointer checks: a Go pointer stored in
+// C memory, or Go memory holding Go pointers passed to C, aborts the child.
+// Go < 1.21 turns them on at run time (GODEBUG=cgocheck=2); Go >= 1.21
+// refuses that at startup and needs a binary built with
+// GOEXPERIMENT=cgocheck2, so the test binary is rebuilt that way.
 func TestCgoCheck2(t *testing.T) {
 	if isChild() {
 		t.Skip("child")
@@ -228,11 +234,63 @@ func TestCgoCheck2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run",
+	bin, env := os.Args[0], append(os.Environ(), childEnv+"=cgocheck")
+	if goAtLeast(runtime.Version(), 1, 21) {
+		gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(gotool); err != nil {
+			if gotool, err = exec.LookPath("go"); err != nil {
+				t.Skipf("%s needs a test binary built with GOEXPERIMENT=cgocheck2 and no go tool was found", runtime.Version())
+			}
+		}
+		bin = filepath.Join(t.TempDir(), "sticky.cgocheck2.test")
+		build := exec.Command(gotool, "test", "-c", "-o", bin, ".")
+		build.Env = append(os.Environ(), "GOEXPERIMENT=cgocheck2")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("building the tests with GOEXPERIMENT=cgocheck2: %v\n%s", err, out)
+		}
+	} else {
+		env = append(env, "GODEBUG=cgocheck=2")
+	}
+	cmd := exec.Command(bin, "-test.run",
 		"Placement|RateLimit|NoChannel|Errors|BadInputs|KeyChain|Explicit|Stats|Concurrent|Leaked|Route|Incident", "-test.count=1")
-	cmd.Env = append(os.Environ(), "GODEBUG=cgocheck=2", childEnv+"=cgocheck")
+	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("tests under GODEBUG=cgocheck=2: %v\n%s", err, out)
+		t.Fatalf("tests under cgocheck=2 (%s): %v\n%s", runtime.Version(), err, out)
+	}
+}
+
+// goAtLeast reports whether the Go release named v (runtime.Version():
+// "go1.21.3", "go1.22rc1", "go1.19.8 X:boringcrypto") is major.minor or
+// later; a development version ("devel ...") counts as later.
+func goAtLeast(v string, major, minor int) bool {
+	if !strings.HasPrefix(v, "go") {
+		return true
+	}
+	v = strings.TrimPrefix(v, "go")
+	var nums [2]int
+	for i := range nums {
+		j := 0
+		for j < len(v) && v[j] >= '0' && v[j] <= '9' {
+			j++
+		}
+		nums[i], _ = strconv.Atoi(v[:j])
+		v = v[j:]
+		if !strings.HasPrefix(v, ".") {
+			break
+		}
+		v = v[1:]
+	}
+	return nums[0] > major || (nums[0] == major && nums[1] >= minor)
+}
+
+func TestGoAtLeast(t *testing.T) {
+	for v, want := range map[string]bool{
+		"go1.19.8": false, "go1.20": false, "go1.21.0": true, "go1.21rc2": true, "go1.22.1 X:boringcrypto": true,
+		"go1.3": false, "go2.0": true, "devel go1.23-abc": true,
+	} {
+		if got := goAtLeast(v, 1, 21); got != want {
+			t.Errorf("goAtLeast(%q, 1, 21) = %v, want %v", v, got, want)
+		}
 	}
 }
