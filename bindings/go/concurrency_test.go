@@ -142,6 +142,11 @@ func TestConcurrentReportOfCopies(t *testing.T) {
 	if st.Reports > 200 {
 		t.Fatalf("reports %d", st.Reports)
 	}
+	for _, id := range cs.IDs() {
+		if h, err := r.ChannelHealth(id); err == nil && h.InFlight != 0 {
+			t.Fatalf("%s: %d in flight after every attempt ended", id, h.InFlight)
+		}
+	}
 }
 
 // TestConcurrentClose: goroutines loop Select + Report (and the

@@ -11,6 +11,7 @@ import "C"
 import (
 	"context"
 	"runtime"
+	"strings"
 )
 
 // Select chooses a channel for req among channels (a *ChannelSet, or a
@@ -33,6 +34,9 @@ func (r *Router) Select(ctx context.Context, req *Request, channels Channels) (D
 	}
 	if channels == nil {
 		return Decision{}, goError(C.STICKY_EINVAL, "select", "no channels")
+	}
+	if strings.IndexByte(req.Model, 0) >= 0 {
+		return Decision{}, goError(C.STICKY_EINVAL, "select", "model contains a NUL byte")
 	}
 	cs, err := channels.channelSet()
 	if err != nil {
