@@ -121,7 +121,12 @@ func NewChannelSet(chs []Channel) (*ChannelSet, error) {
 	return cs, nil
 }
 
-func (cs *ChannelSet) channelSet() (*ChannelSet, error) { return cs, nil }
+func (cs *ChannelSet) channelSet() (*ChannelSet, error) {
+	if cs == nil {
+		return nil, goError(C.STICKY_EINVAL, "channels", "nil *ChannelSet")
+	}
+	return cs, nil
+}
 
 // alloc is zeroed C memory owned by the set.
 func (cs *ChannelSet) alloc(n C.size_t) unsafe.Pointer {

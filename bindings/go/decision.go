@@ -144,9 +144,13 @@ func (a *attempt) leak() {
 		return
 	}
 	a.r.leaked.Add(1)
-	a.r.mu.Lock()
-	C.gs_release(a.r.ctx, a.raw) // ctx is nil once closed: memory only
-	a.r.mu.Unlock()
+	r := a.r
+	if !r.rlock() {
+		C.gs_release(nil, a.raw) // closed: memory only
+		return
+	}
+	C.gs_release(r.ctx, a.raw)
+	r.mu.RUnlock()
 }
 
 // newDecision reads the C decision into a Decision.

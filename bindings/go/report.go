@@ -86,10 +86,11 @@ func (r *Router) Report(d Decision, o Outcome) error {
 	if !a.end() {
 		return ErrReleased
 	}
-	if r.closed.Load() {
-		C.gs_release(nil, a.raw)
+	if !r.rlock() {
+		C.gs_release(nil, a.raw) // memory only
 		return ErrClosed
 	}
+	defer r.mu.RUnlock()
 	kind := C.int(o.Kind)
 	switch o.Kind {
 	case OutcomeHTTP, OutcomeTimeout, OutcomeTransport:
@@ -121,11 +122,13 @@ func (r *Router) Release(d Decision) error {
 		return nil
 	}
 	r = a.r // a Decision goes back to the Router that made it
-	if r.closed.Load() {
-		C.gs_release(nil, a.raw)
+	if !r.rlock() {
+		C.gs_release(nil, a.raw) // memory only
 		return nil
 	}
-	return check(C.gs_release(r.ctx, a.raw), "release")
+	rc := C.gs_release(r.ctx, a.raw)
+	r.mu.RUnlock()
+	return check(rc, "release")
 }
 
 func unsafePtr(d *C.sticky_decision) unsafe.Pointer { return unsafe.Pointer(d) }

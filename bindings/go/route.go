@@ -3,9 +3,13 @@
 // a retryable status or the connection fails.
 package sticky
 
+/*
+#include "glue.h"
+*/
+import "C"
+
 import (
 	"context"
-	"errors"
 	"net/http"
 )
 
@@ -23,7 +27,10 @@ func Retryable(status int) bool {
 // SendFunc sends the request to d.Channel and returns the upstream's
 // status and response header, or an error when no response came (a
 // timeout - net.Error.Timeout() or context.DeadlineExceeded - or a
-// transport failure). Since 0.5.0.
+// transport failure). Route reports the attempt when send returns, so
+// send should read the response body to its end first (a body failing
+// mid-way is an error); a send returning at header time has a stream
+// counted as served before it is. Since 0.5.0.
 type SendFunc func(d Decision) (status int, header http.Header, err error)
 
 // Route runs select -> send -> report up to maxAttempts times (at least
@@ -32,13 +39,22 @@ type SendFunc func(d Decision) (status int, header http.Header, err error)
 // error when an upstream answered (also with a retryable status once the
 // attempts are used up); send's error when the last attempt failed; an
 // *Error wrapping ErrNoChannel (Error.RetryAt) when nothing is usable; or
-// ctx.Err() when ctx is done before an attempt (a send failing because
-// ctx was cancelled is released, not reported: the client went away).
+// ctx.Err() when ctx is done before an attempt (a send failing while ctx
+// is done - cancelled or past its deadline - is released, not reported:
+// the client went away or gave up; a timeout of send's own with ctx alive
+// is reported as a timeout). An *Error wrapping ErrInvalid for nil
+// channels (also a nil *ChannelSet) or a nil send.
 // Safe from any number of goroutines. Since 0.5.0.
 func (r *Router) Route(ctx context.Context, req *Request, channels Channels, send SendFunc,
 	maxAttempts int) (Decision, int, error) {
 	if maxAttempts < 1 {
 		maxAttempts = 1
+	}
+	if channels == nil {
+		return Decision{}, 0, goError(C.STICKY_EINVAL, "route", "no channels")
+	}
+	if send == nil {
+		return Decision{}, 0, goError(C.STICKY_EINVAL, "route", "nil send")
 	}
 	cs, err := channels.channelSet() // once, not per attempt
 	if err != nil {
@@ -53,7 +69,9 @@ func (r *Router) Route(ctx context.Context, req *Request, channels Channels, sen
 		last = d
 		status, header, err := send(d)
 		if err != nil {
-			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			if ctx.Err() != nil {
+				// the caller's ctx is done (cancelled, or its deadline
+				// passed): the client's doing, not the channel's fault
 				_ = r.Release(d)
 				return d, 0, err
 			}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"libsticky/sticky"
 )
@@ -235,5 +236,73 @@ func TestIncidentTimelineLosesNoTurn(t *testing.T) {
 	st, _ := r.Stats()
 	if st.Failovers == 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "upstream read timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// TestRouteCallerDeadlineReleases: a send failing because the caller's
+// ctx passed its deadline is released (the client gave up: not the
+// channel's fault); a timeout of the upstream's own with ctx alive is
+// reported as a timeout.
+func TestRouteCallerDeadlineReleases(t *testing.T) {
+	r := newRouter(t, sticky.Config{})
+	cs := channelSet(t, "a")
+	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+	defer cancel()
+	_, _, err := r.Route(ctx, &sticky.Request{Body: conv(1, 1, "")}, cs, func(d sticky.Decision) (int, http.Header, error) {
+		<-ctx.Done()
+		return 0, nil, fmt.Errorf("post: %w", ctx.Err())
+	}, 3)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("route past the caller's deadline: %v", err)
+	}
+	st, _ := r.Stats()
+	h, _ := r.ChannelHealth("a")
+	if st.Reports != 0 || h.Failures != 0 || h.InFlight != 0 {
+		t.Fatalf("caller's deadline: reports %d failures %d in flight %d, want 0 0 0 (released)", st.Reports, h.Failures, h.InFlight)
+	}
+	_, _, err = r.Route(bg, &sticky.Request{Body: conv(2, 1, "")}, cs, func(d sticky.Decision) (int, http.Header, error) {
+		return 0, nil, timeoutErr{}
+	}, 1)
+	st, _ = r.Stats()
+	h, _ = r.ChannelHealth("a")
+	if !errors.Is(err, timeoutErr{}) || st.Reports != 1 || h.Failures != 1 || h.InFlight != 0 {
+		t.Fatalf("upstream timeout: %v, reports %d failures %d in flight %d, want 1 1 0", err, st.Reports, h.Failures, h.InFlight)
+	}
+}
+
+// TestNilChannelsAndNULModel: a typed-nil *ChannelSet, nil channels or a
+// nil send to Route, a NUL in Request.Model: ErrInvalid, no panic.
+func TestNilChannelsAndNULModel(t *testing.T) {
+	r := newRouter(t, sticky.Config{})
+	req := &sticky.Request{Body: conv(1, 1, "")}
+	var nilSet *sticky.ChannelSet
+	send := func(d sticky.Decision) (int, http.Header, error) { return 200, nil, nil }
+	check := func(what string, f func() error) {
+		t.Helper()
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("%s panicked: %v", what, p)
+			}
+		}()
+		if err := f(); !errors.Is(err, sticky.ErrInvalid) {
+			t.Fatalf("%s: %v, want ErrInvalid", what, err)
+		}
+	}
+	check("Select(nil *ChannelSet)", func() error { _, err := r.Select(bg, req, nilSet); return err })
+	check("Route(nil *ChannelSet)", func() error { _, _, err := r.Route(bg, req, nilSet, send, 1); return err })
+	check("Route(nil channels)", func() error { _, _, err := r.Route(bg, req, nil, send, 1); return err })
+	check("Route(nil send)", func() error { _, _, err := r.Route(bg, req, channelSet(t, "a"), nil, 1); return err })
+	check("Select(Model with NUL)", func() error {
+		_, err := r.Select(bg, &sticky.Request{Model: "claude\x00-opus", Body: conv(1, 1, "")}, channelSet(t, "a"))
+		return err
+	})
+	if st, _ := r.Stats(); st.Requests != 0 {
+		t.Fatalf("%d requests selected", st.Requests)
 	}
 }

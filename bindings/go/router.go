@@ -19,11 +19,14 @@ import (
 // number of goroutines; each Select and each Report is one cgo call
 // (together about 0.5-1 us added to the library's own work, see
 // README.md). Close it
-// (io.Closer) when no call is running any more. Since 0.5.0.
+// (io.Closer) when done: it waits for the calls in flight. Since 0.5.0.
 type Router struct {
-	ctx      *C.sticky_ctx
-	closed   atomic.Bool
-	mu       sync.Mutex // Close against the release of leaked decisions
+	ctx    *C.sticky_ctx
+	closed atomic.Bool
+	// mu guards ctx: every cgo call using ctx holds it for reading
+	// (rlock), Close holds it for writing, so Close waits for the calls
+	// in flight and the calls after it see closed and return ErrClosed.
+	mu       sync.RWMutex
 	handles  []cgo.Handle
 	cmem     []unsafe.Pointer
 	freeSt   func()
@@ -137,10 +140,10 @@ func (r *Router) Blocking() bool {
 }
 
 // Close frees the store the Router opened, then the context. Idempotent.
-// No Select / Report / Release may run during or after it (they return
-// ErrClosed when they start after it). Decisions still open are released
-// by the garbage collector (their memory only). Implements io.Closer.
-// Since 0.5.0.
+// It waits for the calls in flight (Select, Report, ...) to return; calls
+// starting after it return ErrClosed (Release returns nil). Decisions
+// still open are released by the garbage collector (their memory only).
+// Implements io.Closer. Since 0.5.0.
 func (r *Router) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -157,6 +160,18 @@ func (r *Router) Close() error {
 	}
 	r.freeMem()
 	return nil
+}
+
+// rlock takes r.mu for reading around a use of r.ctx; false (and not
+// locked) once the Router is closed. Not reentrant with a Close pending:
+// never call it twice in one goroutine.
+func (r *Router) rlock() bool {
+	r.mu.RLock()
+	if r.ctx == nil || r.closed.Load() {
+		r.mu.RUnlock()
+		return false
+	}
+	return true
 }
 
 func (r *Router) freeMem() {

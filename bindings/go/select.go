@@ -11,6 +11,7 @@ import "C"
 import (
 	"context"
 	"runtime"
+	"strings"
 )
 
 // Select chooses a channel for req among channels (a *ChannelSet, or a
@@ -28,14 +29,14 @@ func (r *Router) Select(ctx context.Context, req *Request, channels Channels) (D
 	if err := ctx.Err(); err != nil {
 		return Decision{}, err
 	}
-	if r.closed.Load() {
-		return Decision{}, ErrClosed
-	}
 	if req == nil {
 		return Decision{}, goError(C.STICKY_EINVAL, "select", "nil request")
 	}
 	if channels == nil {
 		return Decision{}, goError(C.STICKY_EINVAL, "select", "no channels")
+	}
+	if strings.IndexByte(req.Model, 0) >= 0 {
+		return Decision{}, goError(C.STICKY_EINVAL, "select", "model contains a NUL byte")
 	}
 	cs, err := channels.channelSet()
 	if err != nil {
@@ -51,9 +52,13 @@ func (r *Router) Select(ctx context.Context, req *Request, channels Channels) (D
 	if req.Strict {
 		flags = C.STICKY_SELECT_STRICT
 	}
+	if !r.rlock() {
+		return Decision{}, ErrClosed
+	}
 	res := C.gs_select(r.ctx, req.Tenant, req.Model, cbool(req.Model != ""),
 		bytesPtr(req.Body), C.size_t(len(req.Body)), req.SessionID, cbool(req.SessionID != ""),
 		chain, flags, C.int(req.Format), hdata, hlens, hn, cs.arr, C.size_t(cs.n))
+	r.mu.RUnlock()
 	runtime.KeepAlive(cs)
 	runtime.KeepAlive(req)
 	runtime.KeepAlive(&hb)
@@ -118,17 +123,18 @@ func (k *KeyChain) Deepest() SessionKey {
 // malformed JSON, ErrLimit for an oversized or too deep body. Safe from
 // any number of goroutines. Since 0.5.0.
 func (r *Router) Key(req *Request) (*KeyChain, error) {
-	if r.closed.Load() {
-		return nil, ErrClosed
-	}
 	if req == nil {
 		return nil, goError(C.STICKY_EINVAL, "key", "nil request")
 	}
 	k := &KeyChain{}
 	hb := flattenHeader(req.Header)
 	hdata, hlens, hn := hb.ptrs()
+	if !r.rlock() {
+		return nil, ErrClosed
+	}
 	rc := C.gs_key(r.ctx, req.Tenant, bytesPtr(req.Body), C.size_t(len(req.Body)),
 		req.SessionID, cbool(req.SessionID != ""), C.int(req.Format), hdata, hlens, hn, &k.raw)
+	r.mu.RUnlock()
 	runtime.KeepAlive(req)
 	runtime.KeepAlive(&hb)
 	if rc != 0 {

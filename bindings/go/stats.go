@@ -26,14 +26,16 @@ type Stats struct {
 // Stats reads the counters (each exact, not one atomic snapshot). Safe
 // from any goroutine. Since 0.5.0.
 func (r *Router) Stats() (Stats, error) {
-	if r.closed.Load() {
-		return Stats{}, ErrClosed
-	}
 	var s C.sticky_ctx_stats
 	if rc := C.sticky_ctx_stats_init_sized(&s, C.sizeof_sticky_ctx_stats); rc != 0 {
 		return Stats{}, newError(rc, "stats")
 	}
-	if rc := C.sticky_ctx_get_stats(r.ctx, &s); rc != 0 {
+	if !r.rlock() {
+		return Stats{}, ErrClosed
+	}
+	rc := C.sticky_ctx_get_stats(r.ctx, &s)
+	r.mu.RUnlock()
+	if rc != 0 {
 		return Stats{}, newError(rc, "stats")
 	}
 	return Stats{
@@ -50,14 +52,15 @@ func (r *Router) Stats() (Stats, error) {
 // counts and cooldowns in the Prometheus text format. Safe from any
 // goroutine. Since 0.5.0.
 func (r *Router) Prometheus() (string, error) {
-	if r.closed.Load() {
-		return "", ErrClosed
-	}
 	capacity := C.size_t(8192)
 	for {
+		if !r.rlock() {
+			return "", ErrClosed
+		}
 		buf := C.malloc(capacity)
 		var needed C.size_t
 		rc := C.sticky_ctx_format_prometheus(r.ctx, (*C.char)(buf), capacity, &needed)
+		r.mu.RUnlock()
 		if rc == 0 {
 			s := C.GoString((*C.char)(buf))
 			C.free(buf)
@@ -101,9 +104,6 @@ type ChannelHealth struct {
 // when the router has none for the id (never offered: such a channel is
 // OK). Safe from any goroutine. Since 0.5.0.
 func (r *Router) ChannelHealth(id string) (ChannelHealth, error) {
-	if r.closed.Load() {
-		return ChannelHealth{}, ErrClosed
-	}
 	cid, err := cString(id, "channel id")
 	if err != nil {
 		return ChannelHealth{}, err
@@ -111,7 +111,12 @@ func (r *Router) ChannelHealth(id string) (ChannelHealth, error) {
 	defer C.free(unsafe.Pointer(cid))
 	var h C.sticky_channel_health
 	C.sticky_channel_health_init_sized(&h, C.sizeof_sticky_channel_health)
-	if rc := C.sticky_ctx_get_channel_health(r.ctx, cid, &h); rc != 0 {
+	if !r.rlock() {
+		return ChannelHealth{}, ErrClosed
+	}
+	rc := C.sticky_ctx_get_channel_health(r.ctx, cid, &h)
+	r.mu.RUnlock()
+	if rc != 0 {
 		return ChannelHealth{}, newError(rc, "channel health "+id)
 	}
 	return ChannelHealth{
@@ -126,13 +131,15 @@ func (r *Router) ChannelHealth(id string) (ChannelHealth, error) {
 // was replaced following a 401). Safe from any goroutine, also while
 // requests are routed. Since 0.5.0.
 func (r *Router) ClearChannelHealth(id string) error {
-	if r.closed.Load() {
-		return ErrClosed
-	}
 	cid, err := cString(id, "channel id")
 	if err != nil {
 		return err
 	}
 	defer C.free(unsafe.Pointer(cid))
-	return check(C.sticky_ctx_clear_channel_health(r.ctx, cid), "clear channel health "+id)
+	if !r.rlock() {
+		return ErrClosed
+	}
+	rc := C.sticky_ctx_clear_channel_health(r.ctx, cid)
+	r.mu.RUnlock()
+	return check(rc, "clear channel health "+id)
 }

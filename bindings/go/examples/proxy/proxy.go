@@ -1,8 +1,10 @@
 // proxy.go owns Proxy, an Anthropic Messages API relay built on
 // net/http/httputil.ReverseProxy and libsticky: each POST /v1/messages is
 // routed to the upstream account libsticky chooses (the URL rewritten and
-// the account's x-api-key set by the Director), the status and response
-// headers are reported (ModifyResponse), and a 429 / 5xx / 401 / transport
+// the account's x-api-key set by the Director), a retryable status is
+// reported with its headers at once (ModifyResponse), a served response
+// when its body ends (reportingBody: a stream holds its in-flight slot,
+// an upstream dying mid-stream is a failure), and a 429 / 5xx / 401 / transport
 // error is retried on the next account: ReverseProxy cannot retry by
 // itself, so ServeHTTP runs it once per attempt over the buffered body,
 // and ModifyResponse turns a retryable answer into an error the
@@ -21,6 +23,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"libsticky/sticky"
@@ -93,11 +96,54 @@ func (p *Proxy) director(out *http.Request) {
 
 func (p *Proxy) modifyResponse(resp *http.Response) error {
 	a := resp.Request.Context().Value(attemptKey{}).(*attempt)
-	_ = p.router.Report(a.d, sticky.Outcome{Status: resp.StatusCode, Header: resp.Header})
-	if sticky.Retryable(resp.StatusCode) && !a.last {
-		return errRetry // -> errorHandler, nothing written to the client
+	if sticky.Retryable(resp.StatusCode) {
+		// the status is the outcome: report it now (the body is an error)
+		_ = p.router.Report(a.d, sticky.Outcome{Status: resp.StatusCode, Header: resp.Header})
+		if !a.last {
+			return errRetry // -> errorHandler, nothing written to the client
+		}
+		return nil
 	}
+	// A served response (often a server-sent-events stream): the attempt
+	// holds its in-flight slot until the body ends, and an upstream dying
+	// mid-stream is a failure, not the 200 of its header.
+	resp.Body = &reportingBody{ReadCloser: resp.Body, router: p.router, d: a.d,
+		ctx: resp.Request.Context(), outcome: sticky.Outcome{Status: resp.StatusCode, Header: resp.Header}}
 	return nil
+}
+
+// reportingBody ends a served attempt when its response body ends: EOF
+// reports the status, a read error reports a transport failure (or a
+// timeout), a Close before either (the client went away) releases.
+type reportingBody struct {
+	io.ReadCloser
+	router  *sticky.Router
+	d       sticky.Decision
+	ctx     context.Context // the outgoing request's: done when the client went away
+	outcome sticky.Outcome
+	ended   atomic.Bool
+}
+
+func (b *reportingBody) Read(buf []byte) (int, error) {
+	n, err := b.ReadCloser.Read(buf)
+	if err != nil && b.ended.CompareAndSwap(false, true) {
+		switch {
+		case err == io.EOF:
+			_ = b.router.Report(b.d, b.outcome)
+		case b.ctx.Err() != nil:
+			_ = b.router.Release(b.d) // the client went away, not the upstream's fault
+		default:
+			_ = b.router.Report(b.d, sticky.ErrorOutcome(err))
+		}
+	}
+	return n, err
+}
+
+func (b *reportingBody) Close() error {
+	if b.ended.CompareAndSwap(false, true) {
+		_ = b.router.Release(b.d) // closed before the end: the client went away
+	}
+	return b.ReadCloser.Close()
 }
 
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {

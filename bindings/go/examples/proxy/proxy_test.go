@@ -245,3 +245,83 @@ func TestProxyTransportErrorMovesOn(t *testing.T) {
 		t.Fatal("parseUpstream accepted a bad value")
 	}
 }
+
+// TestProxyReportsStreamAtItsEnd: a served response (an SSE stream) holds
+// its attempt's in-flight slot until the body ends, then reports its
+// status; an upstream dying mid-stream is reported as a failure, not as
+// the 200 of its header.
+func TestProxyReportsStreamAtItsEnd(t *testing.T) {
+	for _, dies := range []bool{false, true} {
+		t.Run(fmt.Sprint("dies=", dies), func(t *testing.T) {
+			proceed := make(chan struct{})
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "text/event-stream")
+				w.WriteHeader(200)
+				io.WriteString(w, "event: message_start\ndata: {}\n\n")
+				w.(http.Flusher).Flush()
+				<-proceed
+				if dies {
+					conn, _, err := w.(http.Hijacker).Hijack()
+					if err == nil {
+						conn.Close() // the chunked stream ends without its last chunk
+					}
+					return
+				}
+				io.WriteString(w, "event: message_stop\ndata: {}\n\n")
+			}))
+			defer up.Close()
+			u, _ := url.Parse(up.URL)
+			r, err := sticky.New(sticky.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			p, _ := NewProxy(r, []Upstream{{ID: "a", URL: u, APIKey: "k"}})
+			relay := httptest.NewServer(p)
+			defer relay.Close()
+
+			resp, err := http.Post(relay.URL+"/v1/messages", "application/json", bytes.NewReader(body(1, 1)))
+			if err != nil {
+				close(proceed)
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			first := make([]byte, len("event: message_start\ndata: {}\n\n"))
+			if _, err := io.ReadFull(resp.Body, first); err != nil || resp.StatusCode != 200 {
+				close(proceed)
+				t.Fatalf("first event: %d %q %v", resp.StatusCode, first, err)
+			}
+			h, err := r.ChannelHealth("a")
+			if err != nil || h.InFlight != 1 {
+				close(proceed)
+				t.Fatalf("during the stream: in flight %d (%v), want 1 (reported at header time?)", h.InFlight, err)
+			}
+			close(proceed)
+			rest, rerr := io.ReadAll(resp.Body)
+			if !dies && (rerr != nil || !strings.Contains(string(rest), "message_stop")) {
+				t.Fatalf("end of stream: %q %v", rest, rerr)
+			}
+			// the relay ends the attempt as its handler finishes: wait for it
+			var st sticky.Stats
+			for i := 0; i < 200; i++ {
+				h, _ = r.ChannelHealth("a")
+				st, _ = r.Stats()
+				if h.InFlight == 0 && st.Reports == 1 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if h.InFlight != 0 || st.Reports != 1 {
+				t.Fatalf("after the stream: in flight %d, reports %d, want 0 and 1", h.InFlight, st.Reports)
+			}
+			if dies && (h.Failures != 1 || h.ConsecutiveFailures != 1) {
+				t.Fatalf("upstream died mid-stream: failures %d consecutive %d, want 1 (counted as a success?)",
+					h.Failures, h.ConsecutiveFailures)
+			}
+			if !dies && h.Failures != 0 {
+				t.Fatalf("complete stream counted as %d failures", h.Failures)
+			}
+		})
+	}
+}
