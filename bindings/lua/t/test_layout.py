@@ -9,13 +9,16 @@ Needs a C compiler (CC, else cc), STICKY_INCLUDE_DIR and STICKY_LIBRARY
 (set by meson)."""
 import os
 import re
-import shutil
 import subprocess
+import sys
 
 import pytest
 
 import harness
 from luarun import run_lua
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+from layout_probe import compiler_layout, layout_lines, toolchain  # noqa: E402
 
 CDEF_LUA = os.path.join(harness.LUA_LIB, "resty", "sticky", "cdef.lua")
 
@@ -46,30 +49,13 @@ def test_cdef_parses():
 
 
 def test_every_declared_field_matches_the_headers(tmp_path):
-    include = os.environ.get("STICKY_INCLUDE_DIR")
-    cc = os.environ.get("CC") or shutil.which("cc")
-    if not include or not cc:
-        if os.environ.get("CI") == "true":
-            pytest.fail("STICKY_INCLUDE_DIR / a C compiler missing")
-        pytest.skip("needs STICKY_INCLUDE_DIR and a C compiler")
     structs = cdef_structs()
-    c_lines = ["#include <stddef.h>", "#include <stdio.h>", "#include <sticky/sticky.h>",
-               "int main(void) {"]
+    expected = compiler_layout(structs, str(tmp_path))
     lua_lines = ['local ffi = require "ffi"', 'require "resty.sticky.cdef"']
-    for st, fields in sorted(structs.items()):
-        c_lines.append('printf("%s %%zu\\n", sizeof(%s));' % (st, st))
-        lua_lines.append('emit("%s", ffi.sizeof("%s"))' % (st, st))
-        for f in fields:
-            c_lines.append('printf("%s.%s %%zu\\n", offsetof(%s, %s));' % (st, f, st, f))
-            lua_lines.append('emit("%s.%s", ffi.offsetof("%s", "%s"))' % (st, f, st, f))
-    c_lines += ["return 0;", "}"]
-    src = tmp_path / "layout.c"
-    src.write_text("\n".join(c_lines) + "\n")
-    exe = tmp_path / "layout"
-    subprocess.run(cc.split() + ["-std=c11", "-I", include, "-o", str(exe), str(src)],
-                   check=True)
-    expected = subprocess.run([str(exe)], check=True, capture_output=True,
-                              text=True).stdout.splitlines()
+    for label, _ in layout_lines(structs):
+        st, _, field = label.partition(".")
+        value = (f'ffi.offsetof("{st}", "{field}")' if field else f'ffi.sizeof("{st}")')
+        lua_lines.append(f'emit("{label}", {value})')
     got = run_lua(str(tmp_path / "lua"), "\n".join(lua_lines))
     assert got == expected
     assert len(expected) > 100   # every struct, every field
@@ -88,17 +74,12 @@ def cdef_functions():
 def test_every_declared_function_matches_the_headers(tmp_path):
     # redeclared after the headers: any difference in a return or
     # parameter type is a "conflicting types" compile error
-    include = os.environ.get("STICKY_INCLUDE_DIR")
-    cc = os.environ.get("CC") or shutil.which("cc")
-    if not include or not cc:
-        if os.environ.get("CI") == "true":
-            pytest.fail("STICKY_INCLUDE_DIR / a C compiler missing")
-        pytest.skip("needs STICKY_INCLUDE_DIR and a C compiler")
+    include, cc = toolchain()
     protos = cdef_functions()
     assert len(protos) > 25 and any("sticky_select(" in p for p in protos)
     src = tmp_path / "protos.c"
     src.write_text("#include <sticky/sticky.h>\n" + "\n".join(protos) + "\n")
-    p = subprocess.run(cc.split() + ["-std=c11", "-Werror", "-I", include, "-c", "-o",
+    p = subprocess.run(cc + ["-std=c11", "-Werror", "-I", include, "-c", "-o",
                                      str(tmp_path / "protos.o"), str(src)],
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr

@@ -165,6 +165,22 @@ function checkRequest(req) {
   if (req === null || typeof req !== 'object') throw new TypeError('select: expected a request object');
 }
 
+// Where a selection's key, tenant and model come from: the request's own
+// fields, else its Key's (a Key carries the tenant and model it was derived
+// with, or the body, from which the library reads the top-level "model").
+function requestSource(req) {
+  const key = req.key;
+  if (key === undefined) {
+    return { body: req.body, tenant: req.tenant, model: req.model, chain: undefined };
+  }
+  const chain = chainOf(key);
+  if (chain === undefined) throw new TypeError('select: key must come from router.key()');
+  const tenant = req.tenant === undefined ? key.tenant : req.tenant;
+  const model = req.model === undefined ? key.model : req.model;
+  const body = req.body === undefined && model === undefined ? bodyOf(key) : req.body;
+  return { body, tenant, model, chain };
+}
+
 class Router {
   #h;
   #keep; // the clock and settle(): the addon holds them weakly (they capture this)
@@ -221,15 +237,7 @@ class Router {
     const cs = ChannelSet.from(req.channels);
     const off = allocSlot();
     const raw = slab;
-    const key = req.key;
-    let body = req.body, tenant = req.tenant, model = req.model, chain;
-    if (key !== undefined) {
-      chain = chainOf(key);
-      if (chain === undefined) throw new TypeError('select: key must come from router.key()');
-      if (tenant === undefined) tenant = key.tenant;
-      if (model === undefined) model = key.model;
-      if (body === undefined && model === undefined) body = bodyOf(key);
-    }
+    const { body, tenant, model, chain } = requestSource(req);
     native.select(this.#h, ChannelSet.handleOf(cs), raw, off, body, tenant, model,
       req.headers == null ? undefined : flatten(req.headers), req.sessionId,
       req.strict ? SELECT_STRICT : 0, chain);
@@ -247,15 +255,7 @@ class Router {
       const cs = ChannelSet.from(req.channels);
       const off = allocSlot();
       const raw = slab;
-      const key = req.key;
-      let body = req.body, tenant = req.tenant, model = req.model, chain;
-      if (key !== undefined) {
-        chain = chainOf(key);
-        if (chain === undefined) throw new TypeError('select: key must come from router.key()');
-        if (tenant === undefined) tenant = key.tenant;
-        if (model === undefined) model = key.model;
-        if (body === undefined && model === undefined) body = bodyOf(key);
-      }
+      const { body, tenant, model, chain } = requestSource(req);
       const id = this.#nextId;
       this.#nextId = id >= 0xfffffff0 ? 1 : id + 1;
       const rc = native.selectStart(this.#h, ChannelSet.handleOf(cs), raw, off, body, tenant, model,
